@@ -1,0 +1,20 @@
+// Bundles the one CLI into dist/: what the tests spawn, the Docker image copies and the CDK asset ships.
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+rmSync('dist', { recursive: true, force: true });
+await build({
+  entryPoints: { ekslink: 'cli/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+  banner: { js: "import { createRequire as __ekslinkCreateRequire } from 'node:module'; const require = __ekslinkCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
