@@ -73,9 +73,13 @@ export async function loadConfigFile<S extends z.ZodType>(path: string, schema: 
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new ConfigError(`config file ${path} cannot be read (${code}); check the path passed to --config`, [], {
-      cause: err,
-    });
+    throw new ConfigError(
+      `config file ${path} cannot be read (${code}); check the path passed to --config`,
+      [],
+      {
+        cause: err,
+      },
+    );
   }
   return validateConfig(schema, parseConfigText(text, `config file ${path}`), `config file ${path}`);
 }

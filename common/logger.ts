@@ -23,7 +23,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: {
-        paths: ['privateKey', '*.privateKey', 'secretAccessKey', '*.secretAccessKey', 'sessionToken', '*.sessionToken', 'token', '*.token'],
+        paths: [
+          'privateKey',
+          '*.privateKey',
+          'secretAccessKey',
+          '*.secretAccessKey',
+          'sessionToken',
+          '*.sessionToken',
+          'token',
+          '*.token',
+        ],
         censor: '[redacted]',
       },
     },

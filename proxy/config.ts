@@ -47,7 +47,8 @@ const ipAddress = z.string().refine((s) => isIP(s) !== 0, {
 export const cidrString = z.string().refine(
   (s) => {
     const [addr, bits, extra] = s.split('/');
-    if (addr === undefined || bits === undefined || extra !== undefined || !/^\d{1,3}$/.test(bits)) return false;
+    if (addr === undefined || bits === undefined || extra !== undefined || !/^\d{1,3}$/.test(bits))
+      return false;
     const family = isIP(addr);
     const n = Number(bits);
     return (family === 4 && n <= 32) || (family === 6 && n <= 128);
@@ -98,7 +99,9 @@ export const proxyConfigSchema = z
       .array(routeSchema, {
         message: `routes must be a list of { sni, upstreamHost?, upstreamPort? }, e.g. routes: [{ sni: ${EXAMPLE_HOST} }]`,
       })
-      .min(1, { message: `routes must name at least one allowed SNI, e.g. routes: [{ sni: ${EXAMPLE_HOST} }]` }),
+      .min(1, {
+        message: `routes must name at least one allowed SNI, e.g. routes: [{ sni: ${EXAMPLE_HOST} }]`,
+      }),
     /** Route (by `name`) for ClientHellos without SNI. Off unless set. */
     defaultRoute: z.string().optional(),
     /**
@@ -106,9 +109,9 @@ export const proxyConfigSchema = z
      * subnets, or the VPC CIDR). Loopback and link-local are never dialled unless a block
      * names them exactly (tests and the demo only).
      */
-    allowedUpstreamCidrs: z
-      .array(cidrString)
-      .min(1, { message: 'allowedUpstreamCidrs must list at least one block, e.g. ["10.0.0.0/16"] (your VPC CIDR)' }),
+    allowedUpstreamCidrs: z.array(cidrString).min(1, {
+      message: 'allowedUpstreamCidrs must list at least one block, e.g. ["10.0.0.0/16"] (your VPC CIDR)',
+    }),
     dns: z
       .object({
         /** `host` or `host:port` or `[v6]:port`. @default the system's resolvers */
@@ -147,9 +150,12 @@ export const proxyConfigSchema = z
         /** Concurrent connections per worker; beyond it new ones are closed at once. @default 10000 */
         max: duration('connections.max', 1, 1_000_000, 10_000).default(10_000),
         /** TCP keepalive initial delay, both sides (NLB idles out flows at 350 s). @default 60000 */
-        keepAliveInitialDelayMs: duration('connections.keepAliveInitialDelayMs', 1000, 340_000, 60_000).default(
+        keepAliveInitialDelayMs: duration(
+          'connections.keepAliveInitialDelayMs',
+          1000,
+          340_000,
           60_000,
-        ),
+        ).default(60_000),
         /** Close connections idle this long; 0 = never (kube watches idle for minutes). @default 0 */
         idleTimeoutMs: duration('connections.idleTimeoutMs', 0, 86_400_000, 0).default(0),
       })
@@ -158,7 +164,9 @@ export const proxyConfigSchema = z
     proxyProtocol: z
       .object({
         /** `required` when the NLB target group has proxy_protocol_v2.enabled. @default off */
-        mode: z.enum(['off', 'required'], { message: 'proxyProtocol.mode must be "off" or "required"' }).default('off'),
+        mode: z
+          .enum(['off', 'required'], { message: 'proxyProtocol.mode must be "off" or "required"' })
+          .default('off'),
         /** Only these PrivateLink endpoints may connect (PP2 TLV 0xEA/0x01). @default any */
         allowedVpcEndpointIds: z.array(vpcEndpointId).default([]),
         /** @default 3000 */
@@ -188,7 +196,8 @@ export const proxyConfigSchema = z
           })
           .strict()
           .refine((d) => !d.enabled || d.caFile !== undefined, {
-            message: 'health.deepProbe.caFile is required when deepProbe is enabled, e.g. caFile: /etc/ekslink/cluster-ca.pem',
+            message:
+              'health.deepProbe.caFile is required when deepProbe is enabled, e.g. caFile: /etc/ekslink/cluster-ca.pem',
           })
           .default({ enabled: false, path: '/readyz' }),
       })
@@ -238,7 +247,11 @@ export const proxyConfigSchema = z
     });
     const names = new Set(cfg.routes.map((r) => r.name));
     if (names.size !== cfg.routes.length) {
-      ctx.addIssue({ code: 'custom', path: ['routes'], message: 'route names must be unique; set `name` on each route' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routes'],
+        message: 'route names must be unique; set `name` on each route',
+      });
     }
     if (cfg.defaultRoute !== undefined && !names.has(cfg.defaultRoute)) {
       ctx.addIssue({

@@ -15,6 +15,8 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-  banner: { js: "import { createRequire as __ekslinkCreateRequire } from 'node:module'; const require = __ekslinkCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __ekslinkCreateRequire } from 'node:module'; const require = __ekslinkCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -3,9 +3,12 @@ import type { RegisterCommand } from '../command.js';
 
 // Interim registration: the owning issue replaces this file with the real command.
 export const registerKubeconfig: RegisterCommand = (program, run) => {
-  program.command('kubeconfig').description('(being built)').action(
-    run(async () => {
-      throw new EkslinkError('EKL_NOT_BUILT', 'ekslink kubeconfig is not built yet');
-    }),
-  );
+  program
+    .command('kubeconfig')
+    .description('(being built)')
+    .action(
+      run(async () => {
+        throw new EkslinkError('EKL_NOT_BUILT', 'ekslink kubeconfig is not built yet');
+      }),
+    );
 };

@@ -3,9 +3,12 @@ import type { RegisterCommand } from '../command.js';
 
 // Interim registration: the owning issue replaces this file with the real command.
 export const registerProvision: RegisterCommand = (program, run) => {
-  program.command('provision').description('(being built)').action(
-    run(async () => {
-      throw new EkslinkError('EKL_NOT_BUILT', 'ekslink provision is not built yet');
-    }),
-  );
+  program
+    .command('provision')
+    .description('(being built)')
+    .action(
+      run(async () => {
+        throw new EkslinkError('EKL_NOT_BUILT', 'ekslink provision is not built yet');
+      }),
+    );
 };
