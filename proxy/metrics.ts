@@ -1,0 +1,262 @@
+/**
+ * Prometheus metrics of one proxy process (docs/metrics.md lists every one). A registry
+ * per instance so tests are isolated; labels are bounded: route names from the config and
+ * reasons from the closed sets in close-reason.ts / observer.ts, never addresses or SNIs.
+ */
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CLOSE_REASONS, type CloseReason } from './close-reason.js';
+import type { ConnectionRecord, ConnectResult, DnsResult, ProxyObserver } from './observer.js';
+
+export const METRIC_PREFIX = 'ekslink_';
+/** Route label for connections refused before a route was chosen. */
+export const NO_ROUTE = 'none';
+
+export const PROXY_HEADER_REJECTIONS = [
+  'proxy_header_invalid',
+  'proxy_header_timeout',
+  'vpce_not_allowed',
+] as const satisfies readonly CloseReason[];
+export const CLIENT_HELLO_REJECTIONS = [
+  'client_hello_invalid',
+  'client_hello_too_large',
+  'client_hello_timeout',
+  'sni_missing',
+  'sni_not_allowed',
+] as const satisfies readonly CloseReason[];
+const DNS_RESULTS: readonly DnsResult[] = ['ok', 'stale', 'error'];
+const CONNECT_FAILURES: readonly Exclude<ConnectResult, 'ok'>[] = [
+  'timeout',
+  'refused',
+  'unreachable',
+  'error',
+];
+export type ProbeResult = 'ok' | 'dns_failed' | 'no_allowed_address' | 'connect_failed' | 'deep_probe_failed';
+const PROBE_RESULTS: readonly ProbeResult[] = [
+  'ok',
+  'dns_failed',
+  'no_allowed_address',
+  'connect_failed',
+  'deep_probe_failed',
+];
+
+/** Seconds: sub-millisecond DNS and connects up to kube watches that last an hour. */
+const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** One process's metrics in JSON form: what a worker sends its cluster primary. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+const CONNECTION_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200];
+
+export interface ProxyMetricsOptions {
+  /** Route names known now, so every series starts at 0. */
+  readonly routes?: readonly string[];
+  /** Node process metrics (CPU, memory, event loop, GC). @default true */
+  readonly processMetrics?: boolean;
+}
+
+export class ProxyMetrics implements ProxyObserver {
+  readonly registry = new Registry();
+  private readonly opened: Counter;
+  private readonly closed: Counter<'route' | 'reason'>;
+  private readonly active: Gauge;
+  private readonly bytes: Counter<'route' | 'direction'>;
+  private readonly duration: Histogram<'route'>;
+  private readonly dnsDuration: Histogram<'route' | 'result'>;
+  private readonly dnsStale: Counter<'route'>;
+  private readonly connectDuration: Histogram<'route' | 'result'>;
+  private readonly connectFailures: Counter<'route' | 'reason'>;
+  private readonly proxyHeaderRejections: Counter<'reason'>;
+  private readonly clientHelloRejections: Counter<'reason'>;
+  private readonly ready: Gauge;
+  private readonly draining: Gauge;
+  private readonly probes: Counter<'route' | 'result'>;
+  private readonly routeUp: Gauge<'route'>;
+  private readonly reloads: Counter<'result'>;
+  private readonly routes = new Set<string>();
+
+  constructor(options: ProxyMetricsOptions = {}) {
+    const registers = [this.registry];
+    const p = METRIC_PREFIX;
+    this.opened = new Counter({
+      name: `${p}connections_opened_total`,
+      help: 'Client connections accepted on the data port.',
+      registers,
+    });
+    this.closed = new Counter({
+      name: `${p}connections_closed_total`,
+      help: 'Client connections closed, by route ("none" before a route was chosen) and close reason.',
+      labelNames: ['route', 'reason'],
+      registers,
+    });
+    this.active = new Gauge({
+      name: `${p}connections_active`,
+      help: 'Client connections open now.',
+      registers,
+    });
+    this.bytes = new Counter({
+      name: `${p}proxied_bytes_total`,
+      help: 'Bytes relayed, by route and direction (client_to_upstream, upstream_to_client).',
+      labelNames: ['route', 'direction'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: `${p}connection_duration_seconds`,
+      help: 'Lifetime of closed client connections.',
+      labelNames: ['route'],
+      buckets: CONNECTION_BUCKETS,
+      registers,
+    });
+    this.dnsDuration = new Histogram({
+      name: `${p}dns_lookup_duration_seconds`,
+      help: 'Upstream hostname lookups by route and result (ok, stale, error).',
+      labelNames: ['route', 'result'],
+      buckets: FAST_BUCKETS,
+      registers,
+    });
+    this.dnsStale = new Counter({
+      name: `${p}dns_stale_answers_total`,
+      help: 'Lookups answered from the last good answer because DNS failed.',
+      labelNames: ['route'],
+      registers,
+    });
+    this.connectDuration = new Histogram({
+      name: `${p}upstream_connect_duration_seconds`,
+      help: 'Upstream TCP connect attempts by route and result (ok, timeout, refused, unreachable, error).',
+      labelNames: ['route', 'result'],
+      buckets: FAST_BUCKETS,
+      registers,
+    });
+    this.connectFailures = new Counter({
+      name: `${p}upstream_connect_failures_total`,
+      help: 'Failed upstream connect attempts by route and reason.',
+      labelNames: ['route', 'reason'],
+      registers,
+    });
+    this.proxyHeaderRejections = new Counter({
+      name: `${p}proxy_header_rejections_total`,
+      help: 'Connections closed at the PROXY v2 header stage, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.clientHelloRejections = new Counter({
+      name: `${p}client_hello_rejections_total`,
+      help: 'Connections closed at the TLS ClientHello stage, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: `${p}ready`,
+      help: '1 when /readyz answers 200 (prober passing and not draining), else 0.',
+      aggregator: 'max',
+      registers,
+    });
+    this.draining = new Gauge({
+      name: `${p}draining`,
+      help: '1 from the first SIGTERM/SIGINT until exit.',
+      aggregator: 'max',
+      registers,
+    });
+    this.probes = new Counter({
+      name: `${p}probes_total`,
+      help: 'Background readiness probes by route and result.',
+      labelNames: ['route', 'result'],
+      registers,
+    });
+    this.routeUp = new Gauge({
+      name: `${p}probe_route_up`,
+      help: '1 when the last probe of the route passed, else 0.',
+      labelNames: ['route'],
+      aggregator: 'max',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: `${p}config_reloads_total`,
+      help: 'SIGHUP config reloads by result (ok, error).',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const reason of PROXY_HEADER_REJECTIONS) this.proxyHeaderRejections.inc({ reason }, 0);
+    for (const reason of CLIENT_HELLO_REJECTIONS) this.clientHelloRejections.inc({ reason }, 0);
+    for (const result of ['ok', 'error']) this.reloads.inc({ result }, 0);
+    this.addRoutes([NO_ROUTE]);
+    this.addRoutes(options.routes ?? []);
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+  }
+
+  /** Start every series of these routes at 0 (after a reload adds routes). */
+  addRoutes(names: readonly string[]): void {
+    for (const route of names) {
+      if (this.routes.has(route)) continue;
+      this.routes.add(route);
+      for (const reason of CLOSE_REASONS) this.closed.inc({ route, reason }, 0);
+      if (route === NO_ROUTE) continue;
+      for (const direction of ['client_to_upstream', 'upstream_to_client'])
+        this.bytes.inc({ route, direction }, 0);
+      this.dnsStale.inc({ route }, 0);
+      for (const reason of CONNECT_FAILURES) this.connectFailures.inc({ route, reason }, 0);
+    }
+  }
+
+  connectionOpened(): void {
+    this.opened.inc();
+    this.active.inc();
+  }
+
+  connectionClosed(record: ConnectionRecord): void {
+    const route = record.route ?? NO_ROUTE;
+    this.active.dec();
+    this.closed.inc({ route, reason: record.reason });
+    this.duration.observe({ route }, record.durationMs / 1000);
+    if (record.bytesFromClient > 0) {
+      this.bytes.inc({ route, direction: 'client_to_upstream' }, record.bytesFromClient);
+    }
+    if (record.bytesFromUpstream > 0) {
+      this.bytes.inc({ route, direction: 'upstream_to_client' }, record.bytesFromUpstream);
+    }
+    if ((PROXY_HEADER_REJECTIONS as readonly string[]).includes(record.reason)) {
+      this.proxyHeaderRejections.inc({ reason: record.reason });
+    } else if ((CLIENT_HELLO_REJECTIONS as readonly string[]).includes(record.reason)) {
+      this.clientHelloRejections.inc({ reason: record.reason });
+    }
+  }
+
+  dnsLookup(route: string, result: DnsResult, durationSec: number): void {
+    if (!DNS_RESULTS.includes(result)) return;
+    this.dnsDuration.observe({ route, result }, durationSec);
+    if (result === 'stale') this.dnsStale.inc({ route });
+  }
+
+  upstreamConnect(route: string, result: ConnectResult, durationSec: number): void {
+    this.connectDuration.observe({ route, result }, durationSec);
+    if (result !== 'ok') this.connectFailures.inc({ route, reason: result });
+  }
+
+  setReady(ready: boolean): void {
+    this.ready.set(ready ? 1 : 0);
+  }
+
+  setDraining(draining: boolean): void {
+    this.draining.set(draining ? 1 : 0);
+  }
+
+  probe(route: string, result: ProbeResult): void {
+    if (!PROBE_RESULTS.includes(result)) return;
+    this.probes.inc({ route, result });
+    this.routeUp.set({ route }, result === 'ok' ? 1 : 0);
+  }
+
+  reload(ok: boolean): void {
+    this.reloads.inc({ result: ok ? 'ok' : 'error' });
+  }
+
+  /** This process's metrics as JSON, the form a cluster primary aggregates. */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
+  }
+}
+
+/** Prometheus text for several processes' snapshots: counters and histograms summed, gauges per their aggregator. */
+export function aggregateSnapshots(snapshots: readonly MetricsSnapshot[]): Promise<string> {
+  return AggregatorRegistry.aggregate([...snapshots]).metrics();
+}
+
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
