@@ -1,0 +1,109 @@
+import { lookup as dnsLookup, Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { withTimeout } from './timeout.js';
+import type { HopContext, HopResult, LookupFn } from './types.js';
+
+/** The system resolver (getaddrinfo: /etc/hosts, then resolv.conf), as a kube client would use it. */
+export const systemLookup: LookupFn = async (hostname) => {
+  const answers = await dnsLookup(hostname, { all: true, order: 'verbatim' });
+  return answers.map((a) => a.address);
+};
+
+/** Ask the given DNS servers ("IP" or "IP:PORT") directly, bypassing /etc/hosts and resolv.conf. */
+export function serverLookup(servers: readonly string[], timeoutMs: number): LookupFn {
+  const resolver = new Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 2)), tries: 2 });
+  resolver.setServers([...servers]);
+  return async (hostname) => {
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+    const addresses = [
+      ...(v4.status === 'fulfilled' ? v4.value : []),
+      ...(v6.status === 'fulfilled' ? v6.value : []),
+    ];
+    if (addresses.length > 0) return addresses;
+    // Both failed or both empty: report the more telling error (a server failure beats "no data").
+    const errors = [v4, v6].flatMap((r) =>
+      r.status === 'rejected' ? [r.reason as NodeJS.ErrnoException] : [],
+    );
+    const serverError = errors.find((e) => e.code !== 'ENOTFOUND' && e.code !== 'ENODATA');
+    throw (
+      serverError ??
+      errors[0] ??
+      Object.assign(new Error(`no A or AAAA record for ${hostname}`), { code: 'ENODATA' })
+    );
+  };
+}
+
+const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
+
+/** Hop 1: resolve the server name to the addresses the next hops connect to. */
+export async function checkResolve(
+  ctx: HopContext,
+  lookup: LookupFn,
+): Promise<HopResult & { addresses: string[] }> {
+  const { host } = ctx.target;
+  const start = ctx.now();
+  if (isIP(host) !== 0) {
+    return {
+      hop: 'resolve',
+      status: 'ok',
+      latencyMs: 0,
+      summary: `${host} is an IP address; nothing to resolve`,
+      details: { host, addresses: [host] },
+      addresses: [host],
+    };
+  }
+  try {
+    const addresses = await withTimeout(lookup(host), ctx.timeoutMs, () =>
+      Object.assign(new Error(`no DNS answer for ${host} within ${ctx.timeoutMs} ms`), { code: 'ETIMEOUT' }),
+    );
+    const latencyMs = ctx.now() - start;
+    if (addresses.length === 0) {
+      return fail(host, latencyMs, 'EKL_VERIFY_DNS_NOT_FOUND', `${host} resolved to no address`, 'ENODATA');
+    }
+    return {
+      hop: 'resolve',
+      status: 'ok',
+      latencyMs,
+      summary: `${host} -> ${addresses.join(', ')}`,
+      details: { host, addresses },
+      addresses,
+    };
+  } catch (err) {
+    const latencyMs = ctx.now() - start;
+    const e = err as NodeJS.ErrnoException;
+    const errno = e.code ?? 'UNKNOWN';
+    if (NOT_FOUND.has(errno)) {
+      return fail(host, latencyMs, 'EKL_VERIFY_DNS_NOT_FOUND', `${host} does not resolve (${errno})`, errno);
+    }
+    return fail(
+      host,
+      latencyMs,
+      'EKL_VERIFY_DNS_FAILED',
+      `resolving ${host} failed: ${errno} (${e.message})`,
+      errno,
+    );
+  }
+}
+
+function fail(
+  host: string,
+  latencyMs: number,
+  code: 'EKL_VERIFY_DNS_NOT_FOUND' | 'EKL_VERIFY_DNS_FAILED',
+  summary: string,
+  errno: string,
+): HopResult & { addresses: string[] } {
+  const hint =
+    code === 'EKL_VERIFY_DNS_NOT_FOUND'
+      ? `check the name; a private EKS or VPC endpoint name resolves only where its zone is visible (run from the metadata-plane VPC, or pass --dns-server)`
+      : `the resolver did not answer: check /etc/resolv.conf or --dns-server, and that port 53 to it is open`;
+  return {
+    hop: 'resolve',
+    status: 'fail',
+    latencyMs,
+    summary,
+    code,
+    hint,
+    details: { host, error: errno },
+    addresses: [],
+  };
+}
