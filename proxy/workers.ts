@@ -1,0 +1,312 @@
+/**
+ * The data plane, in-process (one worker) or as node:cluster workers sharing one listening
+ * port (round-robin scheduling: the primary accepts and hands each connection to the next
+ * worker, so load spreads evenly and port 0 gives every worker the same port). The primary
+ * keeps the health port, the prober and the signal handling; workers ignore signals and
+ * follow the primary's orders over IPC, so `systemctl stop` (which signals the whole
+ * cgroup) still drains in one coordinated sequence. /metrics sums every process.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import { createLogger, type Logger } from '../common/logger.js';
+import type { ProxyConfig } from './config.js';
+import { ProxyMetrics, type MetricsSnapshot } from './metrics.js';
+import { Resolver } from './resolver.js';
+import { ProxyServer, resolverOptions } from './server.js';
+
+/** What the lifecycle drives, whether the data path runs here or in workers. */
+export interface DataPlane {
+  /** A resolver configured like the data path's, for the prober. */
+  readonly resolver: Resolver;
+  start(): Promise<AddressInfo>;
+  reload(config: ProxyConfig): Promise<void>;
+  stopAccepting(): Promise<void>;
+  drain(deadlineMs: number): Promise<void>;
+  destroy(): Promise<void>;
+  activeConnections(): Promise<number>;
+  /** Metrics of processes other than this one (empty in-process). */
+  metricsSnapshots(): Promise<MetricsSnapshot[]>;
+}
+
+/** One process: the ProxyServer runs here and shares this process's metrics. */
+export class LocalDataPlane implements DataPlane {
+  private readonly server: ProxyServer;
+  readonly resolver: Resolver;
+
+  constructor(config: ProxyConfig, logger: Logger, metrics: ProxyMetrics) {
+    this.server = new ProxyServer({ config, logger, observer: metrics });
+    this.resolver = this.server.resolver;
+  }
+
+  start(): Promise<AddressInfo> {
+    return this.server.listen();
+  }
+  async reload(config: ProxyConfig): Promise<void> {
+    this.server.reload(config);
+  }
+  stopAccepting(): Promise<void> {
+    return this.server.stopAccepting();
+  }
+  drain(deadlineMs: number): Promise<void> {
+    return this.server.drain(deadlineMs);
+  }
+  async destroy(): Promise<void> {
+    this.server.destroy();
+  }
+  async activeConnections(): Promise<number> {
+    return this.server.activeConnections;
+  }
+  async metricsSnapshots(): Promise<MetricsSnapshot[]> {
+    return [];
+  }
+}
+
+// --- IPC between primary and workers ----------------------------------------------------
+
+type Op = 'start' | 'reload' | 'stopAccepting' | 'drain' | 'destroy' | 'active' | 'metrics';
+interface Request {
+  readonly ekslink: 'req';
+  readonly id: number;
+  readonly op: Op;
+  readonly config?: ProxyConfig;
+  readonly deadlineMs?: number;
+}
+interface Reply {
+  readonly ekslink: 'rep';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: string;
+}
+
+function isRequest(m: unknown): m is Request {
+  return typeof m === 'object' && m !== null && (m as Request).ekslink === 'req';
+}
+function isReply(m: unknown): m is Reply {
+  return typeof m === 'object' && m !== null && (m as Reply).ekslink === 'rep';
+}
+
+/** A /metrics scrape must not hang on one stuck worker. */
+const METRICS_TIMEOUT_MS = 2000;
+/** After destroy, how long a worker gets to exit before it is killed. */
+const EXIT_TIMEOUT_MS = 5000;
+
+class WorkerHandle {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly exited: Promise<void>;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (m: unknown) => {
+      if (!isReply(m)) return;
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new Error(m.error ?? 'worker error'));
+    });
+    this.exited = new Promise((resolve) =>
+      worker.once('exit', () => {
+        for (const p of this.pending.values()) p.reject(new Error(`worker ${worker.process.pid} exited`));
+        this.pending.clear();
+        resolve();
+      }),
+    );
+  }
+
+  call<T>(op: Op, extra: Partial<Request> = {}, timeoutMs?: number): Promise<T> {
+    if (!this.worker.isConnected())
+      return Promise.reject(new Error(`worker ${this.worker.process.pid} is gone`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.pending.delete(id);
+              reject(new Error(`worker ${this.worker.process.pid} did not answer ${op} in ${timeoutMs} ms`));
+            }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      const req: Request = { ekslink: 'req', id, op, ...extra };
+      this.worker.send(req);
+    });
+  }
+}
+
+/** `config.workers` processes forked from this one, each running a ProxyServer on the shared port. */
+export class ClusterDataPlane implements DataPlane {
+  readonly resolver: Resolver;
+  private config: ProxyConfig;
+  private readonly workers = new Set<WorkerHandle>();
+  private stopping = false;
+
+  constructor(
+    config: ProxyConfig,
+    private readonly logger: Logger,
+  ) {
+    this.config = config;
+    this.resolver = new Resolver(resolverOptions(config.dns));
+  }
+
+  async start(): Promise<AddressInfo> {
+    // Round-robin in the primary: even spread, and one shared port even when port is 0.
+    cluster.schedulingPolicy = cluster.SCHED_RR;
+    cluster.setupPrimary({ silent: false });
+    const addresses = await Promise.all(Array.from({ length: this.config.workers }, () => this.spawn()));
+    const first = addresses[0] as AddressInfo;
+    if (addresses.some((a) => a.port !== first.port)) {
+      throw new Error(`workers bound different ports: ${addresses.map((a) => a.port).join(', ')}`);
+    }
+    return first;
+  }
+
+  private async spawn(): Promise<AddressInfo> {
+    const handle = new WorkerHandle(cluster.fork());
+    this.workers.add(handle);
+    const pid = handle.worker.process.pid;
+    handle.worker.once('exit', (code, signal) => {
+      this.workers.delete(handle);
+      if (this.stopping) return;
+      this.logger.error(
+        { event: 'worker_exited', workerPid: pid, code, signal },
+        'worker exited; starting another',
+      );
+      this.spawn().catch((err: unknown) =>
+        this.logger.error({ event: 'worker_start_failed', err: String(err) }, 'replacement worker failed'),
+      );
+    });
+    await new Promise<void>((resolve) => handle.worker.once('online', () => resolve()));
+    return handle.call<AddressInfo>('start', { config: this.config });
+  }
+
+  private all<T>(op: Op, extra: Partial<Request> = {}, timeoutMs?: number): Promise<T[]> {
+    return Promise.all([...this.workers].map((w) => w.call<T>(op, extra, timeoutMs)));
+  }
+
+  async reload(config: ProxyConfig): Promise<void> {
+    this.config = config;
+    this.resolver.reconfigure(resolverOptions(config.dns));
+    await this.all('reload', { config });
+  }
+
+  async stopAccepting(): Promise<void> {
+    this.stopping = true;
+    await this.all('stopAccepting');
+  }
+
+  async drain(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    await this.all('drain', { deadlineMs }).catch(() => {});
+  }
+
+  async destroy(): Promise<void> {
+    this.stopping = true;
+    const workers = [...this.workers];
+    await Promise.all(
+      workers.map(async (w) => {
+        await w.call('destroy', {}, EXIT_TIMEOUT_MS).catch(() => {});
+        if (w.worker.isConnected()) w.worker.disconnect();
+        const killer = setTimeout(() => w.worker.process.kill('SIGKILL'), EXIT_TIMEOUT_MS);
+        await w.exited;
+        clearTimeout(killer);
+      }),
+    );
+    this.resolver.close();
+  }
+
+  async activeConnections(): Promise<number> {
+    const counts = await Promise.all(
+      [...this.workers].map((w) => w.call<number>('active', {}, 2000).catch(() => 0)),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async metricsSnapshots(): Promise<MetricsSnapshot[]> {
+    const results = await Promise.allSettled(
+      [...this.workers].map((w) => w.call<MetricsSnapshot>('metrics', {}, METRICS_TIMEOUT_MS)),
+    );
+    const snapshots: MetricsSnapshot[] = [];
+    for (const r of results) {
+      if (r.status === 'fulfilled') snapshots.push(r.value);
+      else
+        this.logger.warn({
+          event: 'worker_metrics_failed',
+          err: r.reason instanceof Error ? r.reason.message : '',
+        });
+    }
+    return snapshots;
+  }
+}
+
+/**
+ * A cluster worker's whole life: wait for the config, serve, obey the primary, and exit
+ * when the primary disconnects (which it also does by dying).
+ */
+export async function runWorker(): Promise<number> {
+  // The primary decides when to drain; a signal sent to the whole process group (systemd's
+  // default KillMode, Ctrl-C) must not make workers leave on their own.
+  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => {});
+  let server: ProxyServer | undefined;
+  let metrics: ProxyMetrics | undefined;
+  const done = new Promise<void>((resolve) => process.once('disconnect', () => resolve()));
+
+  const handle = async (req: Request): Promise<unknown> => {
+    switch (req.op) {
+      case 'start': {
+        const config = req.config as ProxyConfig;
+        const logger = createLogger({
+          level: config.log.level,
+          base: { component: 'proxy', worker: cluster.worker?.id },
+        });
+        metrics = new ProxyMetrics({ routes: config.routes.map((r) => r.name) });
+        server = new ProxyServer({ config, logger, observer: metrics });
+        return server.listen();
+      }
+      case 'reload':
+        metrics?.addRoutes((req.config as ProxyConfig).routes.map((r) => r.name));
+        server?.reload(req.config as ProxyConfig);
+        return undefined;
+      case 'stopAccepting':
+        return server?.stopAccepting();
+      case 'drain':
+        return server?.drain(req.deadlineMs ?? 0);
+      case 'destroy':
+        server?.destroy();
+        return undefined;
+      case 'active':
+        return server?.activeConnections ?? 0;
+      case 'metrics':
+        return metrics?.snapshot() ?? [];
+    }
+  };
+
+  process.on('message', (m: unknown) => {
+    if (!isRequest(m)) return;
+    handle(m).then(
+      (value) => reply({ ekslink: 'rep', id: m.id, ok: true, value }),
+      (err: unknown) =>
+        reply({
+          ekslink: 'rep',
+          id: m.id,
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    );
+  });
+  await done;
+  server?.destroy();
+  return 0;
+}
+
+function reply(r: Reply): void {
+  if (process.connected) process.send?.(r);
+}
