@@ -1,0 +1,141 @@
+/**
+ * Which upstream addresses the proxy may dial: those inside allowedUpstreamCidrs, with
+ * guard rails so that a broad block ("0.0.0.0/0", "10.0.0.0/8", "::/0") never opens the
+ * host's own special addresses. Loopback, link-local, unspecified, multicast and the AWS
+ * instance-service addresses are allowed only by a block that lies entirely inside such a
+ * range and so names it on purpose (tests and the demo use e.g. "127.0.10.0/24"). The
+ * instance metadata service (169.254.169.254, fd00:ec2::254) is never allowed at all.
+ * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are judged as the IPv4 address they carry.
+ */
+import { isIP } from 'node:net';
+import { ProxyError } from './errors.js';
+
+/** All addresses live in the IPv6 space; IPv4 as ::ffff:a.b.c.d. */
+const V4_MAPPED_BASE = 0xffffn << 32n;
+const ALL_ONES = (1n << 128n) - 1n;
+
+interface Block {
+  readonly text: string;
+  readonly base: bigint;
+  /** Prefix length in the 128-bit space. */
+  readonly bits: number;
+  readonly mask: bigint;
+}
+
+/** Why an address is or is not dialable; appears in log messages. */
+export type AddressVerdict = 'allowed' | 'imds' | 'special' | 'outside' | 'invalid';
+
+const SPECIAL_RANGES: readonly Block[] = [
+  '0.0.0.0/8', // "this network", includes the unspecified address
+  '127.0.0.0/8', // loopback
+  '169.254.0.0/16', // link-local, IMDS, Amazon DNS/NTP
+  '224.0.0.0/4', // multicast
+  '240.0.0.0/4', // reserved and broadcast
+  '::/128', // unspecified
+  '::1/128', // loopback
+  'fe80::/10', // link-local
+  'ff00::/8', // multicast
+  'fd00:ec2::/32', // AWS instance services over IPv6 (IMDS, DNS, NTP)
+  '64:ff9b::/96', // NAT64: would smuggle any IPv4 address past the IPv4 rules
+].map((c) => parseBlock(c) as Block);
+
+const NEVER: readonly bigint[] = ['169.254.169.254', 'fd00:ec2::254'].map((a) => parseAddress(a) as bigint);
+
+export class AddressPolicy {
+  private constructor(private readonly blocks: readonly { block: Block; namesSpecial: boolean }[]) {}
+
+  /** Throws EKL_CIDR_INVALID naming the block that does not parse. */
+  static fromCidrs(cidrs: readonly string[]): AddressPolicy {
+    return new AddressPolicy(
+      cidrs.map((text) => {
+        const block = parseBlock(text);
+        if (block === undefined) {
+          throw new ProxyError(
+            'EKL_CIDR_INVALID',
+            `allowedUpstreamCidrs: "${text}" is not a CIDR block; write it like "10.0.0.0/16" or "fd00::/8"`,
+            { source: 'config' },
+          );
+        }
+        const namesSpecial = SPECIAL_RANGES.some((s) => block.bits >= s.bits && contains(s, block.base));
+        return { block, namesSpecial };
+      }),
+    );
+  }
+
+  allows(address: string): boolean {
+    return this.judge(address) === 'allowed';
+  }
+
+  /** The verdict with its reason, for messages that explain a refusal. */
+  judge(address: string): AddressVerdict {
+    const value = parseAddress(address);
+    if (value === undefined) return 'invalid';
+    if (NEVER.includes(value)) return 'imds';
+    const special = SPECIAL_RANGES.some((s) => contains(s, value));
+    let inside = false;
+    for (const { block, namesSpecial } of this.blocks) {
+      if (!contains(block, value)) continue;
+      if (!special || namesSpecial) return 'allowed';
+      inside = true;
+    }
+    return inside || special ? 'special' : 'outside';
+  }
+}
+
+function contains(block: Block, value: bigint): boolean {
+  return (value & block.mask) === block.base;
+}
+
+function parseBlock(text: string): Block | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = text.slice(0, slash);
+  const bitsText = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(bitsText)) return undefined;
+  const family = isIP(addr);
+  const prefix = Number(bitsText);
+  if (family === 0 || prefix > (family === 4 ? 32 : 128)) return undefined;
+  const value = parseAddress(addr);
+  if (value === undefined) return undefined;
+  // Judge ::ffff:0:0/96-style blocks written in IPv6 the same as their IPv4 form.
+  const bits = family === 4 ? 96 + prefix : prefix;
+  const mask = bits === 0 ? 0n : (ALL_ONES << BigInt(128 - bits)) & ALL_ONES;
+  return { text, base: value & mask, bits, mask };
+}
+
+/** An IPv4 or IPv6 address as a 128-bit number (IPv4 mapped); undefined if not an address. */
+export function parseAddress(address: string): bigint | undefined {
+  const family = isIP(address);
+  if (family === 4) return V4_MAPPED_BASE | BigInt(ipv4ToNumber(address));
+  if (family !== 6 || address.includes('%')) return undefined;
+  let text = address;
+  let tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    const v4 = ipv4ToNumber(text.slice(lastColon + 1));
+    tail = [v4 >>> 16, v4 & 0xffff];
+    text = `${text.slice(0, lastColon + 1)}0`; // placeholder group, replaced below
+  }
+  const [head = '', rest] = text.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
+  if (tail.length > 0) (rest === undefined ? headGroups : restGroups).pop();
+  const known = headGroups.length + restGroups.length + tail.length;
+  const zeros = rest === undefined ? 0 : 8 - known;
+  const groups = [
+    ...headGroups.map((g) => parseInt(g, 16)),
+    ...new Array<number>(zeros).fill(0),
+    ...restGroups.map((g) => parseInt(g, 16)),
+    ...tail,
+  ];
+  if (groups.length !== 8) return undefined;
+  let value = 0n;
+  for (const g of groups) value = (value << 16n) | BigInt(g);
+  return value;
+}
+
+function ipv4ToNumber(address: string): number {
+  let n = 0;
+  for (const part of address.split('.')) n = n * 256 + Number(part);
+  return n;
+}

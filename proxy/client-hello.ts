@@ -1,0 +1,308 @@
+/**
+ * Incremental, pure TLS ClientHello parser (RFC 8446 4.1.2, RFC 5246 6.2.1, RFC 6066 3,
+ * RFC 7301). It reads the TLS records at the start of a connection, joins the handshake
+ * fragments they carry (a ClientHello may span several records, and each record several
+ * TCP segments) and takes the SNI and ALPN. It never throws on hostile input: every
+ * outcome is a ParseResult, and it looks at no more than `maxBytes` bytes.
+ */
+import type { ParseResult } from './parse-result.js';
+import { ProxyError } from './errors.js';
+
+export interface ClientHello {
+  /** host_name from server_name: lower-cased, no trailing dot. Absent when the client sent none. */
+  readonly sni?: string;
+  /** application_layer_protocol_negotiation protocols in client order, e.g. ["h2", "http/1.1"]. */
+  readonly alpn?: readonly string[];
+  /** Size of the handshake message (header and body), without record headers. */
+  readonly handshakeLength: number;
+}
+
+/** @default 16384, as clientHello.maxBytes */
+export const DEFAULT_CLIENT_HELLO_MAX_BYTES = 16_384;
+
+const RECORD_HEADER_LEN = 5;
+const HANDSHAKE_HEADER_LEN = 4;
+/** RFC 8446 5.1: a plaintext record carries at most 2^14 bytes. */
+const MAX_RECORD_LEN = 16_384;
+const CONTENT_TYPE_HANDSHAKE = 22;
+const HANDSHAKE_TYPE_CLIENT_HELLO = 1;
+/** version(2) random(32) session_id(1) cipher_suites(2+2) compression(1+1) */
+const MIN_CLIENT_HELLO_BODY = 41;
+const EXT_SERVER_NAME = 0;
+const EXT_ALPN = 16;
+const SNI_HOST_NAME = 0;
+const MAX_HOSTNAME_LEN = 255;
+
+/** What the scan needs next: the total buffered length at which it can make progress. */
+type ScanResult =
+  Exclude<ParseResult<ClientHello>, { kind: 'needMore' }> | { kind: 'needMore'; atLeast: number };
+
+class Malformed extends Error {}
+
+/** Parse a ClientHello from the bytes a connection has received so far (pure, one shot). */
+export function parseClientHello(
+  buf: Buffer,
+  maxBytes: number = DEFAULT_CLIENT_HELLO_MAX_BYTES,
+): ParseResult<ClientHello> {
+  const r = scan(buf, maxBytes);
+  return r.kind === 'needMore' ? { kind: 'needMore' } : r;
+}
+
+/**
+ * Collects a connection's chunks and parses only when enough bytes have arrived to make
+ * progress, so a hello dribbled in one byte at a time costs one join per record, not one
+ * per byte. `bytes` is everything received, to forward upstream unchanged.
+ */
+export class ClientHelloReader {
+  private chunks: Buffer[] = [];
+  private total = 0;
+  private atLeast = RECORD_HEADER_LEN;
+
+  constructor(private readonly maxBytes: number = DEFAULT_CLIENT_HELLO_MAX_BYTES) {}
+
+  push(chunk: Buffer): ParseResult<ClientHello> {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.total += chunk.length;
+    }
+    if (this.total < this.atLeast) return { kind: 'needMore' };
+    const r = scan(this.bytes, this.maxBytes);
+    if (r.kind !== 'needMore') return r;
+    this.atLeast = r.atLeast;
+    return { kind: 'needMore' };
+  }
+
+  /** Number of bytes received so far. */
+  get length(): number {
+    return this.total;
+  }
+
+  /** All bytes received so far, joined once. */
+  get bytes(): Buffer {
+    if (this.chunks.length !== 1) {
+      const joined = Buffer.concat(this.chunks, this.total);
+      this.chunks = [joined];
+      return joined;
+    }
+    return this.chunks[0] as Buffer;
+  }
+}
+
+function invalid(message: string): ScanResult {
+  return {
+    kind: 'error',
+    error: new ProxyError('EKL_CLIENT_HELLO_INVALID', message, { source: 'downstream' }),
+  };
+}
+
+function tooLarge(maxBytes: number, detail: string): ScanResult {
+  return {
+    kind: 'error',
+    error: new ProxyError(
+      'EKL_CLIENT_HELLO_TOO_LARGE',
+      `ClientHello larger than clientHello.maxBytes (${maxBytes}): ${detail}`,
+      { source: 'downstream' },
+    ),
+  };
+}
+
+/** Names what the first bytes look like when they are not TLS, for the operator. */
+function describeNonTls(buf: Buffer): string {
+  const head = buf.subarray(0, 12).toString('latin1');
+  if (head.startsWith('\r\n\r\n\0\r\nQUIT\n'))
+    return 'a PROXY protocol v2 header arrived but proxyProtocol.mode is off';
+  if (head.startsWith('PROXY ')) return 'a PROXY protocol v1 header arrived; only v2 is supported';
+  if (/^[A-Z]{3,7} /.test(head)) return 'plaintext HTTP arrived on the TLS port';
+  if (((buf[0] ?? 0) & 0x80) !== 0 && buf[2] === 1) return 'an SSLv2-format ClientHello (not supported)';
+  return `record type ${buf[0]} is not handshake (22)`;
+}
+
+function scan(buf: Buffer, maxBytes: number): ScanResult {
+  // Pass 1: walk whole records, noting where the handshake fragments lie.
+  const fragments: number[] = []; // start, end pairs
+  let fragmentBytes = 0;
+  let messageLen = -1; // handshake header + body, once the header is known
+  let offset = 0;
+  for (;;) {
+    if (offset + RECORD_HEADER_LEN > maxBytes)
+      return tooLarge(maxBytes, 'the records so far do not complete it');
+    if (buf.length < offset + RECORD_HEADER_LEN)
+      return { kind: 'needMore', atLeast: offset + RECORD_HEADER_LEN };
+    if (buf[offset] !== CONTENT_TYPE_HANDSHAKE) {
+      return invalid(
+        offset === 0
+          ? `not a TLS ClientHello: ${describeNonTls(buf)}`
+          : `record type ${buf[offset]} arrived before the ClientHello was complete`,
+      );
+    }
+    if (buf[offset + 1] !== 3 || (buf[offset + 2] as number) > 4)
+      return invalid(`record version ${buf[offset + 1]}.${buf[offset + 2]} is not TLS (3.0-3.4)`);
+    const recordLen = buf.readUInt16BE(offset + 3);
+    if (recordLen === 0) return invalid('empty handshake record');
+    if (recordLen > MAX_RECORD_LEN) return invalid(`record length ${recordLen} exceeds 16384`);
+    const recordEnd = offset + RECORD_HEADER_LEN + recordLen;
+    if (recordEnd > maxBytes) return tooLarge(maxBytes, `a record ends at byte ${recordEnd}`);
+    if (buf.length < recordEnd) return { kind: 'needMore', atLeast: recordEnd };
+    fragments.push(offset + RECORD_HEADER_LEN, recordEnd);
+    fragmentBytes += recordLen;
+    offset = recordEnd;
+
+    if (messageLen < 0 && fragmentBytes >= HANDSHAKE_HEADER_LEN) {
+      const header = gather(buf, fragments, HANDSHAKE_HEADER_LEN);
+      if (header[0] !== HANDSHAKE_TYPE_CLIENT_HELLO)
+        return invalid(`handshake type ${header[0]} is not ClientHello (1)`);
+      const bodyLen = header.readUIntBE(1, 3);
+      if (bodyLen < MIN_CLIENT_HELLO_BODY)
+        return invalid(`ClientHello body of ${bodyLen} bytes is too short`);
+      messageLen = HANDSHAKE_HEADER_LEN + bodyLen;
+      if (messageLen + RECORD_HEADER_LEN > maxBytes)
+        return tooLarge(maxBytes, `it declares ${messageLen} bytes`);
+    }
+    if (messageLen >= 0 && fragmentBytes >= messageLen) {
+      if (fragmentBytes > messageLen)
+        return invalid('extra handshake bytes follow the ClientHello in the same record');
+      break;
+    }
+  }
+  // Pass 2: the message, joined only when it spans records.
+  const message = gather(buf, fragments, messageLen);
+  try {
+    return { kind: 'done', value: parseBody(message), consumed: offset };
+  } catch (err) {
+    if (err instanceof Malformed) return invalid(`malformed ClientHello: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The first `n` handshake bytes: a view when one record holds them, else one copy. */
+function gather(buf: Buffer, fragments: readonly number[], n: number): Buffer {
+  const firstStart = fragments[0] as number;
+  if ((fragments[1] as number) - firstStart >= n) return buf.subarray(firstStart, firstStart + n);
+  const out = Buffer.allocUnsafe(n);
+  let filled = 0;
+  for (let i = 0; i < fragments.length && filled < n; i += 2) {
+    const start = fragments[i] as number;
+    const end = Math.min(fragments[i + 1] as number, start + (n - filled));
+    filled += buf.copy(out, filled, start, end);
+  }
+  return out;
+}
+
+/** Bounds-checked big-endian reader over one handshake message. */
+class Reader {
+  pos: number;
+  constructor(
+    private readonly buf: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.end) throw new Malformed(`${what} runs past its end`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++] as number;
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  skip(n: number, what: string): void {
+    this.need(n, what);
+    this.pos += n;
+  }
+  /** A sub-reader over the next `n` bytes. */
+  sub(n: number, what: string): Reader {
+    this.need(n, what);
+    const r = new Reader(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return r;
+  }
+  latin1(n: number, what: string): string {
+    this.need(n, what);
+    const s = this.buf.toString('latin1', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+}
+
+function parseBody(message: Buffer): ClientHello {
+  const r = new Reader(message, HANDSHAKE_HEADER_LEN, message.length);
+  const major = r.u8('legacy_version');
+  r.u8('legacy_version');
+  if (major !== 3) throw new Malformed(`legacy_version major ${major} is not 3`);
+  r.skip(32, 'random');
+  const sessionIdLen = r.u8('legacy_session_id');
+  if (sessionIdLen > 32) throw new Malformed(`legacy_session_id of ${sessionIdLen} bytes (max 32)`);
+  r.skip(sessionIdLen, 'legacy_session_id');
+  const suitesLen = r.u16('cipher_suites');
+  if (suitesLen < 2 || suitesLen % 2 !== 0) throw new Malformed(`cipher_suites length ${suitesLen}`);
+  r.skip(suitesLen, 'cipher_suites');
+  const compressionLen = r.u8('legacy_compression_methods');
+  if (compressionLen < 1) throw new Malformed('no legacy_compression_methods');
+  r.skip(compressionLen, 'legacy_compression_methods');
+  if (r.remaining === 0) return { handshakeLength: message.length };
+
+  const extensionsLen = r.u16('extensions');
+  if (extensionsLen !== r.remaining)
+    throw new Malformed(`extensions length ${extensionsLen} but ${r.remaining} bytes remain`);
+  let sni: string | undefined;
+  let alpn: string[] | undefined;
+  const seen = new Set<number>();
+  while (r.remaining > 0) {
+    const type = r.u16('extension type');
+    const ext = r.sub(r.u16('extension length'), `extension ${type}`);
+    if (seen.has(type)) throw new Malformed(`extension ${type} appears twice`);
+    seen.add(type);
+    if (type === EXT_SERVER_NAME) sni = parseServerName(ext);
+    else if (type === EXT_ALPN) alpn = parseAlpn(ext);
+  }
+  return {
+    handshakeLength: message.length,
+    ...(sni === undefined ? {} : { sni }),
+    ...(alpn === undefined ? {} : { alpn }),
+  };
+}
+
+function parseServerName(ext: Reader): string | undefined {
+  const list = ext.sub(ext.u16('server_name_list'), 'server_name_list');
+  if (ext.remaining !== 0) throw new Malformed('bytes after server_name_list');
+  if (list.remaining === 0) throw new Malformed('empty server_name_list');
+  let name: string | undefined;
+  while (list.remaining > 0) {
+    const nameType = list.u8('name_type');
+    const len = list.u16('server name');
+    if (nameType !== SNI_HOST_NAME) {
+      list.skip(len, 'server name');
+      continue;
+    }
+    if (name !== undefined) throw new Malformed('two host_name entries');
+    if (len === 0 || len > MAX_HOSTNAME_LEN) throw new Malformed(`host_name of ${len} bytes`);
+    name = list.latin1(len, 'host_name');
+    // Only what a DNS name may hold: the name is logged and looked up, so nothing else passes.
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Malformed('host_name has characters a DNS name cannot');
+  }
+  if (name === undefined) return undefined;
+  name = name.toLowerCase();
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+function parseAlpn(ext: Reader): string[] {
+  const list = ext.sub(ext.u16('protocol_name_list'), 'protocol_name_list');
+  if (ext.remaining !== 0) throw new Malformed('bytes after protocol_name_list');
+  if (list.remaining === 0) throw new Malformed('empty protocol_name_list');
+  const out: string[] = [];
+  while (list.remaining > 0) {
+    const len = list.u8('protocol name');
+    if (len === 0) throw new Malformed('empty protocol name');
+    out.push(list.latin1(len, 'protocol name'));
+  }
+  return out;
+}

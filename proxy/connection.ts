@@ -1,0 +1,361 @@
+/**
+ * One proxied connection, from accept to close: optional PROXY v2 header and endpoint
+ * allowlist, ClientHello peek (bounded in bytes and time), route lookup, DNS resolution,
+ * address policy, dial, splice. Whatever happens, the connection ends in exactly one
+ * place (`complete`), which writes its one log line and tells the observer.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { describeError, type EkslinkError } from '../common/errors.js';
+import { AddressPolicy } from './address-policy.js';
+import { ClientHelloReader } from './client-hello.js';
+import type { CloseReason } from './close-reason.js';
+import type { ProxyConfig, Route } from './config.js';
+import { dial, type FailureMemory } from './dialer.js';
+import { CLOSE_REASON_OF, ProxyError, formatHostPort, type ProxyErrorCode } from './errors.js';
+import type { ConnectionRecord, ProxyObserver } from './observer.js';
+import { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
+import type { Resolver } from './resolver.js';
+import { RouteTable } from './routes.js';
+import { Splice } from './splice.js';
+import { UNRECOGNIZED_NAME_ALERT } from './tls-alert.js';
+
+/** Everything a connection needs from the config, built once per (re)load. */
+export interface ConnectionContext {
+  readonly config: ProxyConfig;
+  readonly routes: RouteTable;
+  readonly policy: AddressPolicy;
+  /** Empty: any endpoint (or no PROXY header) may connect. */
+  readonly allowedVpcEndpointIds: ReadonlySet<string>;
+}
+
+export function buildConnectionContext(config: ProxyConfig): ConnectionContext {
+  return {
+    config,
+    routes: RouteTable.fromConfig(config),
+    policy: AddressPolicy.fromCidrs(config.allowedUpstreamCidrs),
+    allowedVpcEndpointIds: new Set(config.proxyProtocol.allowedVpcEndpointIds),
+  };
+}
+
+export interface ConnectionDeps {
+  readonly resolver: Resolver;
+  readonly failures: FailureMemory;
+  readonly logger: Logger;
+  readonly observer: ProxyObserver;
+  /** Called once, after the log line. */
+  readonly onClosed: (connection: ProxyConnection) => void;
+}
+
+/** After a refusal alert, how long the client gets to close before we cut it off. */
+const REFUSAL_LINGER_MS = 1000;
+/** Reasons that are the client's doing or normal life; the rest log at warn. */
+const INFO_REASONS: ReadonlySet<CloseReason> = new Set(['ok', 'client_error', 'idle_timeout', 'shutdown']);
+
+type Phase = 'proxy-header' | 'client-hello' | 'upstream' | 'spliced' | 'closing' | 'closed';
+
+export class ProxyConnection {
+  private phase: Phase;
+  private readonly started = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private headerChunks: Buffer | undefined;
+  private headerBytes = 0;
+  private readonly hello: ClientHelloReader;
+  private reason: CloseReason | undefined;
+  private error: EkslinkError | undefined;
+  private clientAddress: string;
+  private clientPort: number;
+  private vpcEndpointId: string | undefined;
+  private sni: string | undefined;
+  private route: Route | undefined;
+  private upstreamAddress: string | undefined;
+  private upstream: Socket | undefined;
+  private splice: Splice | undefined;
+  private dnsStale = false;
+  private readonly dialAbort = new AbortController();
+
+  constructor(
+    private readonly socket: Socket,
+    readonly id: string,
+    private readonly ctx: ConnectionContext,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.clientAddress = socket.remoteAddress ?? '';
+    this.clientPort = socket.remotePort ?? 0;
+    const { config } = ctx;
+    this.hello = new ClientHelloReader(config.clientHello.maxBytes);
+    socket.setNoDelay(true);
+    socket.on('error', this.onEarlyError);
+    socket.on('close', this.onEarlyClose);
+    socket.on('end', this.onEarlyEnd);
+    socket.on('data', this.onData);
+    if (config.proxyProtocol.mode === 'required') {
+      this.phase = 'proxy-header';
+      this.startTimer(
+        config.proxyProtocol.timeoutMs,
+        'EKL_PROXY_HEADER_TIMEOUT',
+        'a complete PROXY v2 header',
+      );
+    } else {
+      this.phase = 'client-hello';
+      this.startTimer(config.clientHello.timeoutMs, 'EKL_CLIENT_HELLO_TIMEOUT', 'a complete ClientHello');
+    }
+  }
+
+  /** End now (shutdown, drain deadline). */
+  destroy(reason: CloseReason = 'shutdown'): void {
+    if (this.phase === 'closed') return;
+    if (this.splice !== undefined) {
+      this.splice.abort(reason === 'shutdown' ? 'shutdown' : 'client_error');
+      return;
+    }
+    this.reason ??= reason;
+    this.dialAbort.abort();
+    this.phase = 'closing';
+    this.socket.destroy();
+  }
+
+  private startTimer(ms: number, code: ProxyErrorCode, what: string): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.refuse(new ProxyError(code, `no ${what} within ${ms} ms`, { source: 'downstream' }), false);
+    }, ms);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.phase === 'proxy-header') {
+      this.onHeaderData(chunk);
+    } else if (this.phase === 'client-hello') {
+      this.onHelloData(chunk);
+    }
+  };
+
+  private onHeaderData(chunk: Buffer): void {
+    // The header is small (bounded by the parser's maximum), so joining per chunk is cheap.
+    const buf = this.headerChunks === undefined ? chunk : Buffer.concat([this.headerChunks, chunk]);
+    const r = parseProxyHeader(buf);
+    if (r.kind === 'needMore') {
+      this.headerChunks = buf;
+      return;
+    }
+    this.headerChunks = undefined;
+    if (r.kind === 'error') {
+      this.refuse(r.error, false, 'proxy_header_invalid');
+      return;
+    }
+    this.headerBytes = r.consumed;
+    if (!this.acceptHeader(r.value)) return;
+    this.phase = 'client-hello';
+    const { clientHello } = this.ctx.config;
+    this.startTimer(clientHello.timeoutMs, 'EKL_CLIENT_HELLO_TIMEOUT', 'a complete ClientHello');
+    if (buf.length > r.consumed) this.onHelloData(buf.subarray(r.consumed));
+  }
+
+  private acceptHeader(header: ProxyHeader): boolean {
+    if (header.command === 'proxy' && header.sourceAddress !== undefined) {
+      this.clientAddress = header.sourceAddress;
+      this.clientPort = header.sourcePort ?? 0;
+    }
+    this.vpcEndpointId = header.vpcEndpointId;
+    const allowed = this.ctx.allowedVpcEndpointIds;
+    if (allowed.size > 0 && (header.vpcEndpointId === undefined || !allowed.has(header.vpcEndpointId))) {
+      this.refuse(
+        new ProxyError(
+          'EKL_VPCE_NOT_ALLOWED',
+          header.vpcEndpointId === undefined
+            ? 'the PROXY v2 header carries no PrivateLink endpoint ID, and proxyProtocol.allowedVpcEndpointIds is set'
+            : `VPC endpoint ${header.vpcEndpointId} is not in proxyProtocol.allowedVpcEndpointIds`,
+          { source: 'downstream' },
+        ),
+        false,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  private onHelloData(chunk: Buffer): void {
+    const r = this.hello.push(chunk);
+    if (r.kind === 'needMore') return;
+    if (r.kind === 'error') {
+      this.refuse(r.error, false);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.phase = 'upstream';
+    // Hold further client bytes in the kernel until the upstream is there.
+    this.socket.pause();
+    this.socket.off('data', this.onData);
+    this.sni = r.value.sni;
+    const lookup = this.ctx.routes.lookup(this.sni);
+    if ('error' in lookup) {
+      this.refuse(lookup.error, true);
+      return;
+    }
+    this.route = lookup.route;
+    void this.connectUpstream(lookup.route);
+  }
+
+  private async connectUpstream(route: Route): Promise<void> {
+    const { config, policy } = this.ctx;
+    const { resolver, observer, failures } = this.deps;
+    let addresses: readonly string[];
+    const dnsStarted = performance.now();
+    try {
+      const answer = await resolver.resolve(route.upstreamHost);
+      observer.dnsLookup(route.name, answer.stale ? 'stale' : 'ok', (performance.now() - dnsStarted) / 1000);
+      this.dnsStale = answer.stale;
+      addresses = answer.addresses;
+    } catch (err) {
+      observer.dnsLookup(route.name, 'error', (performance.now() - dnsStarted) / 1000);
+      if (this.phase !== 'upstream') return;
+      this.refuse(asProxyError(err, 'EKL_DNS_FAILED'), false);
+      return;
+    }
+    if (this.phase !== 'upstream') return;
+
+    const allowed = addresses.filter((a) => policy.allows(a));
+    if (allowed.length === 0) {
+      const judged = addresses.map((a) => `${a} (${policy.judge(a)})`).join(', ');
+      this.refuse(
+        new ProxyError(
+          'EKL_NO_ALLOWED_ADDRESS',
+          `DNS answer for ${route.upstreamHost} has no address inside allowedUpstreamCidrs: ${judged}`,
+          { source: 'upstream' },
+        ),
+        false,
+      );
+      return;
+    }
+
+    try {
+      const result = await dial(allowed, route.upstreamPort, {
+        connectTimeoutMs: config.upstream.connectTimeoutMs,
+        failures,
+        keepAliveInitialDelayMs: config.connections.keepAliveInitialDelayMs,
+        signal: this.dialAbort.signal,
+        onAttempt: (result, sec) => observer.upstreamConnect(route.name, result, sec),
+      });
+      if (this.phase !== 'upstream') {
+        result.socket.destroy();
+        return;
+      }
+      this.upstream = result.socket;
+      this.upstreamAddress = formatHostPort(result.address, result.port);
+      this.startSplice(result.socket);
+    } catch (err) {
+      if (this.phase !== 'upstream') return;
+      this.refuse(asProxyError(err, 'EKL_UPSTREAM_CONNECT_FAILED'), false);
+    }
+  }
+
+  private startSplice(upstream: Socket): void {
+    const { connections } = this.ctx.config;
+    this.phase = 'spliced';
+    this.socket.off('error', this.onEarlyError);
+    this.socket.off('close', this.onEarlyClose);
+    this.socket.off('end', this.onEarlyEnd);
+    this.splice = new Splice(
+      this.socket,
+      upstream,
+      this.hello.bytes,
+      {
+        keepAliveInitialDelayMs: connections.keepAliveInitialDelayMs,
+        idleTimeoutMs: connections.idleTimeoutMs,
+      },
+      (reason, stats) => this.complete(reason, stats.bytesFromClient, stats.bytesFromUpstream),
+    );
+  }
+
+  /** Refuse the connection: an unrecognized_name alert first when `alert`, then close. */
+  private refuse(error: EkslinkError, alert: boolean, reason?: CloseReason): void {
+    if (this.phase === 'closing' || this.phase === 'closed' || this.phase === 'spliced') return;
+    clearTimeout(this.timer);
+    this.phase = 'closing';
+    this.reason = reason ?? CLOSE_REASON_OF[error.code as ProxyErrorCode] ?? 'client_hello_invalid';
+    this.error = error;
+    this.socket.off('data', this.onData);
+    if (alert && this.socket.writable) {
+      // Discard whatever else the client sends; give it a moment to read the alert and close.
+      this.socket.resume();
+      this.socket.end(UNRECOGNIZED_NAME_ALERT);
+      this.timer = setTimeout(() => this.socket.destroy(), REFUSAL_LINGER_MS);
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  private readonly onEarlyError = (err: Error): void => {
+    if (this.phase === 'closing') return;
+    this.refuse(
+      new ProxyError(
+        'EKL_CLIENT_CLOSED_EARLY',
+        `client connection failed before the upstream was connected: ${describeError(err).code}`,
+        { cause: err, source: 'downstream' },
+      ),
+      false,
+    );
+  };
+
+  private readonly onEarlyEnd = (): void => {
+    if (this.phase === 'closing') return;
+    const what = this.phase === 'proxy-header' ? 'PROXY v2 header' : 'ClientHello';
+    this.refuse(
+      new ProxyError(
+        'EKL_CLIENT_CLOSED_EARLY',
+        `client closed after ${this.socket.bytesRead} bytes, before a complete ${what}`,
+        { source: 'downstream' },
+      ),
+      false,
+    );
+  };
+
+  private readonly onEarlyClose = (): void => {
+    clearTimeout(this.timer);
+    this.dialAbort.abort();
+    if (this.reason === undefined) {
+      this.reason = 'client_closed_early';
+      this.error = new ProxyError(
+        'EKL_CLIENT_CLOSED_EARLY',
+        `client closed during ${this.phase === 'upstream' ? 'upstream connect' : this.phase}`,
+        { source: 'downstream' },
+      );
+    }
+    this.complete(this.reason, Math.max(0, this.socket.bytesRead - this.headerBytes), 0);
+  };
+
+  private complete(reason: CloseReason, bytesFromClient: number, bytesFromUpstream: number): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    clearTimeout(this.timer);
+    const record: ConnectionRecord = {
+      id: this.id,
+      clientAddress: this.clientAddress,
+      clientPort: this.clientPort,
+      ...(this.vpcEndpointId === undefined ? {} : { vpcEndpointId: this.vpcEndpointId }),
+      ...(this.sni === undefined ? {} : { sni: this.sni }),
+      ...(this.route === undefined ? {} : { route: this.route.name }),
+      ...(this.upstreamAddress === undefined ? {} : { upstreamAddress: this.upstreamAddress }),
+      bytesFromClient,
+      bytesFromUpstream,
+      durationMs: Math.round((performance.now() - this.started) * 10) / 10,
+      reason,
+    };
+    const line = {
+      event: 'connection',
+      ...record,
+      ...(this.dnsStale ? { dnsStale: true } : {}),
+      ...(this.error === undefined ? {} : { error: { code: this.error.code, message: this.error.message } }),
+    };
+    if (INFO_REASONS.has(reason)) this.deps.logger.info(line, 'connection closed');
+    else this.deps.logger.warn(line, 'connection closed');
+    this.deps.observer.connectionClosed(record);
+    this.deps.onClosed(this);
+  }
+}
+
+function asProxyError(err: unknown, code: ProxyErrorCode): ProxyError {
+  if (err instanceof ProxyError) return err;
+  const { message } = describeError(err);
+  return new ProxyError(code, message, { cause: err, source: 'upstream' });
+}

@@ -1,0 +1,195 @@
+/**
+ * The proxy's TCP listener: accepts connections up to connections.max, hands each to a
+ * ProxyConnection, and supports reload (new config for new connections only), stopping
+ * the listener, draining with a deadline, and destroying everything.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ProxyConfig } from './config.js';
+import { buildConnectionContext, ProxyConnection, type ConnectionContext } from './connection.js';
+import { FailureMemory } from './dialer.js';
+import { ProxyError } from './errors.js';
+import { noopObserver, type ConnectionRecord, type ProxyObserver } from './observer.js';
+import { Resolver, type ResolverOptions } from './resolver.js';
+
+export interface ProxyServerOptions {
+  config: ProxyConfig;
+  logger: Logger;
+  /** @default no-op */
+  observer?: ProxyObserver;
+  /** @default a Resolver built from config.dns */
+  resolver?: Resolver;
+  /** Pass reusePort to listen (multi-worker without cluster). @default false */
+  reusePort?: boolean;
+}
+
+/** dns config -> Resolver options. */
+export function resolverOptions(dns: ProxyConfig['dns']): ResolverOptions {
+  return {
+    servers: dns.servers,
+    timeoutMs: dns.timeoutMs,
+    tries: dns.tries,
+    staleMaxAgeMs: dns.staleMaxAgeMs,
+    ipv6: dns.ipv6,
+  };
+}
+
+export class ProxyServer {
+  readonly resolver: Resolver;
+  private ctx: ConnectionContext;
+  private readonly server: Server;
+  private readonly connections = new Set<ProxyConnection>();
+  private readonly failures: FailureMemory;
+  private readonly logger: Logger;
+  private readonly observer: ProxyObserver;
+  private readonly reusePort: boolean;
+  /** Unique within this process and across workers: a random prefix and a counter. */
+  private readonly idPrefix = randomBytes(3).toString('hex');
+  private nextId = 0;
+  private stopped: Promise<void> | undefined;
+  private draining: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: ProxyServerOptions) {
+    this.ctx = buildConnectionContext(options.config);
+    this.logger = options.logger;
+    this.observer = options.observer ?? noopObserver;
+    this.reusePort = options.reusePort ?? false;
+    this.resolver = options.resolver ?? new Resolver(resolverOptions(options.config.dns));
+    this.failures = new FailureMemory(options.config.upstream.failureMemoryMs);
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => this.logger.error({ event: 'listener_error', err }, 'listener error'));
+  }
+
+  /** Bind listen.host:listen.port; resolves with the bound address (port 0 picks one). */
+  listen(): Promise<AddressInfo> {
+    const { host, port, backlog } = this.ctx.config.listen;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(
+          new ProxyError(
+            'EKL_LISTEN_FAILED',
+            `cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
+            { cause: err, source: 'internal' },
+          ),
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen({ host, port, backlog, reusePort: this.reusePort }, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** New routes, allowlists and limits apply to connections accepted from now on. */
+  reload(config: ProxyConfig): void {
+    const ctx = buildConnectionContext(config);
+    this.ctx = ctx;
+    this.failures.ttlMs = config.upstream.failureMemoryMs;
+    this.resolver.reconfigure(resolverOptions(config.dns));
+    this.logger.info(
+      {
+        event: 'reloaded',
+        routes: ctx.routes.routes.map((r) => r.sni),
+        activeConnections: this.connections.size,
+      },
+      'config reloaded',
+    );
+  }
+
+  get activeConnections(): number {
+    return this.connections.size;
+  }
+
+  /** Close the listener; connections already accepted carry on. Idempotent. */
+  stopAccepting(): Promise<void> {
+    this.stopped ??= new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      // server.close's callback waits for every connection; the port is released at once.
+      this.server.close();
+      setImmediate(resolve);
+    });
+    return this.stopped;
+  }
+
+  /**
+   * Stop accepting, then resolve once every connection has ended; connections still open
+   * after `deadlineMs` are destroyed (reason shutdown). Idempotent.
+   */
+  drain(deadlineMs: number): Promise<void> {
+    this.draining ??= (async () => {
+      await this.stopAccepting();
+      if (this.connections.size === 0) return;
+      const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      const deadline = setTimeout(() => {
+        this.logger.warn(
+          { event: 'drain_deadline', activeConnections: this.connections.size, deadlineMs },
+          'drain deadline reached; closing remaining connections',
+        );
+        for (const c of this.connections) c.destroy('shutdown');
+      }, deadlineMs);
+      await idle;
+      clearTimeout(deadline);
+    })();
+    return this.draining;
+  }
+
+  /** Close the listener and every connection now (reason shutdown). */
+  destroy(): void {
+    void this.stopAccepting();
+    for (const c of this.connections) c.destroy('shutdown');
+    this.resolver.close();
+  }
+
+  private accept(socket: Socket): void {
+    this.observer.connectionOpened();
+    const id = `${this.idPrefix}-${(this.nextId++).toString(36)}`;
+    const ctx = this.ctx;
+    if (this.connections.size >= ctx.config.connections.max) {
+      this.refuseAtLimit(socket, id, ctx.config.connections.max);
+      return;
+    }
+    const connection = new ProxyConnection(socket, id, ctx, {
+      resolver: this.resolver,
+      failures: this.failures,
+      logger: this.logger,
+      observer: this.observer,
+      onClosed: (c) => this.onClosed(c),
+    });
+    this.connections.add(connection);
+  }
+
+  private refuseAtLimit(socket: Socket, id: string, max: number): void {
+    socket.on('error', () => {});
+    const record: ConnectionRecord = {
+      id,
+      clientAddress: socket.remoteAddress ?? '',
+      clientPort: socket.remotePort ?? 0,
+      bytesFromClient: 0,
+      bytesFromUpstream: 0,
+      durationMs: 0,
+      reason: 'connection_limit',
+    };
+    socket.destroy();
+    this.logger.warn(
+      {
+        event: 'connection',
+        ...record,
+        error: { code: 'EKL_CONNECTION_LIMIT', message: `connections.max (${max}) connections are open` },
+      },
+      'connection closed',
+    );
+    this.observer.connectionClosed(record);
+  }
+
+  private onClosed(connection: ProxyConnection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
