@@ -1,0 +1,138 @@
+/**
+ * Drives the real kubectl with a generated kubeconfig (tls-server-name + the run's CA +
+ * a static token): each request is a fresh `kubectl get --raw`, the watch is
+ * `kubectl get configmaps --watch-only`.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { renderKubeconfig } from '../testbed/kubeconfig.js';
+import {
+  ENI_PATH,
+  shortError,
+  type ClientTarget,
+  type DemoClient,
+  type RequestResult,
+  type WatchHandle,
+  type WatchHandlers,
+} from './client.js';
+
+/** The kubectl on PATH (or undefined). */
+export function findKubectl(pathEnv = process.env.PATH ?? ''): string | undefined {
+  for (const dir of pathEnv.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'kubectl');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export class KubectlClient implements DemoClient {
+  readonly kind = 'kubectl';
+  readonly #kubectl: string;
+  readonly #baseArgs: string[];
+  readonly #children = new Set<ChildProcess>();
+
+  private constructor(kubectl: string, kubeconfig: string, cacheDir: string) {
+    this.#kubectl = kubectl;
+    this.#baseArgs = ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir];
+  }
+
+  /** Writes the kubeconfig into `dir` and returns a client using it. */
+  static async create(kubectl: string, target: ClientTarget, dir: string): Promise<KubectlClient> {
+    await mkdir(join(dir, 'kube-cache'), { recursive: true });
+    const kubeconfig = join(dir, 'kubeconfig.yaml');
+    await writeFile(kubeconfig, renderKubeconfig({ ...target, name: 'ekslink-demo' }), { mode: 0o600 });
+    return new KubectlClient(kubectl, kubeconfig, join(dir, 'kube-cache'));
+  }
+
+  request(timeoutMs: number): Promise<RequestResult> {
+    const started = performance.now();
+    const timeoutSec = Math.max(1, Math.ceil(timeoutMs / 1000));
+    return new Promise((resolve) => {
+      const child = execFile(
+        this.#kubectl,
+        [...this.#baseArgs, 'get', '--raw', ENI_PATH, `--request-timeout=${timeoutSec}s`],
+        { timeout: timeoutMs + 2000, maxBuffer: 64 * 1024 },
+        (err, stdout, stderr) => {
+          this.#children.delete(child);
+          const latencyMs = performance.now() - started;
+          if (err) return resolve({ ok: false, error: shortError(stderr || err.message), latencyMs });
+          try {
+            const eni = (JSON.parse(stdout) as { eni?: unknown }).eni;
+            if (typeof eni !== 'string') throw new Error('no eni field');
+            resolve({ ok: true, eni, latencyMs });
+          } catch {
+            resolve({ ok: false, error: `unexpected response: ${shortError(stdout)}`, latencyMs });
+          }
+        },
+      );
+      this.#children.add(child);
+    });
+  }
+
+  watch(handlers: WatchHandlers): WatchHandle {
+    const child = spawn(
+      this.#kubectl,
+      [
+        ...this.#baseArgs,
+        'get',
+        'configmaps',
+        '--watch-only',
+        '-o',
+        'jsonpath={.metadata.name} {.data.servedBy}{"\\n"}',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.#children.add(child);
+    let buf = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const [name = '', eni = ''] = buf.slice(0, nl).trim().split(' ');
+        buf = buf.slice(nl + 1);
+        if (name !== '') handlers.onEvent(name, eni);
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 4096) stderr += d;
+    });
+    let stopped = false;
+    child.on('error', (err) => {
+      if (!stopped) handlers.onEnd(err.message);
+    });
+    child.on('exit', (code) => {
+      this.#children.delete(child);
+      if (stopped) return;
+      handlers.onEnd(code === 0 ? undefined : shortError(stderr || `kubectl exited with ${code}`));
+    });
+    return {
+      stop: () => {
+        stopped = true;
+        child.kill();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#children) c.kill();
+    this.#children.clear();
+  }
+}
+
+/** `kubectl version --client` works: the binary runs on this machine. */
+export function kubectlRuns(kubectl: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(kubectl, ['version', '--client'], { timeout: 10_000 }, (err) => resolve(!err));
+  });
+}
