@@ -54,7 +54,7 @@ export class ProxyProcess {
       }
     });
     child.stderr?.on('data', (c: Buffer) => this.stderr.push(c.toString('utf8')));
-    this.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    this.exited = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
   }
 
   /** Write the config, spawn `ekslink proxy --config`, wait for the `listening` line. */
