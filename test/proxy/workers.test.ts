@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProxyConfigInput } from '../../proxy/config.js';
+import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki, type TestPki } from '../../testbed/pki.js';
+import {
+  openStream,
+  parseMetrics,
+  ProxyProcess,
+  startStreamUpstream,
+  tryHandshake,
+} from './lifecycle-harness.js';
+
+// This file's loopback block: 127.0.212.0/24.
+const SNI = 'multi.gr7.us-east-1.eks.amazonaws.com';
+const OTHER = 'other.gr7.us-east-1.eks.amazonaws.com';
+let dns: TestDnsServer;
+let pki: TestPki;
+let upstream: Awaited<ReturnType<typeof startStreamUpstream>>;
+let proxy: ProxyProcess;
+
+function config(snis: string[]): ProxyConfigInput {
+  return {
+    listen: { host: '127.0.0.1', port: 0 },
+    routes: snis.map((sni) => ({ sni, upstreamPort: upstream.port })),
+    allowedUpstreamCidrs: ['127.0.212.0/24'],
+    dns: { servers: [dns.server], timeoutMs: 500, tries: 1 },
+    health: { host: '127.0.0.1', port: 0, probeIntervalMs: 100 },
+    drain: { graceSec: 0, deadlineSec: 2 },
+    workers: 2,
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  dns = await TestDnsServer.start();
+  pki = await createPki({ dnsNames: [SNI, OTHER] });
+  upstream = await startStreamUpstream('127.0.212.1', pki, 5);
+  dns.set(SNI, { a: ['127.0.212.1'] });
+  dns.set(OTHER, { a: ['127.0.212.1'] });
+  proxy = await ProxyProcess.start(config([SNI]));
+});
+
+afterAll(async () => {
+  await proxy.kill();
+  await Promise.all([dns.close(), upstream.close()]);
+});
+
+describe('workers: 2', () => {
+  it('shares one port (bound as port 0), serves from both workers, and /metrics adds up over the group', async () => {
+    await proxy.waitReady();
+    const listening = proxy.events.find((e) => e.event === 'listening');
+    expect(listening).toMatchObject({ workers: 2, pid: proxy.pid });
+    expect(proxy.port).toBeGreaterThan(0);
+
+    const N = 20;
+    for (let i = 0; i < N; i++) expect(await tryHandshake(proxy.port, SNI, pki.caCertPem)).toBe('ok');
+    for (let i = 0; i < 3; i++) {
+      expect(await tryHandshake(proxy.port, OTHER, pki.caCertPem)).toMatch(/UNRECOGNIZED_NAME/);
+    }
+    while (proxy.connections().length < N + 3) await new Promise((r) => setTimeout(r, 20));
+    const lines = proxy.connections();
+    const pids = new Set(lines.map((l) => l.pid));
+    expect(pids.size).toBe(2);
+    expect(pids.has(proxy.pid)).toBe(false);
+    const perWorker = [...pids].map((pid) => lines.filter((l) => l.pid === pid).length);
+    expect(Math.min(...perWorker)).toBeGreaterThanOrEqual(5); // round-robin spreads evenly
+
+    const m = parseMetrics((await proxy.health('/metrics')).body);
+    expect(m.get('ekslink_connections_opened_total')).toBe(N + 3);
+    expect(m.get('ekslink_connections_closed_total{route="multi",reason="ok"}')).toBe(N);
+    expect(m.get('ekslink_connections_closed_total{route="none",reason="sni_not_allowed"}')).toBe(3);
+    expect(m.get('ekslink_connections_active')).toBe(0);
+    const bytes = lines.reduce((a, l) => a + (l.bytesFromUpstream as number), 0);
+    expect(m.get('ekslink_proxied_bytes_total{route="multi",direction="upstream_to_client"}')).toBe(bytes);
+    expect(m.get('ekslink_ready')).toBe(1);
+    // Process metrics cover three processes (primary + 2 workers): the group's memory is
+    // well above what one process reports.
+    expect(m.get('ekslink_process_resident_memory_bytes')).toBeGreaterThan(3 * 20e6);
+  });
+
+  it('reloads every worker on SIGHUP, then drains them all and leaves no process behind on SIGTERM', async () => {
+    proxy.rewriteConfig(config([SNI, OTHER]));
+    proxy.signal('SIGHUP');
+    await proxy.waitFor((e) => e.event === 'config_reloaded');
+    await proxy.waitFor((e) => e.event === 'reloaded');
+    for (let i = 0; i < 4; i++) expect(await tryHandshake(proxy.port, OTHER, pki.caCertPem)).toBe('ok');
+
+    const workerPids = [...new Set(proxy.connections().map((l) => l.pid as number))];
+    const open = await openStream(proxy.port, SNI, pki.caCertPem, 1_000_000);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    proxy.signal('SIGTERM');
+    const closedAt = await open.closed;
+    expect(closedAt - t0).toBeGreaterThanOrEqual(1900); // the 2 s drain deadline
+    expect(await proxy.exited).toEqual({ code: 0, signal: null });
+    for (const pid of workerPids) expect(alive(pid)).toBe(false);
+    expect(proxy.connections().filter((l) => l.reason === 'shutdown')).toHaveLength(1);
+  });
+});
