@@ -1,14 +1,47 @@
-import { EkslinkError } from '../../common/errors.js';
 import type { RegisterCommand } from '../command.js';
 
-// Interim registration: the owning issue replaces this file with the real command.
+/** `ekslink kubeconfig`: the metadata plane's kubeconfig for either topology (docs/kubeconfig.md). */
 export const registerKubeconfig: RegisterCommand = (program, run) => {
   program
     .command('kubeconfig')
-    .description('(being built)')
+    .description(
+      'Write a kubeconfig: server (VPC endpoint DNS name, or the EKS hostname when peered), tls-server-name = the EKS hostname, the cluster CA, and the aws eks get-token exec plugin.',
+    )
+    .requiredOption('--topology <topology>', 'gcp-to-aws | peered')
+    .option(
+      '--server <host[:port]>',
+      'what kubectl dials: the VPC endpoint DNS name (gcp-to-aws); default the EKS hostname (peered)',
+    )
+    .requiredOption('--eks-hostname <host>', 'the EKS private API hostname (certificate name and SNI)')
+    .option('--ca-file <file>', 'cluster CA, PEM')
+    .option(
+      '--ca-data <base64>',
+      'cluster CA as base64 PEM (aws eks describe-cluster ... certificateAuthority.data)',
+    )
+    .requiredOption('--cluster-name <name>', 'EKS cluster name, for aws eks get-token')
+    .option('--region <region>', "the cluster's region, for aws eks get-token")
+    .option('--role-arn <arn>', 'role aws eks get-token assumes')
+    .option('--aws-profile <profile>', 'AWS CLI profile the exec plugin runs with')
+    .option(
+      '--token-file <file>',
+      'static bearer token instead of the exec plugin (break-glass, tests); needs --out',
+    )
+    .option('--context-name <name>', 'name of the cluster, user and context (default ekslink-<cluster-name>)')
+    .option('--out <file>', 'write here with mode 0600 instead of stdout')
     .action(
-      run(async () => {
-        throw new EkslinkError('EKL_NOT_BUILT', 'ekslink kubeconfig is not built yet');
+      run(async (raw: Record<string, unknown>) => {
+        const { validateConfig } = await import('../../common/config-file.js');
+        const { kubeconfigInputSchema } = await import('../../provisioner/kubeconfig/input.js');
+        const { buildKubeconfig, writeKubeconfig } = await import('../../provisioner/kubeconfig/build.js');
+        const input = validateConfig(kubeconfigInputSchema, raw, 'ekslink kubeconfig options');
+        const text = await buildKubeconfig(input);
+        if (input.out === undefined) {
+          process.stdout.write(text);
+        } else {
+          await writeKubeconfig(input.out, text);
+          console.log(`wrote ${input.out}`);
+        }
+        return 0;
       }),
     );
 };
