@@ -48,6 +48,18 @@ export async function fakeAwsCli(dir: string, token: string): Promise<{ binDir: 
   return { binDir, callLog };
 }
 
+/** No HTTP proxies (everything is on loopback), no user kubeconfig, the fake aws first on PATH. */
+function kubectlEnv(pathPrefix: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${pathPrefix}:${process.env.PATH ?? ''}`,
+    KUBECONFIG: '/nonexistent',
+  };
+  for (const key of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'])
+    delete env[key];
+  return env;
+}
+
 export async function kubectl(
   args: string[],
   pathPrefix: string,
@@ -55,7 +67,7 @@ export async function kubectl(
   try {
     const { stdout, stderr } = await execFileP('kubectl', args, {
       timeout: 30_000,
-      env: { ...process.env, PATH: `${pathPrefix}:${process.env.PATH ?? ''}`, KUBECONFIG: '/nonexistent' },
+      env: kubectlEnv(pathPrefix),
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
