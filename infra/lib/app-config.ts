@@ -1,0 +1,169 @@
+/**
+ * The infra app's input: one YAML or JSON file named by the `ekslink:config` context key
+ * (`cdk synth -c ekslink:config=ekslink-infra.yaml`). Every ID comes from this file, so
+ * synth needs no AWS credentials and no context lookups. The shape is checked here; the
+ * constructs check the values.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseConfigText, validateConfig } from '../../common/config-file.js';
+import { ConfigError } from '../../common/errors.js';
+import { InfraError } from './errors.js';
+import type { ProxyFleetProps } from './proxy-fleet.js';
+import type { WireGuardPeerProps } from './wireguard-peer.js';
+
+export const CONFIG_CONTEXT_KEY = 'ekslink:config';
+
+const strings = z.array(z.string());
+const env = {
+  /** Target account; synth stays environment-agnostic without it. */
+  account: z
+    .string()
+    .regex(/^\d{12}$/, { message: 'must be a 12-digit account ID, e.g. "111122223333"' })
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must be a region name, e.g. "us-east-1"' })
+    .optional(),
+};
+
+const fleetSchema = z
+  .object({
+    ...env,
+    vpcId: z.string(),
+    vpcCidr: z.string(),
+    privateSubnetIds: strings,
+    availabilityZones: strings,
+    clusterSecurityGroupId: z.string(),
+    eksApiHostnames: strings,
+    targetGroupArn: z.string(),
+    awsEndpointsSecurityGroupId: z.string(),
+    s3PrefixListId: z.string(),
+    allowedUpstreamCidrs: strings.optional(),
+    dnsResolverIp: z.string().optional(),
+    instanceType: z.string().optional(),
+    minCapacity: z.number().optional(),
+    desiredCapacity: z.number().optional(),
+    maxCapacity: z.number().optional(),
+    healthPort: z.number().optional(),
+    proxyProtocolMode: z.enum(['off', 'required'], { message: 'must be "off" or "required"' }).optional(),
+    allowedVpcEndpointIds: strings.optional(),
+    drainGraceSec: z.number().optional(),
+    drainDeadlineSec: z.number().optional(),
+    healthCheckGracePeriodSec: z.number().optional(),
+    bootTimeoutSec: z.number().optional(),
+    cpuTargetUtilizationPercent: z.number().optional(),
+    rootVolumeSizeGib: z.number().optional(),
+    logRetentionDays: z.number().optional(),
+  })
+  .strict();
+
+const peerSchema = z
+  .object({
+    ...env,
+    vpcId: z.string(),
+    vpcCidr: z.string(),
+    publicSubnetIds: strings,
+    availabilityZones: strings,
+    gcpEgressCidrs: strings,
+    /** aws/<iface>.conf from `ekslink wireguard render`, relative to this file. */
+    wireGuardConfigFile: z.string().min(1),
+    /** aws/<iface>.nft from `ekslink wireguard render`, relative to this file. */
+    nftablesFile: z.string().min(1),
+    privateKeySecretArn: z.string(),
+    vpcEndpointSecurityGroupId: z.string(),
+    awsEndpointsSecurityGroupId: z.string(),
+    s3PrefixListId: z.string(),
+    privateKeySecretKmsKeyArn: z.string().optional(),
+    elasticIpAllocationId: z.string().optional(),
+    interfaceName: z.string().optional(),
+    instanceType: z.string().optional(),
+    bootTimeoutSec: z.number().optional(),
+    rootVolumeSizeGib: z.number().optional(),
+    logRetentionDays: z.number().optional(),
+  })
+  .strict();
+
+export const appConfigSchema = z
+  .object({
+    /** Names the stacks (ekslink-<name>-proxy-fleet, ekslink-<name>-wireguard-peer) and tags them. */
+    deploymentName: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
+      message: 'must be 1-32 of [a-z0-9-] starting with a letter, e.g. "acme-prod"',
+    }),
+    proxyFleet: fleetSchema.optional(),
+    wireGuardPeer: peerSchema.optional(),
+  })
+  .strict()
+  .refine((c) => c.proxyFleet !== undefined || c.wireGuardPeer !== undefined, {
+    message: 'give proxyFleet (data-plane account), wireGuardPeer (proxy account), or both',
+  });
+
+export interface StackEnv {
+  readonly account?: string;
+  readonly region?: string;
+}
+
+export interface AppConfig {
+  readonly deploymentName: string;
+  readonly proxyFleet?: { env: StackEnv; props: ProxyFleetProps };
+  readonly wireGuardPeer?: { env: StackEnv; props: WireGuardPeerProps };
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'EIO'})`,
+      { cause: err },
+    );
+  }
+}
+
+/** Load the file named by the context value; relative render paths are relative to it. */
+export function loadAppConfig(contextValue: unknown): AppConfig {
+  if (typeof contextValue !== 'string' || contextValue === '') {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `context ${CONFIG_CONTEXT_KEY} is not set (got ${JSON.stringify(contextValue)}); pass the infra config file, e.g. npx cdk synth -c ${CONFIG_CONTEXT_KEY}=infra/examples/topology1.json`,
+    );
+  }
+  const path = resolve(contextValue);
+  let parsed: z.output<typeof appConfigSchema>;
+  try {
+    parsed = validateConfig(
+      appConfigSchema,
+      parseConfigText(readText(path, 'infra config'), path),
+      `infra config ${path}`,
+    );
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw new InfraError('EKL_INFRA_APP_CONFIG_INVALID', err.message, { cause: err });
+    throw err;
+  }
+  const base = dirname(path);
+  const split = <T extends StackEnv>(section: T) => {
+    const { account, region, ...rest } = section;
+    return { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) }, rest };
+  };
+  const fleet = parsed.proxyFleet && split(parsed.proxyFleet);
+  const peer = parsed.wireGuardPeer && split(parsed.wireGuardPeer);
+  return {
+    deploymentName: parsed.deploymentName,
+    ...(fleet ? { proxyFleet: { env: fleet.env, props: fleet.rest } } : {}),
+    ...(peer
+      ? {
+          wireGuardPeer: {
+            env: peer.env,
+            props: (({ wireGuardConfigFile, nftablesFile, ...p }) => ({
+              ...p,
+              wireGuardConfig: readText(resolve(base, wireGuardConfigFile), 'wireGuardConfigFile'),
+              nftablesRules: readText(resolve(base, nftablesFile), 'nftablesFile'),
+            }))(peer.rest),
+          },
+        }
+      : {}),
+  };
+}

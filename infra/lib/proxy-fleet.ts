@@ -1,0 +1,439 @@
+/**
+ * ProxyFleet: the Auto Scaling Group of ekslink proxies in the customer's data-plane VPC,
+ * behind the internal NLB target group that `ekslink provision apply` created.
+ */
+import { Duration, Token } from 'aws-cdk-lib';
+import {
+  AdditionalHealthCheckType,
+  AutoScalingGroup,
+  DefaultResult,
+  HealthChecks,
+  LifecycleTransition,
+  Signals,
+  UpdatePolicy,
+} from 'aws-cdk-lib/aws-autoscaling';
+import {
+  type InstanceType,
+  type ISecurityGroup,
+  type IVpc,
+  Peer,
+  Port,
+  SecurityGroup,
+  Subnet,
+  UserData,
+  Vpc,
+} from 'aws-cdk-lib/aws-ec2';
+import { NetworkTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import { acknowledgeFinding } from './nag.js';
+import { DEFAULT_BUNDLE_DIR, DEFAULT_SYSTEMD_UNIT_PATH, readProxyUnit, requireBundle } from './artifacts.js';
+import {
+  createHardenedLaunchTemplate,
+  createInstanceRole,
+  createLogGroup,
+  isRetentionDays,
+} from './hardened-instance.js';
+import { PROXY_DATA_PORT, renderProxyConfigFile, renderProxyConfigInput } from './proxy-config.js';
+import { proxyUserData } from './proxy-user-data.js';
+import { numberToIpv4, PropChecker } from './validate.js';
+
+/** Extra seconds the lifecycle hook and systemd allow beyond grace + deadline (IMDS poll, exit). */
+export const DRAIN_MARGIN_SEC = 60;
+/** Longest heartbeat an Auto Scaling lifecycle hook accepts. */
+const MAX_LIFECYCLE_HEARTBEAT_SEC = 7200;
+
+export interface ProxyFleetProps {
+  /** The data-plane VPC that holds the EKS cluster. */
+  readonly vpcId: string;
+  /** The VPC's primary IPv4 CIDR: ingress source, and the VPC resolver is its base address + 2. */
+  readonly vpcCidr: string;
+  /** Private subnets for the instances, in at least two Availability Zones. */
+  readonly privateSubnetIds: string[];
+  /** The Availability Zone of each private subnet, in the same order. */
+  readonly availabilityZones: string[];
+  /** The EKS cluster security group: the fleet may reach it on TCP 443 and it gets the matching ingress rule. */
+  readonly clusterSecurityGroupId: string;
+  /** EKS private API hostnames the proxy routes (each is both the SNI and the upstream host). */
+  readonly eksApiHostnames: string[];
+  /** Target group ARN from `ekslink provision apply`; the ASG registers its instances there. */
+  readonly targetGroupArn: string;
+  /**
+   * Security group of the VPC's interface endpoints (ssm, ssmmessages, ec2messages, logs,
+   * monitoring, cloudformation): the instances' only way to AWS APIs besides S3.
+   */
+  readonly awsEndpointsSecurityGroupId: string;
+  /** The S3 managed prefix list (pl-...) of the VPC's S3 gateway endpoint: asset and AL2023 packages. */
+  readonly s3PrefixListId: string;
+  /**
+   * Upstream addresses the proxy may dial.
+   * @default - the VPC CIDR
+   */
+  readonly allowedUpstreamCidrs?: string[];
+  /**
+   * DNS server the proxy and the instances use.
+   * @default - the VPC resolver, base of vpcCidr + 2
+   */
+  readonly dnsResolverIp?: string;
+  /**
+   * Instance type; must be Graviton (arm64).
+   * @default 't4g.small'
+   */
+  readonly instanceType?: string;
+  /** @default 2 */
+  readonly minCapacity?: number;
+  /**
+   * Instances at creation. Left unset, CloudFormation starts at minCapacity and later
+   * deploys keep whatever the CPU target tracking chose instead of resetting it.
+   * @default - minCapacity (2)
+   */
+  readonly desiredCapacity?: number;
+  /** @default 4 */
+  readonly maxCapacity?: number;
+  /**
+   * Port of /healthz, /readyz and /metrics (the target group's health check port).
+   * @default 8080
+   */
+  readonly healthPort?: number;
+  /**
+   * `required` when the target group has PROXY protocol v2 on.
+   * @default 'off'
+   */
+  readonly proxyProtocolMode?: 'off' | 'required';
+  /**
+   * Only these VPC endpoints may connect (needs proxyProtocolMode `required`).
+   * @default - any endpoint the endpoint service accepted
+   */
+  readonly allowedVpcEndpointIds?: string[];
+  /**
+   * After SIGTERM, seconds the proxy keeps accepting while the NLB notices /readyz failing.
+   * @default 15
+   */
+  readonly drainGraceSec?: number;
+  /**
+   * Then, seconds existing connections get before they are closed.
+   * @default 300
+   */
+  readonly drainDeadlineSec?: number;
+  /**
+   * Seconds after launch before ELB health checks can mark an instance unhealthy.
+   * @default 300
+   */
+  readonly healthCheckGracePeriodSec?: number;
+  /**
+   * Seconds a new instance has to boot and pass /readyz before the deploy fails and rolls back.
+   * @default 900
+   */
+  readonly bootTimeoutSec?: number;
+  /**
+   * Average CPU the target-tracking policy holds the group at.
+   * @default 50
+   */
+  readonly cpuTargetUtilizationPercent?: number;
+  /** @default 16 */
+  readonly rootVolumeSizeGib?: number;
+  /**
+   * Retention of the fleet's CloudWatch log group (a CloudWatch Logs retention value).
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+  /**
+   * Directory of the proxy bundle shipped as the S3 asset.
+   * @default - the repository's dist/ (built by `npm run build`)
+   */
+  readonly bundleDir?: string;
+  /**
+   * The hardened systemd unit installed on the instances.
+   * @default - packaging/systemd/ekslink-proxy.service in the repository
+   */
+  readonly systemdUnitPath?: string;
+}
+
+interface ResolvedFleetProps {
+  readonly vpcCidr: string;
+  readonly instanceType: InstanceType;
+  readonly resolverIp: string;
+  readonly min: number;
+  readonly desired: number;
+  readonly max: number;
+  readonly healthPort: number;
+  readonly drainGraceSec: number;
+  readonly drainDeadlineSec: number;
+  readonly healthGraceSec: number;
+  readonly bootTimeoutSec: number;
+  readonly cpuTarget: number;
+  readonly rootGib: number;
+  readonly retention: RetentionDays;
+}
+
+const TARGET_GROUP_ARN =
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+
+/**
+ * The proxy fleet: launch template, ASG attached to the provisioner's target group,
+ * security groups that name their peers, and an instance role with SSM, the CloudWatch
+ * agent and read of the bundle only.
+ */
+export class ProxyFleet extends Construct {
+  public readonly autoScalingGroup: AutoScalingGroup;
+  public readonly securityGroup: SecurityGroup;
+  /** The config file the instances run, as rendered (YAML). */
+  public readonly proxyConfigText: string;
+
+  constructor(scope: Construct, id: string, props: ProxyFleetProps) {
+    super(scope, id);
+    const where = `ProxyFleet '${this.node.path}'`;
+    const r = validate(new PropChecker(where), props);
+
+    const configInput = renderProxyConfigInput({
+      eksApiHostnames: props.eksApiHostnames,
+      allowedUpstreamCidrs: props.allowedUpstreamCidrs ?? [r.vpcCidr],
+      dnsResolverIp: r.resolverIp,
+      healthPort: r.healthPort,
+      proxyProtocolMode: props.proxyProtocolMode ?? 'off',
+      allowedVpcEndpointIds: props.allowedVpcEndpointIds ?? [],
+      drainGraceSec: r.drainGraceSec,
+      drainDeadlineSec: r.drainDeadlineSec,
+    });
+    this.proxyConfigText = renderProxyConfigFile(
+      configInput,
+      `${where} proxy config (rendered from props)`,
+    ).text;
+    const bundleDir = requireBundle(props.bundleDir ?? DEFAULT_BUNDLE_DIR);
+    const unit = readProxyUnit(props.systemdUnitPath ?? DEFAULT_SYSTEMD_UNIT_PATH);
+
+    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
+      vpcId: props.vpcId,
+      vpcCidrBlock: r.vpcCidr,
+      availabilityZones: props.availabilityZones,
+      privateSubnetIds: props.privateSubnetIds,
+    });
+    const subnets = props.privateSubnetIds.map((subnetId, i) =>
+      Subnet.fromSubnetAttributes(this, `Subnet${i}`, {
+        subnetId,
+        availabilityZone: props.availabilityZones[i] as string,
+      }),
+    );
+
+    this.securityGroup = this.createSecurityGroup(vpc, props, r);
+
+    const bundle = new Asset(this, 'ProxyBundle', { path: bundleDir });
+    const role = createInstanceRole(
+      this,
+      'InstanceRole',
+      'ekslink proxy instances: SSM, CloudWatch agent, read of the proxy bundle',
+    );
+    // Read of exactly the bundle object: no bucket listing, no other asset.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [bundle.bucket.arnForObjects(bundle.s3ObjectKey)],
+      }),
+    );
+    const logGroup = createLogGroup(this, 'Logs', r.retention);
+
+    const drainTotalSec = r.drainGraceSec + r.drainDeadlineSec + DRAIN_MARGIN_SEC;
+    const userData = UserData.forLinux();
+    userData.addCommands(
+      ...proxyUserData({
+        bundleBucket: bundle.s3BucketName,
+        bundleKey: bundle.s3ObjectKey,
+        configText: this.proxyConfigText,
+        unit,
+        healthPort: r.healthPort,
+        stopTimeoutSec: drainTotalSec,
+        logGroupName: logGroup.logGroupName,
+        readyTimeoutSec: Math.max(60, r.bootTimeoutSec - 120),
+      }),
+    );
+
+    const launchTemplate = createHardenedLaunchTemplate(this, 'LaunchTemplate', {
+      instanceType: r.instanceType,
+      securityGroup: this.securityGroup,
+      role,
+      userData,
+      rootVolumeSizeGib: r.rootGib,
+    });
+
+    this.autoScalingGroup = new AutoScalingGroup(this, 'Asg', {
+      vpc,
+      vpcSubnets: { subnets },
+      launchTemplate,
+      minCapacity: r.min,
+      ...(props.desiredCapacity !== undefined ? { desiredCapacity: r.desired } : {}),
+      maxCapacity: r.max,
+      healthChecks: HealthChecks.withAdditionalChecks({
+        additionalTypes: [AdditionalHealthCheckType.ELB],
+        gracePeriod: Duration.seconds(r.healthGraceSec),
+      }),
+      // A new bundle, config or AMI is a new launch template version: replace one instance
+      // at a time, never dropping below minCapacity in service, each new one signalling /readyz.
+      signals: Signals.waitForMinCapacity({ timeout: Duration.seconds(r.bootTimeoutSec) }),
+      updatePolicy: UpdatePolicy.rollingUpdate({
+        maxBatchSize: 1,
+        minInstancesInService: r.min,
+        waitOnResourceSignals: true,
+        pauseTime: Duration.seconds(r.bootTimeoutSec),
+      }),
+      defaultInstanceWarmup: Duration.seconds(r.healthGraceSec),
+    });
+    userData.addSignalOnExitCommand(this.autoScalingGroup);
+
+    this.autoScalingGroup.attachToNetworkTargetGroup(
+      NetworkTargetGroup.fromTargetGroupAttributes(this, 'TargetGroup', {
+        targetGroupArn: props.targetGroupArn,
+      }),
+    );
+    this.autoScalingGroup.addLifecycleHook('DrainOnTerminate', {
+      lifecycleTransition: LifecycleTransition.INSTANCE_TERMINATING,
+      heartbeatTimeout: Duration.seconds(drainTotalSec),
+      defaultResult: DefaultResult.CONTINUE,
+    });
+    this.autoScalingGroup.scaleOnCpuUtilization('CpuTarget', { targetUtilizationPercent: r.cpuTarget });
+
+    acknowledgeFinding(
+      this.autoScalingGroup,
+      'AwsSolutions-AS3',
+      'Scaling events are read from the ASG activity history and CloudWatch metrics; ekslink ships no SNS topic (an unsubscribed topic adds a resource and no signal). Route autoscaling events with EventBridge if you need push notifications.',
+    );
+  }
+
+  private createSecurityGroup(vpc: IVpc, props: ProxyFleetProps, r: ResolvedFleetProps) {
+    const sg = new SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description:
+        'ekslink proxy fleet: TLS and health from the VPC, TLS to the EKS API, DNS to the VPC resolver',
+      allowAllOutbound: false,
+    });
+    // PrivateLink traffic reaches the instances from the NLB's private addresses, inside the VPC CIDR.
+    sg.addIngressRule(
+      Peer.ipv4(r.vpcCidr),
+      Port.tcp(PROXY_DATA_PORT),
+      'TLS passthrough from the NLB (VPC CIDR)',
+    );
+    sg.addIngressRule(
+      Peer.ipv4(r.vpcCidr),
+      Port.tcp(r.healthPort),
+      'Health checks and metrics from the VPC CIDR',
+    );
+
+    const cluster = importSg(this, 'ClusterSecurityGroup', props.clusterSecurityGroupId);
+    sg.addEgressRule(cluster, Port.tcp(443), 'TLS to the EKS API server');
+    cluster.addIngressRule(sg, Port.tcp(443), 'ekslink proxy fleet to the EKS API server');
+
+    const resolver = Peer.ipv4(`${r.resolverIp}/32`);
+    sg.addEgressRule(resolver, Port.udp(53), 'DNS to the VPC resolver');
+    sg.addEgressRule(resolver, Port.tcp(53), 'DNS over TCP to the VPC resolver');
+
+    const endpoints = importSg(this, 'AwsEndpointsSecurityGroup', props.awsEndpointsSecurityGroupId);
+    sg.addEgressRule(
+      endpoints,
+      Port.tcp(443),
+      'AWS APIs through the VPC interface endpoints (SSM, logs, signals)',
+    );
+    endpoints.addIngressRule(sg, Port.tcp(443), 'ekslink proxy fleet to the AWS interface endpoints');
+    sg.addEgressRule(
+      Peer.prefixList(props.s3PrefixListId),
+      Port.tcp(443),
+      'S3 gateway endpoint: proxy bundle and AL2023 packages',
+    );
+    return sg;
+  }
+}
+
+function importSg(scope: Construct, id: string, securityGroupId: string): ISecurityGroup {
+  return SecurityGroup.fromSecurityGroupId(scope, id, securityGroupId, {
+    mutable: true,
+    allowAllOutbound: false,
+  });
+}
+
+function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
+  c.awsId('vpcId', props.vpcId, 'vpc');
+  const vpcCidr = c.vpcCidr('vpcCidr', props.vpcCidr);
+  const subnets = c.awsIds('privateSubnetIds', props.privateSubnetIds, 'subnet', 2);
+  c.zones('availabilityZones', props.availabilityZones, 'privateSubnetIds', subnets, 2);
+  c.awsId('clusterSecurityGroupId', props.clusterSecurityGroupId, 'sg');
+  c.awsId('awsEndpointsSecurityGroupId', props.awsEndpointsSecurityGroupId, 'sg');
+  c.awsId('s3PrefixListId', props.s3PrefixListId, 'pl');
+  c.arn(
+    'targetGroupArn',
+    props.targetGroupArn,
+    TARGET_GROUP_ARN,
+    'must be a target group ARN (the targetGroupArn output of `ekslink provision apply`)',
+    '"arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/ekslink-prod/0123456789abcdef"',
+  );
+  if (!Array.isArray(props.eksApiHostnames) || props.eksApiHostnames.some((h) => Token.isUnresolved(h))) {
+    c.fail(
+      'eksApiHostnames',
+      props.eksApiHostnames,
+      'must be a list of literal hostnames',
+      '["0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"]',
+    );
+  }
+
+  const resolverIp =
+    props.dnsResolverIp !== undefined
+      ? c.literal('dnsResolverIp', props.dnsResolverIp, '"10.0.0.2"')
+      : numberToIpv4((vpcCidr.network as number) + 2);
+
+  const min = c.int('minCapacity', props.minCapacity ?? 2, 1, 100, 2);
+  const max = c.int('maxCapacity', props.maxCapacity ?? 4, 1, 100, 4);
+  const desired = c.int('desiredCapacity', props.desiredCapacity ?? min, 1, 100, 2);
+  if (max <= min) {
+    c.fail(
+      'maxCapacity',
+      max,
+      `must be greater than minCapacity (${min}) so a rolling update can add an instance before removing one`,
+      String(min + 2),
+    );
+  }
+  if (desired < min || desired > max)
+    c.fail(
+      'desiredCapacity',
+      desired,
+      `must be from minCapacity (${min}) to maxCapacity (${max})`,
+      String(min),
+    );
+
+  const healthPort = c.int('healthPort', props.healthPort ?? 8080, 1024, 65535, 8080);
+  if (healthPort === PROXY_DATA_PORT)
+    c.fail('healthPort', healthPort, 'must differ from the data port 443', '8080');
+  const drainGraceSec = c.int('drainGraceSec', props.drainGraceSec ?? 15, 0, 3600, 15);
+  const drainDeadlineSec = c.int('drainDeadlineSec', props.drainDeadlineSec ?? 300, 0, 7000, 300);
+  if (drainGraceSec + drainDeadlineSec + DRAIN_MARGIN_SEC > MAX_LIFECYCLE_HEARTBEAT_SEC) {
+    c.fail(
+      'drainDeadlineSec',
+      drainDeadlineSec,
+      `plus drainGraceSec (${drainGraceSec}) plus ${DRAIN_MARGIN_SEC}s must fit the ${MAX_LIFECYCLE_HEARTBEAT_SEC}s lifecycle hook limit`,
+      '300',
+    );
+  }
+  const retentionDays = props.logRetentionDays ?? 30;
+  if (!isRetentionDays(retentionDays)) {
+    c.fail(
+      'logRetentionDays',
+      retentionDays,
+      'must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)',
+      '30',
+    );
+  }
+  return {
+    vpcCidr: vpcCidr.text,
+    instanceType: c.armInstanceType('instanceType', props.instanceType ?? 't4g.small', '"t4g.small"'),
+    resolverIp,
+    min,
+    desired,
+    max,
+    healthPort,
+    drainGraceSec,
+    drainDeadlineSec,
+    healthGraceSec: c.int('healthCheckGracePeriodSec', props.healthCheckGracePeriodSec ?? 300, 0, 7200, 300),
+    bootTimeoutSec: c.int('bootTimeoutSec', props.bootTimeoutSec ?? 900, 300, 3600, 900),
+    cpuTarget: c.int('cpuTargetUtilizationPercent', props.cpuTargetUtilizationPercent ?? 50, 10, 90, 50),
+    rootGib: c.int('rootVolumeSizeGib', props.rootVolumeSizeGib ?? 16, 8, 1024, 16),
+    retention: retentionDays,
+  };
+}

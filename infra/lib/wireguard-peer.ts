@@ -1,0 +1,341 @@
+/**
+ * WireGuardPeer: the AWS end of the WireGuard hop in the proxy account. A single-instance
+ * ASG (replaced when unhealthy) in a public subnet that takes over a fixed Elastic IP at
+ * boot, accepts WireGuard only from the GCP egress CIDRs and forwards TCP 443 to the
+ * ekslink VPC endpoint.
+ */
+import { Arn, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
+import { AutoScalingGroup, HealthChecks, Signals, UpdatePolicy } from 'aws-cdk-lib/aws-autoscaling';
+import {
+  CfnEIP,
+  type ISecurityGroup,
+  Peer,
+  Port,
+  SecurityGroup,
+  Subnet,
+  UserData,
+  Vpc,
+} from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { acknowledgeFinding } from './nag.js';
+import {
+  createHardenedLaunchTemplate,
+  createInstanceRole,
+  createLogGroup,
+  isRetentionDays,
+} from './hardened-instance.js';
+import { numberToIpv4, PropChecker } from './validate.js';
+import { readPeerWireGuardFiles } from './wireguard-config.js';
+import { peerUserData } from './wireguard-user-data.js';
+
+/** Tag key on the peer's instances; the role may only modify instances that carry its value. */
+export const PEER_TAG_KEY = 'ekslink:wireguard-peer';
+
+export interface WireGuardPeerProps {
+  /** The proxy account's VPC that holds the ekslink interface VPC endpoint. */
+  readonly vpcId: string;
+  /** The VPC's primary IPv4 CIDR (the VPC resolver is its base address + 2). */
+  readonly vpcCidr: string;
+  /** Public subnets the instance may launch in (any one; the Elastic IP follows it). */
+  readonly publicSubnetIds: string[];
+  /** The Availability Zone of each public subnet, in the same order. */
+  readonly availabilityZones: string[];
+  /** The GCP side's public egress addresses (Cloud NAT): the only sources allowed to the WireGuard port. */
+  readonly gcpEgressCidrs: string[];
+  /** The AWS-side config from `ekslink wireguard render` (aws/<iface>.conf, key-file mode, no PrivateKey line). */
+  readonly wireGuardConfig: string;
+  /** The AWS-side nftables rules from `ekslink wireguard render` (aws/<iface>.nft). */
+  readonly nftablesRules: string;
+  /** Full ARN (with its 6-character suffix) of the Secrets Manager secret holding the peer's private key. */
+  readonly privateKeySecretArn: string;
+  /** Security group of the ekslink interface VPC endpoint (created by `ekslink provision apply`). */
+  readonly vpcEndpointSecurityGroupId: string;
+  /**
+   * Security group of the VPC's interface endpoints (ssm, ssmmessages, ec2messages, ec2,
+   * secretsmanager, logs, monitoring, cloudformation).
+   */
+  readonly awsEndpointsSecurityGroupId: string;
+  /** The S3 managed prefix list (pl-...) of the VPC's S3 gateway endpoint: AL2023 packages. */
+  readonly s3PrefixListId: string;
+  /**
+   * KMS key that encrypts the secret, when it is a customer managed key.
+   * @default - the secret uses the AWS managed key aws/secretsmanager
+   */
+  readonly privateKeySecretKmsKeyArn?: string;
+  /**
+   * An existing Elastic IP to keep (the GCP side's endpoint stays the same across stack replacements).
+   * @default - a new Elastic IP owned by the stack
+   */
+  readonly elasticIpAllocationId?: string;
+  /**
+   * wg-quick interface name; the config is installed as /etc/wireguard/<name>.conf.
+   * @default 'ekslink0'
+   */
+  readonly interfaceName?: string;
+  /**
+   * Instance type; must be Graviton (arm64).
+   * @default 't4g.small'
+   */
+  readonly instanceType?: string;
+  /**
+   * Seconds the instance has to boot and bring the tunnel up before the deploy fails.
+   * @default 600
+   */
+  readonly bootTimeoutSec?: number;
+  /** @default 8 */
+  readonly rootVolumeSizeGib?: number;
+  /**
+   * Retention of the peer's CloudWatch log group (a CloudWatch Logs retention value).
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+}
+
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
+
+/** The WireGuard peer: one self-healing instance with a fixed Elastic IP. */
+export class WireGuardPeer extends Construct {
+  public readonly autoScalingGroup: AutoScalingGroup;
+  public readonly securityGroup: SecurityGroup;
+  /** The Elastic IP's allocation ID. */
+  public readonly elasticIpAllocationId: string;
+  /** The public address the GCP side dials (when the stack owns the Elastic IP). */
+  public readonly publicIp?: string;
+  /** The UDP port from the rendered config. */
+  public readonly listenPort: number;
+
+  constructor(scope: Construct, id: string, props: WireGuardPeerProps) {
+    super(scope, id);
+    const c = new PropChecker(`WireGuardPeer '${this.node.path}'`);
+    c.awsId('vpcId', props.vpcId, 'vpc');
+    const vpcCidr = c.vpcCidr('vpcCidr', props.vpcCidr);
+    const subnetIds = c.awsIds('publicSubnetIds', props.publicSubnetIds, 'subnet', 1);
+    c.zones('availabilityZones', props.availabilityZones, 'publicSubnetIds', subnetIds, 1);
+    const gcpCidrs = c.narrowCidrs('gcpEgressCidrs', props.gcpEgressCidrs);
+    c.arn(
+      'privateKeySecretArn',
+      props.privateKeySecretArn,
+      SECRET_ARN,
+      'must be the full secret ARN including its 6-character suffix (aws secretsmanager describe-secret --secret-id NAME --query ARN)',
+      '"arn:aws:secretsmanager:us-east-1:111122223333:secret:ekslink/wireguard-peer-AbCdEf"',
+    );
+    if (props.privateKeySecretKmsKeyArn !== undefined) {
+      c.arn(
+        'privateKeySecretKmsKeyArn',
+        props.privateKeySecretKmsKeyArn,
+        KMS_KEY_ARN,
+        'must be a KMS key ARN',
+        '"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+      );
+    }
+    c.awsId('vpcEndpointSecurityGroupId', props.vpcEndpointSecurityGroupId, 'sg');
+    c.awsId('awsEndpointsSecurityGroupId', props.awsEndpointsSecurityGroupId, 'sg');
+    c.awsId('s3PrefixListId', props.s3PrefixListId, 'pl');
+    if (props.elasticIpAllocationId !== undefined)
+      c.awsId('elasticIpAllocationId', props.elasticIpAllocationId, 'eipalloc');
+    const interfaceName = props.interfaceName ?? 'ekslink0';
+    if (!/^[A-Za-z0-9_=+.-]{1,15}$/.test(interfaceName)) {
+      c.fail(
+        'interfaceName',
+        interfaceName,
+        'must be a Linux interface name of 1-15 characters [A-Za-z0-9_=+.-]',
+        '"ekslink0"',
+      );
+    }
+    const files = readPeerWireGuardFiles(c, props.wireGuardConfig, props.nftablesRules);
+    const instanceType = c.armInstanceType('instanceType', props.instanceType ?? 't4g.small', '"t4g.small"');
+    const bootTimeoutSec = c.int('bootTimeoutSec', props.bootTimeoutSec ?? 600, 300, 3600, 600);
+    const rootGib = c.int('rootVolumeSizeGib', props.rootVolumeSizeGib ?? 8, 8, 1024, 8);
+    const retention = props.logRetentionDays ?? 30;
+    if (!isRetentionDays(retention)) {
+      c.fail(
+        'logRetentionDays',
+        retention,
+        'must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ...)',
+        '30',
+      );
+    }
+    this.listenPort = files.listenPort;
+
+    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
+      vpcId: props.vpcId,
+      vpcCidrBlock: vpcCidr.text,
+      availabilityZones: props.availabilityZones,
+      publicSubnetIds: subnetIds,
+    });
+    const subnets = subnetIds.map((subnetId, i) =>
+      Subnet.fromSubnetAttributes(this, `Subnet${i}`, {
+        subnetId,
+        availabilityZone: props.availabilityZones[i] as string,
+      }),
+    );
+
+    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description:
+        'ekslink WireGuard peer: WireGuard from the GCP egress CIDRs only, TLS to the ekslink VPC endpoint',
+      allowAllOutbound: false,
+    });
+    for (const cidr of gcpCidrs) {
+      const peer = cidr.family === 4 ? Peer.ipv4(cidr.text) : Peer.ipv6(cidr.text);
+      this.securityGroup.addIngressRule(
+        peer,
+        Port.udp(files.listenPort),
+        `WireGuard from GCP egress ${cidr.text}`,
+      );
+    }
+    const vpce = importSg(this, 'VpcEndpointSecurityGroup', props.vpcEndpointSecurityGroupId);
+    this.securityGroup.addEgressRule(
+      vpce,
+      Port.tcp(443),
+      'Tunnel traffic to the ekslink VPC endpoint (TLS only)',
+    );
+    const resolver = Peer.ipv4(`${numberToIpv4((vpcCidr.network as number) + 2)}/32`);
+    this.securityGroup.addEgressRule(resolver, Port.udp(53), 'DNS to the VPC resolver');
+    this.securityGroup.addEgressRule(resolver, Port.tcp(53), 'DNS over TCP to the VPC resolver');
+    const endpoints = importSg(this, 'AwsEndpointsSecurityGroup', props.awsEndpointsSecurityGroupId);
+    this.securityGroup.addEgressRule(
+      endpoints,
+      Port.tcp(443),
+      'AWS APIs through the VPC interface endpoints',
+    );
+    endpoints.addIngressRule(
+      this.securityGroup,
+      Port.tcp(443),
+      'ekslink WireGuard peer to the AWS interface endpoints',
+    );
+    this.securityGroup.addEgressRule(
+      Peer.prefixList(props.s3PrefixListId),
+      Port.tcp(443),
+      'S3 gateway endpoint: AL2023 packages',
+    );
+
+    if (props.elasticIpAllocationId !== undefined) {
+      this.elasticIpAllocationId = props.elasticIpAllocationId;
+    } else {
+      const eip = new CfnEIP(this, 'ElasticIp', { domain: 'vpc' });
+      this.elasticIpAllocationId = eip.attrAllocationId;
+      this.publicIp = eip.attrPublicIp;
+    }
+
+    const tagValue = Names.uniqueResourceName(this, { maxLength: 128 });
+    const role = createInstanceRole(
+      this,
+      'InstanceRole',
+      'ekslink WireGuard peer: SSM, CloudWatch agent, its private key secret, its Elastic IP',
+    );
+    this.grantPeerActions(role, props, tagValue);
+    const logGroup = createLogGroup(this, 'Logs', retention);
+
+    const userData = UserData.forLinux();
+    userData.addCommands(
+      ...peerUserData({
+        interfaceName,
+        files,
+        wireGuardConfig: props.wireGuardConfig,
+        nftablesRules: props.nftablesRules,
+        privateKeySecretArn: props.privateKeySecretArn,
+        elasticIpAllocationId: this.elasticIpAllocationId,
+        logGroupName: logGroup.logGroupName,
+      }),
+    );
+    const launchTemplate = createHardenedLaunchTemplate(this, 'LaunchTemplate', {
+      instanceType,
+      securityGroup: this.securityGroup,
+      role,
+      userData,
+      rootVolumeSizeGib: rootGib,
+    });
+
+    this.autoScalingGroup = new AutoScalingGroup(this, 'Asg', {
+      vpc,
+      vpcSubnets: { subnets },
+      launchTemplate,
+      minCapacity: 1,
+      maxCapacity: 1,
+      healthChecks: HealthChecks.ec2({ gracePeriod: Duration.seconds(bootTimeoutSec) }),
+      // One instance holds the Elastic IP: a replacement terminates the old one first (brief
+      // tunnel outage; the GCP side's keepalive re-establishes it) and must signal before the deploy goes on.
+      signals: Signals.waitForAll({ timeout: Duration.seconds(bootTimeoutSec) }),
+      updatePolicy: UpdatePolicy.rollingUpdate({
+        maxBatchSize: 1,
+        minInstancesInService: 0,
+        waitOnResourceSignals: true,
+        pauseTime: Duration.seconds(bootTimeoutSec),
+      }),
+    });
+    Tags.of(this.autoScalingGroup).add(PEER_TAG_KEY, tagValue, { applyToLaunchedInstances: true });
+    userData.addSignalOnExitCommand(this.autoScalingGroup);
+
+    acknowledgeFinding(
+      this.autoScalingGroup,
+      'AwsSolutions-AS3',
+      'A single self-healing instance: replacements are visible in the ASG activity history and CloudWatch; ekslink ships no SNS topic. Route autoscaling events with EventBridge if you need push notifications.',
+    );
+  }
+
+  /** The secret (and its key), the Elastic IP, and source/dest check on its own instances only. */
+  private grantPeerActions(
+    role: ReturnType<typeof createInstanceRole>,
+    props: WireGuardPeerProps,
+    tagValue: string,
+  ) {
+    const stack = Stack.of(this);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [props.privateKeySecretArn],
+      }),
+    );
+    if (props.privateKeySecretKmsKeyArn !== undefined) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [props.privateKeySecretKmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+        }),
+      );
+    }
+    const instances = Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack);
+    const eipArn = Arn.format(
+      { service: 'ec2', resource: 'elastic-ip', resourceName: this.elasticIpAllocationId },
+      stack,
+    );
+    const ownInstances = { StringEquals: { [`aws:ResourceTag/${PEER_TAG_KEY}`]: tagValue } };
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['ec2:AssociateAddress'], resources: [eipArn] }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ec2:AssociateAddress'],
+        resources: [instances],
+        conditions: ownInstances,
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ec2:ModifyInstanceAttribute'],
+        resources: [instances],
+        // Only the source/dest check, only to off: not security groups, type or user data.
+        conditions: {
+          StringEquals: { ...ownInstances.StringEquals, 'ec2:Attribute/SourceDestCheck': 'false' },
+        },
+      }),
+    );
+    acknowledgeFinding(
+      role,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      `The instance ID is only known after the ASG launches it; the statements are limited to instances tagged ${PEER_TAG_KEY}=<this peer>, and ModifyInstanceAttribute further to turning the source/dest check off.`,
+    );
+  }
+}
+
+function importSg(scope: Construct, id: string, securityGroupId: string): ISecurityGroup {
+  return SecurityGroup.fromSecurityGroupId(scope, id, securityGroupId, {
+    mutable: true,
+    allowAllOutbound: false,
+  });
+}

@@ -1,0 +1,294 @@
+/**
+ * ProxyFleet's security properties and ASG behaviour, one assertion per property, on a
+ * template synthesized once (GIVEN) and read by every test (WHEN/THEN).
+ */
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_BUNDLE_DIR, readProxyUnit } from '../../infra/lib/artifacts.js';
+import { AL2023_ARM64_AMI_PARAMETER } from '../../infra/lib/hardened-instance.js';
+import { DRAIN_MARGIN_SEC, type ProxyFleetProps } from '../../infra/lib/proxy-fleet.js';
+import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
+import { lifecycleWatchScript } from '../../infra/lib/proxy-user-data.js';
+import { parseProxyConfig } from '../../proxy/config.js';
+import {
+  allIngressSources,
+  fleetProps,
+  heredocFile,
+  inlineStatements,
+  managedPolicyArns,
+  onlyResource,
+  rules,
+  rulesOf,
+  userDataOf,
+} from './helpers.js';
+import { UNIT_PATH } from './unit-path.js';
+
+const PROPS = fleetProps({
+  eksApiHostnames: [
+    '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com',
+    'fedcba9876543210fedcba9876543210.yl4.us-east-1.eks.amazonaws.com',
+  ],
+  proxyProtocolMode: 'required',
+  allowedVpcEndpointIds: ['vpce-0123456789abcdef0'],
+  drainGraceSec: 20,
+  drainDeadlineSec: 600,
+  healthPort: 9090,
+  systemdUnitPath: UNIT_PATH,
+});
+
+function synth(props: ProxyFleetProps): Template {
+  const app = new App();
+  return Template.fromStack(new ProxyFleetStack(app, 'Fleet', { ...props, deploymentName: 'test' }));
+}
+
+let template: Template;
+let userData: string;
+let fleetSg: string;
+
+beforeAll(() => {
+  // GIVEN a fleet with two routes, PROXY protocol and non-default drain and health settings
+  template = synth(PROPS);
+  userData = userDataOf(template);
+  fleetSg = onlyResource(template, 'AWS::EC2::SecurityGroup')[0];
+});
+
+describe('launch template hardening', () => {
+  it('requires IMDSv2 with a hop limit of 1', () => {
+    // WHEN the launch template is read THEN tokens are required and cannot leave the host
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+      }),
+    });
+  });
+
+  it('gives the instances no public IP and no key pair', () => {
+    const [, lt] = onlyResource(template, 'AWS::EC2::LaunchTemplate');
+    const data = (lt.Properties as { LaunchTemplateData: Record<string, unknown> }).LaunchTemplateData;
+    // THEN the only network interface has no public address and no SSH key is named
+    expect(data.NetworkInterfaces).toEqual([
+      expect.objectContaining({ AssociatePublicIpAddress: false, DeviceIndex: 0 }),
+    ]);
+    expect(data.KeyName).toBeUndefined();
+  });
+
+  it('uses an encrypted gp3 root volume and detailed monitoring', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/xvda', Ebs: Match.objectLike({ Encrypted: true, VolumeType: 'gp3' }) },
+        ],
+        Monitoring: { Enabled: true },
+        InstanceType: 't4g.small',
+      }),
+    });
+  });
+
+  it('boots the latest Amazon Linux 2023 arm64 AMI from the public SSM parameter', () => {
+    const parameters = template.findParameters('*', {
+      Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+    });
+    expect(Object.values(parameters).map((p) => p.Default)).toEqual([AL2023_ARM64_AMI_PARAMETER]);
+  });
+});
+
+describe('security groups', () => {
+  it('has exactly the fleet rules: 443 and health from the VPC CIDR; 443 to the cluster, endpoints and S3; DNS to the resolver', () => {
+    // WHEN every rule of the fleet group is collected (inline and standalone)
+    // THEN it is exactly this set, nothing more
+    expect(rulesOf(template, fleetSg)).toEqual(
+      rules([
+        { direction: 'ingress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: '10.0.0.0/16' },
+        { direction: 'ingress', protocol: 'tcp', fromPort: 9090, toPort: 9090, peer: '10.0.0.0/16' },
+        { direction: 'egress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: 'sg-0c1a2b3c4d5e6f708' },
+        { direction: 'egress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: 'sg-0e1a2b3c4d5e6f709' },
+        { direction: 'egress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: 'pl-63a5400a' },
+        { direction: 'egress', protocol: 'udp', fromPort: 53, toPort: 53, peer: '10.0.0.2/32' },
+        { direction: 'egress', protocol: 'tcp', fromPort: 53, toPort: 53, peer: '10.0.0.2/32' },
+      ]),
+    );
+  });
+
+  it('gives the EKS cluster security group exactly the matching ingress rule', () => {
+    expect(rulesOf(template, 'sg-0c1a2b3c4d5e6f708')).toEqual([
+      {
+        direction: 'ingress',
+        protocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        peer: `\${GetAtt:${fleetSg}.GroupId}`,
+      },
+    ]);
+  });
+
+  it('gives the AWS interface endpoints group exactly the matching ingress rule', () => {
+    expect(rulesOf(template, 'sg-0e1a2b3c4d5e6f709')).toEqual([
+      {
+        direction: 'ingress',
+        protocol: 'tcp',
+        fromPort: 443,
+        toPort: 443,
+        peer: `\${GetAtt:${fleetSg}.GroupId}`,
+      },
+    ]);
+  });
+
+  it('has no ingress from 0.0.0.0/0 or ::/0 anywhere', () => {
+    const sources = allIngressSources(template);
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources.filter((s) => s.endsWith('/0'))).toEqual([]);
+  });
+});
+
+describe('instance role', () => {
+  it('carries only the SSM core and CloudWatch agent managed policies', () => {
+    expect(managedPolicyArns(template)).toEqual([
+      'arn:${Ref:AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore',
+      'arn:${Ref:AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy',
+    ]);
+  });
+
+  it('may read exactly the bundle object and signal its own stack, nothing else', () => {
+    const statements = inlineStatements(template);
+    expect(statements).toEqual([
+      {
+        Action: 's3:GetObject',
+        Effect: 'Allow',
+        Resource: expect.stringMatching(
+          /^arn:\$\{Ref:AWS::Partition\}:s3:::\$\{Sub:cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}\}\/[0-9a-f]{64}\.zip$/,
+        ),
+      },
+      { Action: 'cloudformation:SignalResource', Effect: 'Allow', Resource: '${Ref:AWS::StackId}' },
+    ]);
+    // AND the object is the one user data downloads
+    const key = /\/([0-9a-f]{64}\.zip)$/.exec(statements[0]!.Resource as string)![1]!;
+    expect(userData).toContain(`/${key}" /tmp/ekslink-bundle.zip`);
+  });
+});
+
+describe('auto scaling group', () => {
+  it('defaults to 2/2/4 across the two AZ subnets, attached to the target group with ELB health checks', () => {
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MinSize: '2',
+      MaxSize: '4',
+      DesiredCapacity: Match.absent(),
+      VPCZoneIdentifier: PROPS.privateSubnetIds,
+      TargetGroupARNs: [PROPS.targetGroupArn],
+      HealthCheckType: 'ELB',
+      HealthCheckGracePeriod: 300,
+    });
+  });
+
+  it('holds terminating instances for grace + deadline + margin so the proxy drains', () => {
+    template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      DefaultResult: 'CONTINUE',
+      HeartbeatTimeout: 20 + 600 + DRAIN_MARGIN_SEC,
+    });
+    // AND systemd waits as long for the proxy to stop
+    expect(
+      heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service.d/10-ekslink-fleet.conf'),
+    ).toContain(`TimeoutStopSec=${20 + 600 + DRAIN_MARGIN_SEC}\n`);
+    // AND the watcher stops the proxy when the target lifecycle state turns Terminated
+    expect(heredocFile(userData, '/usr/local/sbin/ekslink-lifecycle-watch')).toBe(
+      `${lifecycleWatchScript()}\n`,
+    );
+  });
+
+  it('tracks 50% average CPU', () => {
+    template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' },
+        TargetValue: 50,
+      }),
+    });
+  });
+
+  it('rolls one instance at a time keeping minCapacity in service, waiting for each /readyz signal', () => {
+    template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
+      UpdatePolicy: Match.objectLike({
+        AutoScalingRollingUpdate: Match.objectLike({
+          MaxBatchSize: 1,
+          MinInstancesInService: 2,
+          WaitOnResourceSignals: true,
+          PauseTime: 'PT15M',
+        }),
+      }),
+      CreationPolicy: { ResourceSignal: { Count: 2, Timeout: 'PT15M' } },
+    });
+    expect(userData).toMatch(/cfn-signal --stack .* --resource FleetAsgASG[0-9A-F]+ .* -e \$exitCode/);
+    expect(userData).toContain('curl -fsS -o /dev/null --max-time 3 http://127.0.0.1:9090/readyz');
+  });
+});
+
+describe('user data', () => {
+  it('writes a proxy config that is exactly the props, valid for the proxy', () => {
+    // WHEN the config file is cut out of the user data and parsed as the proxy would
+    const config = parseProxyConfig(parseYaml(heredocFile(userData, '/etc/ekslink/proxy.yaml')));
+    // THEN every prop is there
+    expect(config.routes.map((r) => [r.sni, r.upstreamHost, r.upstreamPort])).toEqual(
+      PROPS.eksApiHostnames.map((h) => [h, h, 443]),
+    );
+    expect(config.listen).toMatchObject({ host: '0.0.0.0', port: 443 });
+    expect(config.allowedUpstreamCidrs).toEqual(['10.0.0.0/16']);
+    expect(config.dns.servers).toEqual(['10.0.0.2']);
+    expect(config.proxyProtocol).toMatchObject({
+      mode: 'required',
+      allowedVpcEndpointIds: ['vpce-0123456789abcdef0'],
+    });
+    expect(config.health.port).toBe(9090);
+    expect(config.drain).toEqual({ graceSec: 20, deadlineSec: 600 });
+  });
+
+  it('installs Node 24 from the AL2023 repository and checks the version', () => {
+    expect(userData).toMatch(/dnf install -y .*\bnodejs24\b/);
+    expect(userData).toContain('test "$(node --version | cut -d. -f1)" = v24');
+  });
+
+  it('installs the packaging systemd unit unchanged, the bundle where its ExecStart runs it, and validates the config first', () => {
+    const unit = readProxyUnit(UNIT_PATH);
+    expect(heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service')).toBe(
+      unit.text.endsWith('\n') ? unit.text : `${unit.text}\n`,
+    );
+    expect(userData).toContain(`mv ${unit.bundleInstallDir}.new ${unit.bundleInstallDir}`);
+    expect(userData).toContain(
+      `node ${unit.bundleInstallDir}/ekslink.mjs proxy --check-config /etc/ekslink/proxy.yaml`,
+    );
+    expect(userData.indexOf('--check-config')).toBeLessThan(
+      userData.indexOf('systemctl enable --now ekslink-proxy.service'),
+    );
+  });
+
+  it('fits the 16 KiB user data limit', () => {
+    expect(Buffer.byteLength(userData)).toBeLessThan(16 * 1024 - 1024);
+  });
+});
+
+describe('rolling on a new artifact or config', () => {
+  let bundleCopy: string;
+  afterAll(() => rmSync(bundleCopy, { recursive: true, force: true }));
+
+  it('changes the launch template when the bundle changes, and when a prop changes', () => {
+    // GIVEN a copy of the bundle with one byte more
+    bundleCopy = mkdtempSync(join(tmpdir(), 'ekslink-bundle-'));
+    cpSync(DEFAULT_BUNDLE_DIR, bundleCopy, { recursive: true });
+    writeFileSync(
+      join(bundleCopy, 'ekslink.mjs'),
+      `${readFileSync(join(bundleCopy, 'ekslink.mjs'), 'utf8')}\n`,
+    );
+    // WHEN the fleet is synthesized with it, and again with another drain deadline
+    const newBundle = userDataOf(synth({ ...PROPS, bundleDir: bundleCopy }));
+    const newConfig = userDataOf(synth({ ...PROPS, drainDeadlineSec: 601 }));
+    // THEN the user data (so the launch template version, so the rolling update) differs each time
+    expect(newBundle).not.toBe(userData);
+    expect(newBundle.replace(/[0-9a-f]{64}\.zip/g, 'X')).toBe(userData.replace(/[0-9a-f]{64}\.zip/g, 'X'));
+    expect(newConfig).not.toBe(userData);
+    expect(heredocFile(newConfig, '/etc/ekslink/proxy.yaml')).toContain('deadlineSec: 601');
+  });
+});
