@@ -91,14 +91,10 @@ export class ProxyConnection {
     socket.on('data', this.onData);
     if (config.proxyProtocol.mode === 'required') {
       this.phase = 'proxy-header';
-      this.startTimer(
-        config.proxyProtocol.timeoutMs,
-        'EKL_PROXY_HEADER_TIMEOUT',
-        'a complete PROXY v2 header',
-      );
+      this.startTimer(config.proxyProtocol.timeoutMs, 'EKL_PROXY_HEADER_TIMEOUT', 'complete PROXY v2 header');
     } else {
       this.phase = 'client-hello';
-      this.startTimer(config.clientHello.timeoutMs, 'EKL_CLIENT_HELLO_TIMEOUT', 'a complete ClientHello');
+      this.startTimer(config.clientHello.timeoutMs, 'EKL_CLIENT_HELLO_TIMEOUT', 'complete ClientHello');
     }
   }
 
@@ -147,7 +143,7 @@ export class ProxyConnection {
     if (!this.acceptHeader(r.value)) return;
     this.phase = 'client-hello';
     const { clientHello } = this.ctx.config;
-    this.startTimer(clientHello.timeoutMs, 'EKL_CLIENT_HELLO_TIMEOUT', 'a complete ClientHello');
+    this.startTimer(clientHello.timeoutMs, 'EKL_CLIENT_HELLO_TIMEOUT', 'complete ClientHello');
     if (buf.length > r.consumed) this.onHelloData(buf.subarray(r.consumed));
   }
 

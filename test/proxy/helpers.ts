@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { parseProxyConfig, type ProxyConfig, type ProxyConfigInput } from '../../proxy/config.js';
+import type { ConnectResult, ConnectionRecord, DnsResult } from '../../proxy/observer.js';
 import { ProxyServer, type ProxyServerOptions } from '../../proxy/server.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
@@ -297,4 +298,33 @@ function handshakeComplete(buf: Buffer): boolean {
     if (buf.length >= 9 && payload >= buf.readUIntBE(6, 3) + 4) return true;
   }
   return false;
+}
+
+/** Polls `cond` every 10 ms until it holds; throws after `timeoutMs`. */
+export async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** An observer that counts what the data path reports, for assertions. */
+export class CountingObserver {
+  opened = 0;
+  readonly closed: ConnectionRecord[] = [];
+  readonly dns = new Map<DnsResult, number>();
+  readonly connects = new Map<ConnectResult, number>();
+  connectionOpened(): void {
+    this.opened++;
+  }
+  connectionClosed(record: ConnectionRecord): void {
+    this.closed.push(record);
+  }
+  dnsLookup(_route: string, result: DnsResult): void {
+    this.dns.set(result, (this.dns.get(result) ?? 0) + 1);
+  }
+  upstreamConnect(_route: string, result: ConnectResult): void {
+    this.connects.set(result, (this.connects.get(result) ?? 0) + 1);
+  }
 }

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestDnsServer } from '../../testbed/dns-server.js';
+import { Resolver, type ResolverOptions } from '../../proxy/resolver.js';
+
+// This file's loopback block: 127.0.102.0/24.
+const NAME = 'abc.gr7.us-east-1.eks.amazonaws.com';
+let dns: TestDnsServer;
+
+beforeAll(async () => {
+  dns = await TestDnsServer.start({ host: '127.0.102.53' });
+});
+afterAll(() => dns.close());
+
+function resolver(o: Partial<ResolverOptions> = {}): Resolver {
+  return new Resolver({
+    servers: [dns.server],
+    timeoutMs: 200,
+    tries: 1,
+    staleMaxAgeMs: 30_000,
+    ipv6: false,
+    ...o,
+  });
+}
+
+describe('Resolver', () => {
+  it('asks the configured server on every call: no cache beyond the query in flight', async () => {
+    dns.fail(null);
+    dns.set(NAME, { a: ['10.0.1.10', '10.0.2.10'], ttlSec: 300 });
+    const r = resolver();
+    const before = dns.queryCount(NAME);
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.1.10', '10.0.2.10'], stale: false });
+    dns.set(NAME, { a: ['10.0.3.10'], ttlSec: 300 });
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.3.10'], stale: false });
+    await r.resolve(NAME);
+    expect(dns.queryCount(NAME) - before).toBe(3);
+  });
+
+  it('shares one query among concurrent lookups of one name', async () => {
+    dns.fail(null);
+    dns.set(NAME, { a: ['10.0.1.10'] });
+    const r = resolver();
+    const before = dns.queryCount(NAME);
+    const answers = await Promise.all(Array.from({ length: 50 }, () => r.resolve(NAME)));
+    expect(new Set(answers.map((a) => a.addresses.join()))).toEqual(new Set(['10.0.1.10']));
+    expect(dns.queryCount(NAME) - before).toBe(1);
+  });
+
+  it('looks up AAAA too when ipv6 is on, IPv4 first', async () => {
+    dns.fail(null);
+    dns.set(NAME, { a: ['10.0.1.10'], aaaa: ['fd00::10'] });
+    expect((await resolver({ ipv6: true }).resolve(NAME)).addresses).toEqual(['10.0.1.10', 'fd00::10']);
+    dns.set('v6only.example', { aaaa: ['fd00::11'] });
+    expect((await resolver({ ipv6: true }).resolve('v6only.example')).addresses).toEqual(['fd00::11']);
+    expect((await resolver({ ipv6: false }).resolve(NAME)).addresses).toEqual(['10.0.1.10']);
+  });
+
+  it('serves the last good answer while DNS fails, within staleMaxAgeMs only, then recovers', async () => {
+    let now = 1_000_000;
+    dns.fail(null);
+    dns.set(NAME, { a: ['10.0.1.10'] });
+    const r = resolver({ staleMaxAgeMs: 10_000, now: () => now });
+    await r.resolve(NAME);
+    for (const mode of ['servfail', 'refused', 'drop'] as const) {
+      dns.fail(mode);
+      now += 1000;
+      expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.1.10'], stale: true });
+    }
+    dns.fail('servfail');
+    now += 7001;
+    await expect(r.resolve(NAME)).rejects.toMatchObject({
+      code: 'EKL_DNS_FAILED',
+      source: 'upstream',
+      message: expect.stringMatching(
+        /failed \(ESERVFAIL\); the last good answer is 10001 ms old \(dns.staleMaxAgeMs is 10000\)/,
+      ),
+    });
+    dns.fail(null);
+    dns.set(NAME, { a: ['10.0.9.9'] });
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.9.9'], stale: false });
+  });
+
+  it('fails clearly with no earlier answer, and never serves stale when staleMaxAgeMs is 0', async () => {
+    dns.fail(null);
+    await expect(resolver().resolve('unknown.example')).rejects.toMatchObject({
+      code: 'EKL_DNS_FAILED',
+      message: expect.stringMatching(
+        /unknown\.example via 127\.0\.102\.53:\d+ failed \(ENOTFOUND\); no earlier answer/,
+      ),
+    });
+    dns.set(NAME, { a: ['10.0.1.10'] });
+    const r = resolver({ staleMaxAgeMs: 0 });
+    await r.resolve(NAME);
+    dns.fail('servfail');
+    await expect(r.resolve(NAME)).rejects.toMatchObject({ code: 'EKL_DNS_FAILED' });
+    dns.fail(null);
+  });
+
+  it('times out a silent server within the configured timeout', async () => {
+    dns.fail('drop');
+    const started = Date.now();
+    await expect(resolver({ timeoutMs: 150, tries: 1 }).resolve(NAME)).rejects.toMatchObject({
+      message: expect.stringContaining('ETIMEOUT'),
+    });
+    expect(Date.now() - started).toBeLessThan(3000);
+    dns.fail(null);
+  });
+
+  it('switches servers on reconfigure and keeps the last good answers', async () => {
+    const other = await TestDnsServer.start({ host: '127.0.102.54' });
+    try {
+      other.set(NAME, { a: ['10.0.7.7'] });
+      dns.fail(null);
+      dns.set(NAME, { a: ['10.0.1.10'] });
+      const r = resolver();
+      await r.resolve(NAME);
+      const opts = { servers: [other.server], timeoutMs: 200, tries: 1, staleMaxAgeMs: 30_000, ipv6: false };
+      r.reconfigure(opts);
+      expect(r.servers).toEqual([other.server]);
+      expect((await r.resolve(NAME)).addresses).toEqual(['10.0.7.7']);
+      other.fail('servfail');
+      expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.7.7'], stale: true });
+    } finally {
+      await other.close();
+    }
+  });
+});
