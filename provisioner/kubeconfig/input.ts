@@ -76,7 +76,9 @@ export const kubeconfigInputSchema = z
     }),
     region: z
       .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, { message: '--region must be an AWS region code, e.g. us-east-1' })
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, {
+        message: '--region must be an AWS region code, e.g. us-east-1',
+      })
       .optional(),
     roleArn: z
       .string()
