@@ -180,8 +180,10 @@ export class ClusterDataPlane implements DataPlane {
         { event: 'worker_exited', workerPid: pid, code, signal },
         'worker exited; starting another',
       );
-      this.spawn().catch((err: unknown) =>
-        this.logger.error({ event: 'worker_start_failed', err: String(err) }, 'replacement worker failed'),
+      this.spawn().then(
+        () => this.logger.info({ event: 'worker_replaced', exitedPid: pid, workers: this.workers.size }),
+        (err: unknown) =>
+          this.logger.error({ event: 'worker_start_failed', err: String(err) }, 'replacement worker failed'),
       );
     });
     await new Promise<void>((resolve) => handle.worker.once('online', () => resolve()));

@@ -86,6 +86,26 @@ describe('workers: 2', () => {
     expect(m.get('ekslink_process_resident_memory_bytes')).toBeGreaterThan(3 * 20e6);
   });
 
+  it('replaces a worker that dies; the port keeps serving', async () => {
+    const before = [...new Set(proxy.connections().map((l) => l.pid as number))];
+    process.kill(before[0] as number, 'SIGKILL');
+    const exited = await proxy.waitFor((e) => e.event === 'worker_exited');
+    expect(exited).toMatchObject({ workerPid: before[0], signal: 'SIGKILL', level: 'error' });
+    await proxy.waitFor((e) => e.event === 'worker_replaced' && e.exitedPid === before[0]);
+    const seen = proxy.connections().length;
+    for (let i = 0; i < 6; i++) expect(await tryHandshake(proxy.port, SNI, pki.caCertPem)).toBe('ok');
+    while (proxy.connections().length < seen + 6) await new Promise((r) => setTimeout(r, 20));
+    const pids = new Set(
+      proxy
+        .connections()
+        .slice(seen)
+        .map((l) => l.pid as number),
+    );
+    expect(pids.size).toBe(2);
+    expect(pids.has(before[0] as number)).toBe(false);
+    expect(pids.has(before[1] as number)).toBe(true);
+  });
+
   it('reloads every worker on SIGHUP, then drains them all and leaves no process behind on SIGTERM', async () => {
     proxy.rewriteConfig(config([SNI, OTHER]));
     proxy.signal('SIGHUP');
