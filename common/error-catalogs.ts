@@ -1,0 +1,61 @@
+/**
+ * Every error code ekslink can print, gathered from each part's catalog. docs/errors.md is
+ * generated from this list (`npm run docs:errors`), and a test keeps the two, and the codes
+ * used in the source, in step.
+ */
+import { ERROR_CATALOG as demo } from '../demo/errors.js';
+import { ERROR_CATALOG as infra } from '../infra/lib/errors.js';
+import { ERROR_CATALOG as peered } from '../provisioner/topologies/peered/errors.js';
+import { ERROR_CATALOG as kubeconfig } from '../provisioner/kubeconfig/errors.js';
+import { ERROR_CATALOG as provisioner } from '../provisioner/errors.js';
+import { ERROR_CATALOG as wireguard } from '../provisioner/wireguard/errors.js';
+import { ERROR_CATALOG as proxy } from '../proxy/errors.js';
+import { PROXY_PROTOCOL_ERROR_CATALOG as proxyProtocol } from '../proxy/proxy-protocol.js';
+import { ERROR_CATALOG as verify } from '../verify/errors.js';
+
+export interface CatalogSection {
+  readonly title: string;
+  readonly command: string;
+  readonly codes: Readonly<Record<string, string>>;
+}
+
+const common: Record<string, string> = {
+  EKL_CONFIG_INVALID:
+    'A config file or CLI flag is invalid. The message lists every problem as `key.path: what is allowed (got VALUE)`; fix each one and run again (`ekslink proxy --check-config FILE` for the proxy).',
+  EKL_USAGE: 'The command line is not valid. Run the command with --help for its flags.',
+};
+
+export const ERROR_SECTIONS: readonly CatalogSection[] = [
+  { title: 'Any command', command: 'ekslink', codes: common },
+  { title: 'Proxy data path', command: 'ekslink proxy', codes: proxy },
+  { title: 'PROXY protocol v2', command: 'ekslink proxy', codes: proxyProtocol },
+  { title: 'Provisioner', command: 'ekslink provision', codes: provisioner },
+  { title: 'Peered topology', command: 'ekslink provision --topology peered', codes: peered },
+  { title: 'WireGuard hop', command: 'ekslink wireguard', codes: wireguard },
+  { title: 'Kubeconfig', command: 'ekslink kubeconfig', codes: kubeconfig },
+  { title: 'Verify', command: 'ekslink verify', codes: verify },
+  { title: 'Infra (CDK)', command: 'cdk synth / cdk deploy', codes: infra },
+  { title: 'Demo', command: 'ekslink demo', codes: demo },
+];
+
+/** docs/errors.md, generated. */
+export function renderErrorsDoc(): string {
+  const out: string[] = [
+    '# Error codes',
+    '',
+    '<!-- Generated from the error catalogs in the source by `npm run docs:errors`; do not edit by hand. -->',
+    '',
+    'Every error ekslink prints starts with a stable code (`error EKL_…: message`). Codes never change meaning;',
+    'scripts and alerts may match on them. Proxy connection refusals also appear as the `reason` on the',
+    "connection's log line and metrics (see [proxy.md](proxy.md) and [metrics.md](metrics.md)).",
+    '',
+  ];
+  for (const section of ERROR_SECTIONS) {
+    out.push(`## ${section.title} (\`${section.command}\`)`, '', '| code | meaning and fix |', '|---|---|');
+    for (const [code, text] of Object.entries(section.codes).sort(([a], [b]) => a.localeCompare(b))) {
+      out.push(`| \`${code}\` | ${text.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
