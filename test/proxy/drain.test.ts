@@ -1,6 +1,12 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyConfigInput } from '../../proxy/config.js';
+import { runProxy } from '../../proxy/run.js';
+import { LogSink } from './helpers.js';
 import { TestDnsServer } from '../../testbed/dns-server.js';
 import { createPki, type TestPki } from '../../testbed/pki.js';
 import { openStream, ProxyProcess, startStreamUpstream, tryHandshake } from './lifecycle-harness.js';
@@ -108,5 +114,51 @@ describe('drain on SIGTERM', () => {
     expect(await proxy.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
     expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
+
+describe('runProxy in process, with an injected signal source and clock', () => {
+  it('holds the listener open until the injected clock says the grace period is over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ekslink-drain-'));
+    const path = join(dir, 'proxy.json');
+    writeFileSync(path, JSON.stringify(config({ graceSec: 3600, deadlineSec: 3600 })));
+    const signals = new EventEmitter();
+    const sink = new LogSink();
+    let releaseGrace!: () => void;
+    const graceAsked: number[] = [];
+    let ports!: { port: number; healthPort: number };
+    const listening = new Promise<void>((resolve) => {
+      void (async () => {
+        const code = await runProxy(path, {
+          signals,
+          logDestination: sink,
+          sleep: (ms) => {
+            graceAsked.push(ms);
+            return new Promise<void>((r) => (releaseGrace = r));
+          },
+          onListening: (p) => {
+            ports = p;
+            resolve();
+          },
+        });
+        exitCode.resolve(code);
+      })();
+    });
+    const exitCode = Promise.withResolvers<number>();
+    await listening;
+    const readyz = async () => (await fetch(`http://127.0.0.1:${ports.healthPort}/readyz`)).status;
+    await expect.poll(readyz).toBe(200);
+
+    signals.emit('SIGTERM');
+    expect(await readyz()).toBe(503);
+    await sleep(300);
+    expect(graceAsked).toEqual([3_600_000]);
+    expect(await tryHandshake(ports.port, SNI, pki.caCertPem)).toBe('ok');
+
+    releaseGrace();
+    await expect.poll(() => sink.lines.some((l) => l.event === 'listener_closed')).toBe(true);
+    expect(await tryHandshake(ports.port, SNI, pki.caCertPem)).toBe('ECONNREFUSED');
+    expect(await exitCode.promise).toBe(0);
+    expect(sink.lines.filter((l) => l.event === 'connection').map((l) => l.reason)).toEqual(['ok']);
   });
 });
