@@ -68,13 +68,9 @@ function receiveAll(socket: tls.TLSSocket): Promise<{ digest: string; bytes: num
 
 function connectClient(): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({
-      host: proxy.host,
-      port: proxy.port,
-      servername: EKS,
-      ca: pki.caCertPem,
-      allowHalfOpen: true,
-    });
+    // allowHalfOpen comes from the TCP socket underneath: our FIN must not end the reading side.
+    const tcp = net.connect({ host: proxy.host, port: proxy.port, allowHalfOpen: true });
+    const s = tls.connect({ socket: tcp, servername: EKS, ca: pki.caCertPem });
     s.once('secureConnect', () => resolve(s));
     s.once('error', reject);
   });
