@@ -1,0 +1,123 @@
+import { awsErrorCode, awsHttpStatus } from '../errors.js';
+import type { Clock } from './clock.js';
+
+/** AWS error codes that mean "slow down": always retried. */
+export const THROTTLING_CODES: readonly string[] = [
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
+  'SlowDown',
+];
+
+/** Server-side hiccups: always retried. */
+export const TRANSIENT_CODES: readonly string[] = [
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+];
+
+export interface RetryPolicy {
+  /** Attempts in all, the first one included. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** No new attempt starts after this long since the first one. */
+  readonly maxElapsedMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 8,
+  baseDelayMs: 400,
+  maxDelayMs: 15_000,
+  maxElapsedMs: 120_000,
+};
+
+export interface RetryInfo {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly code: string;
+  readonly error: unknown;
+}
+
+export interface RetryOptions {
+  readonly clock: Clock;
+  readonly policy?: RetryPolicy;
+  /**
+   * Codes retried for this call only: eventual consistency right after a create, e.g.
+   * `InvalidVpcEndpointId.NotFound`, or `DependencyViolation` while ENIs drain.
+   */
+  readonly alsoRetry?: readonly string[];
+  /** In [0, 1): jitter source, injectable for deterministic tests. */
+  readonly random?: () => number;
+  readonly onRetry?: (info: RetryInfo) => void;
+}
+
+/** Why an error may be retried: its AWS code, 'network' when AWS never answered, or undefined. */
+export function retryableCode(err: unknown, alsoRetry: readonly string[] = []): string | undefined {
+  const code = awsErrorCode(err);
+  if (code !== undefined) {
+    if (THROTTLING_CODES.includes(code) || TRANSIENT_CODES.includes(code) || alsoRetry.includes(code))
+      return code;
+    const status = awsHttpStatus(err);
+    return status !== undefined && status >= 500 ? code : undefined;
+  }
+  // No AWS answer at all: connection reset, DNS hiccup, socket timeout.
+  if (
+    err instanceof Error &&
+    ['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].some(
+      (c) => c === err.name || c === (err as NodeJS.ErrnoException).code,
+    )
+  ) {
+    return 'network';
+  }
+  return undefined;
+}
+
+/** Delay before attempt `attempt + 1`: exponential, capped, with equal jitter. */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
+
+/** Thrown by withRetry when it stops: the last error and how many attempts were made. */
+export class RetryStopped extends Error {
+  constructor(
+    readonly lastError: unknown,
+    readonly attempts: number,
+    readonly exhausted: boolean,
+  ) {
+    super(lastError instanceof Error ? lastError.message : String(lastError));
+  }
+}
+
+/**
+ * Run `op`, retrying retryable failures with backoff until it succeeds or the policy's
+ * bound is reached. Always throws RetryStopped on failure, so callers know the attempt count.
+ */
+export async function withRetry<T>(op: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+  const random = options.random ?? Math.random;
+  const started = options.clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      const code = retryableCode(err, options.alsoRetry);
+      if (code === undefined) throw new RetryStopped(err, attempt, false);
+      const delayMs = backoffDelay(policy, attempt, random);
+      const outOfTime = options.clock.now() + delayMs - started > policy.maxElapsedMs;
+      if (attempt >= policy.maxAttempts || outOfTime) throw new RetryStopped(err, attempt, true);
+      options.onRetry?.({ attempt, delayMs, code, error: err });
+      await options.clock.sleep(delayMs);
+    }
+  }
+}

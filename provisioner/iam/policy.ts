@@ -1,0 +1,106 @@
+import { MANAGED_BY_KEY, MANAGED_BY_VALUE } from '../aws/tags.js';
+
+/**
+ * What one group of calls needs: the actions, the resources, and which tag condition
+ * AWS can enforce for them. Steps declare these next to the calls they make.
+ */
+export interface IamPermission {
+  /** Fully qualified: `ec2:CreateVpcEndpoint`. */
+  readonly actions: readonly string[];
+  /** ARN patterns; `*` where the API has no resource-level permissions (Describe*). */
+  readonly resources: readonly string[];
+  /**
+   * `request`: creates that carry the tags (`aws:RequestTag/chalk.ai/managed-by`);
+   * `resource`: calls on existing resources (`aws:ResourceTag/chalk.ai/managed-by`);
+   * `none`: AWS supports no tag condition here (Describe*, or the untagged VPC/subnet side).
+   */
+  readonly tagCondition: 'request' | 'resource' | 'none';
+  /** Extra condition block, e.g. `ec2:CreateAction` for ec2:CreateTags. */
+  readonly condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+  /** Why the calls are made: becomes the statement's Sid. */
+  readonly why: string;
+  /** Account key whose role needs this, when not the declaring step's own account. */
+  readonly account?: string;
+}
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Action: string[];
+  readonly Resource: string[];
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: PolicyStatement[];
+}
+
+function conditionFor(p: IamPermission): PolicyStatement['Condition'] {
+  const out: Record<string, Record<string, string | string[]>> = {};
+  if (p.tagCondition === 'request')
+    out.StringEquals = { [`aws:RequestTag/${MANAGED_BY_KEY}`]: MANAGED_BY_VALUE };
+  if (p.tagCondition === 'resource')
+    out.StringEquals = { [`aws:ResourceTag/${MANAGED_BY_KEY}`]: MANAGED_BY_VALUE };
+  for (const [op, kv] of Object.entries(p.condition ?? {})) {
+    out[op] = {
+      ...out[op],
+      ...Object.fromEntries(Object.entries(kv).map(([k, v]) => [k, typeof v === 'string' ? v : [...v]])),
+    };
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function sidOf(text: string): string {
+  const words = text
+    .replace(/[^A-Za-z0-9 ]/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
+  return words
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('')
+    .slice(0, 100);
+}
+
+/**
+ * One policy from many declarations: declarations with the same resources and condition
+ * merge into one statement; actions are sorted and unique so the output is stable.
+ */
+export function buildPolicy(permissions: readonly IamPermission[]): PolicyDocument {
+  const groups = new Map<
+    string,
+    { why: string[]; actions: Set<string>; resources: string[]; condition: PolicyStatement['Condition'] }
+  >();
+  for (const p of permissions) {
+    const condition = conditionFor(p);
+    const key = JSON.stringify([[...p.resources].sort(), condition]);
+    const group = groups.get(key) ?? {
+      why: [],
+      actions: new Set<string>(),
+      resources: [...p.resources].sort(),
+      condition,
+    };
+    if (!group.why.includes(p.why)) group.why.push(p.why);
+    p.actions.forEach((a) => group.actions.add(a));
+    groups.set(key, group);
+  }
+  const used = new Set<string>();
+  const Statement = [...groups.values()].map((g) => {
+    let sid = sidOf(g.why[0]!);
+    for (let i = 2; used.has(sid); i++) sid = `${sidOf(g.why[0]!)}${i}`;
+    used.add(sid);
+    return {
+      Sid: sid,
+      Effect: 'Allow' as const,
+      Action: [...g.actions].sort(),
+      Resource: g.resources,
+      ...(g.condition ? { Condition: g.condition } : {}),
+    };
+  });
+  return { Version: '2012-10-17', Statement };
+}
+
+/** Every action the policy allows (no wildcards are emitted, so this is exact). */
+export function allowedActions(policy: PolicyDocument): Set<string> {
+  return new Set(policy.Statement.flatMap((s) => s.Action));
+}

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { accountSchema } from '../../aws/account-config.js';
+
+const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
+const subnetIds = z
+  .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet ID, e.g. "subnet-0abc1234def567890"'))
+  .min(1, 'list at least one private subnet ID, one per availability zone, e.g. ["subnet-0abc1234def567890"]')
+  .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a subnet ID');
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR, e.g. "10.8.0.0/24"')
+  .refine(
+    (c) =>
+      c
+        .split('/')[0]!
+        .split('.')
+        .every((o) => Number(o) <= 255),
+    'has an octet above 255',
+  )
+  .refine(
+    (c) => c.split('/')[1] !== '0',
+    'must not be 0.0.0.0/0: name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32"',
+  );
+const principalArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/,
+    'must be an IAM principal ARN, e.g. "arn:aws:iam::210987654321:root" or "arn:aws:iam::210987654321:role/ekslink"',
+  );
+
+export const nlbSchema = z
+  .object({
+    proxyProtocolV2: z
+      .boolean()
+      .default(false)
+      .describe('Send PROXY protocol v2 (carries the VPC endpoint ID) to the proxies'),
+    idleTimeoutSec: z
+      .number()
+      .int()
+      .min(60, 'must be 60-6000 seconds (NLB TCP idle timeout), e.g. 3600')
+      .max(6000, 'must be 60-6000 seconds (NLB TCP idle timeout), e.g. 3600')
+      .default(3600),
+    deregistrationDelaySec: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600, 'must be 0-3600 seconds, e.g. 300')
+      .default(300),
+    connectionTermination: z
+      .boolean()
+      .default(true)
+      .describe('Close connections to a target when it is deregistered'),
+    proxyHealthPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535, 'must be a TCP port 1-65535, e.g. 8080')
+      .default(8080),
+    healthCheckPath: z.string().startsWith('/', 'must be an HTTP path, e.g. "/readyz"').default('/readyz'),
+  })
+  .strict();
+
+export const gcpToAwsConfigSchema = z
+  .object({
+    deployment: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{1,26}[a-z0-9]$/,
+        'must be 3-28 characters of a-z, 0-9 and "-", starting with a letter, e.g. "acme-prod" (it names the NLB: ekl-<deployment>)',
+      ),
+    eks: z
+      .object({
+        hostname: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9]+\.[a-z0-9]+\.[a-z0-9-]+\.eks\.amazonaws\.com$/,
+            'must be the cluster\'s API hostname, e.g. "0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"',
+          ),
+        clusterName: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Name used in the kubeconfig snippet; default: deployment'),
+        certificateAuthorityData: z
+          .string()
+          .regex(/^[A-Za-z0-9+/=]+$/, 'must be base64, as in `aws eks describe-cluster`')
+          .optional(),
+      })
+      .strict(),
+    provider: accountSchema
+      .extend({
+        vpcId,
+        subnetIds,
+        nlb: nlbSchema.default(nlbSchema.parse({})),
+        allowedPrincipals: z
+          .array(principalArn)
+          .min(1)
+          .optional()
+          .describe('Who may connect to the endpoint service; default: the consumer account root'),
+      })
+      .strict(),
+    consumer: accountSchema
+      .extend({
+        vpcId,
+        subnetIds,
+        allowedCidrs: z
+          .array(cidr)
+          .min(1, 'list the CIDRs allowed to reach the endpoint, e.g. ["10.8.0.10/32"]'),
+      })
+      .strict(),
+    timeouts: z
+      .object({
+        nlbActiveSec: z.number().int().min(1).default(600),
+        endpointAvailableSec: z.number().int().min(1).default(600),
+      })
+      .strict()
+      .default({ nlbActiveSec: 600, endpointAvailableSec: 600 }),
+  })
+  .strict()
+  .refine((c) => c.provider.region === c.consumer.region, {
+    message: 'must equal provider.region: the VPC endpoint and the endpoint service are in one region',
+    path: ['consumer', 'region'],
+  })
+  .refine((c) => c.provider.accountId !== c.consumer.accountId, {
+    message: 'must differ from provider.accountId: this topology joins two accounts',
+    path: ['consumer', 'accountId'],
+  });
+
+export type GcpToAwsConfig = z.output<typeof gcpToAwsConfigSchema>;
+export type GcpToAwsConfigInput = z.input<typeof gcpToAwsConfigSchema>;
+
+/** Names derived from the deployment name (NLB and target group names allow 32 characters). */
+export function resourceNames(deployment: string) {
+  return {
+    loadBalancer: `ekl-${deployment}`,
+    targetGroup: `ekl-${deployment}`,
+    securityGroup: `ekslink-${deployment}-vpce`,
+    endpointService: `ekslink-${deployment}`,
+    endpoint: `ekslink-${deployment}`,
+  };
+}

@@ -1,0 +1,64 @@
+import { AccountConnection } from '../../aws/account.js';
+import type { Clock } from '../../engine/clock.js';
+import type { OutputSink } from '../../engine/output.js';
+import type { StepContext } from '../../engine/step.js';
+import type { DeploymentDeps } from '../topology.js';
+import type { GcpToAwsConfig } from './config.js';
+
+/** What steps learn and hand to later steps (published by read and by apply). */
+export interface GcpToAwsFacts {
+  loadBalancerArn?: string;
+  loadBalancerDnsName?: string;
+  targetGroupArn?: string;
+  listenerArn?: string;
+  serviceId?: string;
+  serviceName?: string;
+  securityGroupId?: string;
+  endpointId?: string;
+  endpointDnsNames?: string[];
+  endpointState?: string;
+  connectionState?: string;
+}
+
+export interface GcpToAwsContext extends StepContext {
+  readonly config: GcpToAwsConfig;
+  readonly provider: AccountConnection;
+  readonly consumer: AccountConnection;
+  readonly sink: OutputSink;
+  readonly clock: Clock;
+  readonly pollIntervalMs: number;
+  readonly facts: GcpToAwsFacts;
+  /** Principals allowed on the endpoint service: config, or the consumer account root. */
+  readonly allowedPrincipals: readonly string[];
+}
+
+export function createGcpToAwsContext(config: GcpToAwsConfig, deps: DeploymentDeps): GcpToAwsContext {
+  const connOptions = {
+    clock: deps.clock,
+    sink: deps.sink,
+    deployment: config.deployment,
+    ...(deps.observer ? { observer: deps.observer } : {}),
+    ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+  };
+  const provider = new AccountConnection('provider', config.provider, connOptions);
+  const consumer = new AccountConnection('consumer', config.consumer, connOptions);
+  return {
+    config,
+    provider,
+    consumer,
+    sink: deps.sink,
+    clock: deps.clock,
+    pollIntervalMs: deps.pollIntervalMs ?? 2000,
+    facts: {},
+    allowedPrincipals: config.provider.allowedPrincipals ?? [
+      `arn:aws:iam::${config.consumer.accountId}:root`,
+    ],
+    accountId: (account) =>
+      account === 'provider'
+        ? config.provider.accountId
+        : account === 'consumer'
+          ? config.consumer.accountId
+          : undefined,
+  };
+}

@@ -1,0 +1,261 @@
+import {
+  CreateVpcEndpointServiceConfigurationCommand,
+  DeleteVpcEndpointServiceConfigurationsCommand,
+  DescribeVpcEndpointServiceConfigurationsCommand,
+  DescribeVpcEndpointServicePermissionsCommand,
+  ModifyVpcEndpointServiceConfigurationCommand,
+  ModifyVpcEndpointServicePermissionsCommand,
+  type ServiceConfiguration,
+} from '@aws-sdk/client-ec2';
+import { randomUUID } from 'node:crypto';
+import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
+import { change, type Change, type Step } from '../../engine/step.js';
+import type { IamPermission } from '../../iam/policy.js';
+import { awsFailure, ignoreGone } from './aws-helpers.js';
+import { resourceNames } from './config.js';
+import type { GcpToAwsContext } from './context.js';
+import { runOps, type Op } from './ops.js';
+
+export interface EndpointServiceState {
+  /** Every endpoint service carrying this deployment's tags (more than one only after a fault). */
+  readonly services: readonly ServiceConfiguration[];
+  /** Allowed principals of the first one. */
+  readonly principals: readonly string[];
+}
+
+const GONE = ['InvalidVpcEndpointService.NotFound', 'InvalidVpcEndpointServiceId.NotFound'];
+
+async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServiceState> {
+  const conn = ctx.provider;
+  const deployment = ctx.config.deployment;
+  const services: ServiceConfiguration[] = [];
+  let NextToken: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const out = await conn.call('DescribeVpcEndpointServiceConfigurations', 'endpoint services', () =>
+      conn.ec2.send(
+        new DescribeVpcEndpointServiceConfigurationsCommand({
+          Filters: deploymentFilters(deployment),
+          NextToken,
+        }),
+      ),
+    );
+    // Filter again by tags: a filter the API ignores must not make us adopt someone else's service.
+    services.push(
+      ...(out.ServiceConfigurations ?? []).filter(
+        (s) =>
+          isDeploymentResource(s.Tags, deployment) &&
+          !['Deleting', 'Deleted', 'Failed'].includes(s.ServiceState ?? ''),
+      ),
+    );
+    NextToken = out.NextToken;
+    if (!NextToken) break;
+  }
+  const svc = services[0];
+  let principals: string[] = [];
+  if (svc) {
+    const out = await conn.call(
+      'DescribeVpcEndpointServicePermissions',
+      `endpoint service ${svc.ServiceId}`,
+      () => conn.ec2.send(new DescribeVpcEndpointServicePermissionsCommand({ ServiceId: svc.ServiceId })),
+    );
+    principals = (out.AllowedPrincipals ?? []).map((p) => p.Principal!).filter(Boolean);
+    ctx.facts.serviceId = svc.ServiceId;
+    ctx.facts.serviceName = svc.ServiceName;
+  }
+  return { services, principals };
+}
+
+function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
+  const conn = ctx.provider;
+  const deployment = ctx.config.deployment;
+  const want = [...ctx.allowedPrincipals].sort();
+  const svc = s.services[0];
+  const ops: Op[] = [];
+  if (!svc) {
+    const label = `endpoint service ${resourceNames(deployment).endpointService}`;
+    ops.push({
+      change: change(
+        'create',
+        label,
+        `acceptance required, allowed principals ${want.join(', ')}${ctx.facts.loadBalancerArn ? '' : ' (for the NLB created in step nlb)'}`,
+      ),
+      run: async () => {
+        const token = randomUUID();
+        const out = await conn.call('CreateVpcEndpointServiceConfiguration', label, () =>
+          conn.ec2.send(
+            new CreateVpcEndpointServiceConfigurationCommand({
+              AcceptanceRequired: true,
+              NetworkLoadBalancerArns: [ctx.facts.loadBalancerArn!],
+              TagSpecifications: tagSpecifications(
+                'vpc-endpoint-service',
+                deployment,
+                resourceNames(deployment).endpointService,
+              ),
+              ClientToken: token,
+            }),
+          ),
+        );
+        const created = out.ServiceConfiguration!;
+        ctx.facts.serviceId = created.ServiceId;
+        ctx.facts.serviceName = created.ServiceName;
+        await setPrincipals(ctx, created.ServiceId!, want, []);
+      },
+    });
+  } else {
+    const label = `endpoint service ${svc.ServiceId}`;
+    const before = ops.length;
+    if (svc.AcceptanceRequired !== true) {
+      ops.push({
+        change: change('update', label, 'acceptance required is off -> on'),
+        run: async () => {
+          await conn.call('ModifyVpcEndpointServiceConfiguration', label, () =>
+            conn.ec2.send(
+              new ModifyVpcEndpointServiceConfigurationCommand({
+                ServiceId: svc.ServiceId,
+                AcceptanceRequired: true,
+              }),
+            ),
+          );
+        },
+      });
+    }
+    const nlbs = svc.NetworkLoadBalancerArns ?? [];
+    const wantNlb = ctx.facts.loadBalancerArn;
+    if (wantNlb === undefined || nlbs.length !== 1 || nlbs[0] !== wantNlb) {
+      ops.push({
+        change: change(
+          'update',
+          label,
+          `load balancers ${nlbs.join(',') || '(none)'} -> ${wantNlb ?? 'the NLB of step nlb'}`,
+        ),
+        run: async () => {
+          await conn.call('ModifyVpcEndpointServiceConfiguration', label, () =>
+            conn.ec2.send(
+              new ModifyVpcEndpointServiceConfigurationCommand({
+                ServiceId: svc.ServiceId,
+                AddNetworkLoadBalancerArns: nlbs.includes(ctx.facts.loadBalancerArn!)
+                  ? []
+                  : [ctx.facts.loadBalancerArn!],
+                RemoveNetworkLoadBalancerArns: nlbs.filter((a) => a !== ctx.facts.loadBalancerArn),
+              }),
+            ),
+          );
+        },
+      });
+    }
+    const add = want.filter((p) => !s.principals.includes(p));
+    const remove = s.principals.filter((p) => !want.includes(p));
+    if (add.length > 0 || remove.length > 0) {
+      const parts = [
+        ...add.map((p) => `allow ${p}`),
+        ...remove.map((p) => `remove principal ${p} (not in config)`),
+      ];
+      ops.push({
+        change: change('update', label, parts.join('; ')),
+        run: () => setPrincipals(ctx, svc.ServiceId!, add, remove),
+      });
+    }
+    if (ops.length === before) ops.push({ change: change('none', label, 'exists, matches config') });
+  }
+  for (const extra of s.services.slice(1)) {
+    ops.push({
+      change: change(
+        'delete',
+        `endpoint service ${extra.ServiceId}`,
+        "duplicate carrying this deployment's tags",
+      ),
+      run: () => deleteService(ctx, extra.ServiceId!),
+    });
+  }
+  return ops;
+}
+
+async function setPrincipals(
+  ctx: GcpToAwsContext,
+  serviceId: string,
+  add: string[],
+  remove: string[],
+): Promise<void> {
+  await ctx.provider.call(
+    'ModifyVpcEndpointServicePermissions',
+    `endpoint service ${serviceId}`,
+    () =>
+      ctx.provider.ec2.send(
+        new ModifyVpcEndpointServicePermissionsCommand({
+          ServiceId: serviceId,
+          ...(add.length > 0 ? { AddAllowedPrincipals: add } : {}),
+          ...(remove.length > 0 ? { RemoveAllowedPrincipals: remove } : {}),
+        }),
+      ),
+    { alsoRetry: GONE },
+  );
+}
+
+async function deleteService(ctx: GcpToAwsContext, serviceId: string): Promise<void> {
+  await ignoreGone(GONE, () =>
+    ctx.provider.call(
+      'DeleteVpcEndpointServiceConfigurations',
+      `endpoint service ${serviceId}`,
+      async () => {
+        const out = await ctx.provider.ec2.send(
+          new DeleteVpcEndpointServiceConfigurationsCommand({ ServiceIds: [serviceId] }),
+        );
+        const failed = out.Unsuccessful?.[0];
+        if (failed) throw awsFailure(failed.Error?.Code, failed.Error?.Message);
+      },
+      // An endpoint deleted a moment ago can keep its connection for a while.
+      { alsoRetry: ['ExistingVpcEndpointConnections'] },
+    ),
+  );
+}
+
+export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
+  {
+    why: 'find the endpoint service by tags and read its allowed principals',
+    actions: ['ec2:DescribeVpcEndpointServiceConfigurations', 'ec2:DescribeVpcEndpointServicePermissions'],
+    resources: ['*'],
+    tagCondition: 'none',
+  },
+  {
+    why: 'create the endpoint service with the managed-by tag',
+    actions: ['ec2:CreateVpcEndpointServiceConfiguration'],
+    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
+    tagCondition: 'request',
+  },
+  {
+    why: 'tag the endpoint service in its create call',
+    actions: ['ec2:CreateTags'],
+    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
+    tagCondition: 'request',
+    condition: { StringEquals: { 'ec2:CreateAction': 'CreateVpcEndpointServiceConfiguration' } },
+  },
+  {
+    why: 'change principals and delete only endpoint services carrying the managed-by tag',
+    actions: [
+      'ec2:ModifyVpcEndpointServiceConfiguration',
+      'ec2:ModifyVpcEndpointServicePermissions',
+      'ec2:DeleteVpcEndpointServiceConfigurations',
+    ],
+    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
+    tagCondition: 'resource',
+  },
+];
+
+/** Step 2, provider: endpoint service for the NLB, acceptance required, only the named principals. */
+export const endpointServiceStep: Step<GcpToAwsContext, EndpointServiceState> = {
+  id: 'endpoint-service',
+  title: 'provider: VPC endpoint service (acceptance required, allowed principals)',
+  account: 'provider',
+  permissions: ENDPOINT_SERVICE_PERMISSIONS,
+  read: readEndpointService,
+  plan: (ctx, current): readonly Change[] => serviceOps(ctx, current).map((op) => op.change),
+  apply: (ctx, current) => runOps(ctx, 'endpoint-service', 'provider', serviceOps(ctx, current)),
+  async destroy(ctx, current) {
+    const done: Change[] = [];
+    for (const svc of current.services) {
+      await deleteService(ctx, svc.ServiceId!);
+      done.push(change('delete', `endpoint service ${svc.ServiceId}`, 'destroy'));
+    }
+    return done;
+  },
+};

@@ -1,0 +1,435 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateVpcEndpointCommand,
+  DeleteSecurityGroupCommand,
+  DeleteVpcEndpointsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcEndpointsCommand,
+  ModifyVpcEndpointCommand,
+  RevokeSecurityGroupEgressCommand,
+  RevokeSecurityGroupIngressCommand,
+  type IpPermission,
+  type SecurityGroup,
+  type VpcEndpoint,
+} from '@aws-sdk/client-ec2';
+import { randomUUID } from 'node:crypto';
+import { AwsCallError } from '../../errors.js';
+import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
+import { change, type Change, type Step } from '../../engine/step.js';
+import { waitFor } from '../../engine/waiter.js';
+import type { IamPermission } from '../../iam/policy.js';
+import { awsFailure, ignoreGone } from './aws-helpers.js';
+import { resourceNames } from './config.js';
+import type { GcpToAwsContext } from './context.js';
+import { runOps, type Op } from './ops.js';
+
+export interface VpcEndpointState {
+  readonly securityGroups: readonly SecurityGroup[];
+  /** This deployment's endpoints that still exist (not deleting/deleted). */
+  readonly endpoints: readonly VpcEndpoint[];
+}
+
+/** States after which an endpoint will never carry traffic: replace it. */
+const DEAD_STATES = ['rejected', 'failed', 'expired'];
+const ENDPOINT_GONE = ['InvalidVpcEndpointId.NotFound', 'InvalidVpcEndpoint.NotFound'];
+const SG_GONE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound'];
+
+async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> {
+  const conn = ctx.consumer;
+  const deployment = ctx.config.deployment;
+  const sgOut = await conn.call('DescribeSecurityGroups', 'security groups', () =>
+    conn.ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [...deploymentFilters(deployment), { Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] }],
+      }),
+    ),
+  );
+  const securityGroups = (sgOut.SecurityGroups ?? []).filter((g) => isDeploymentResource(g.Tags, deployment));
+  const epOut = await conn.call('DescribeVpcEndpoints', 'VPC endpoints', () =>
+    conn.ec2.send(new DescribeVpcEndpointsCommand({ Filters: deploymentFilters(deployment) })),
+  );
+  const endpoints = (epOut.VpcEndpoints ?? []).filter(
+    (e) =>
+      isDeploymentResource(e.Tags, deployment) &&
+      !['deleting', 'deleted'].includes((e.State ?? '').toLowerCase()),
+  );
+  ctx.facts.securityGroupId = securityGroups[0]?.GroupId;
+  publishEndpoint(ctx, endpoints[0]);
+  return { securityGroups, endpoints };
+}
+
+function publishEndpoint(ctx: GcpToAwsContext, ep: VpcEndpoint | undefined): void {
+  ctx.facts.endpointId = ep?.VpcEndpointId;
+  ctx.facts.endpointDnsNames = (ep?.DnsEntries ?? []).map((d) => d.DnsName!).filter(Boolean);
+  ctx.facts.endpointState = ep?.State;
+}
+
+/** CIDRs allowed on TCP 443 by this group's ingress rules; anything else is drift. */
+function ingressSummary(sg: SecurityGroup): { cidrs: string[]; other: IpPermission[] } {
+  const cidrs: string[] = [];
+  const other: IpPermission[] = [];
+  for (const p of sg.IpPermissions ?? []) {
+    const is443 = p.IpProtocol === 'tcp' && p.FromPort === 443 && p.ToPort === 443;
+    if (is443) cidrs.push(...(p.IpRanges ?? []).map((r) => r.CidrIp!));
+    const extra =
+      !is443 ||
+      (p.UserIdGroupPairs ?? []).length > 0 ||
+      (p.Ipv6Ranges ?? []).length > 0 ||
+      (p.PrefixListIds ?? []).length > 0;
+    if (extra) other.push(is443 ? { ...p, IpRanges: [] } : p);
+  }
+  return { cidrs, other };
+}
+
+function rule443(cidrs: readonly string[]): IpPermission[] {
+  return [
+    {
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      IpRanges: cidrs.map((CidrIp) => ({ CidrIp, Description: 'ekslink: WireGuard peer' })),
+    },
+  ];
+}
+
+function securityGroupOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
+  const conn = ctx.consumer;
+  const deployment = ctx.config.deployment;
+  const cidrs = [...ctx.config.consumer.allowedCidrs].sort();
+  const name = resourceNames(deployment).securityGroup;
+  const sg = s.securityGroups[0];
+  if (!sg) {
+    return [
+      {
+        change: change(
+          'create',
+          `security group ${name}`,
+          `TCP 443 from ${cidrs.join(', ')} only, no egress`,
+        ),
+        run: async () => {
+          const out = await conn.call('CreateSecurityGroup', `security group ${name}`, () =>
+            conn.ec2.send(
+              new CreateSecurityGroupCommand({
+                GroupName: name,
+                Description: `ekslink ${deployment}: TCP 443 to the VPC endpoint from the WireGuard peer`,
+                VpcId: ctx.config.consumer.vpcId,
+                TagSpecifications: tagSpecifications('security-group', deployment, name),
+              }),
+            ),
+          );
+          const id = out.GroupId!;
+          ctx.facts.securityGroupId = id;
+          await authorize(ctx, id, cidrs);
+          await revokeEgress(ctx, id, [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }]);
+        },
+      },
+    ];
+  }
+  const label = `security group ${sg.GroupId}`;
+  const id = sg.GroupId!;
+  const { cidrs: have, other } = ingressSummary(sg);
+  const add = cidrs.filter((c) => !have.includes(c));
+  const remove = have.filter((c) => !cidrs.includes(c));
+  const egress = sg.IpPermissionsEgress ?? [];
+  const ops: Op[] = [];
+  if (add.length > 0 || remove.length > 0 || other.length > 0) {
+    const parts = [
+      ...add.map((c) => `allow ${c}:443`),
+      ...remove.map((c) => `revoke ${c}:443`),
+      ...(other.length > 0 ? [`revoke ${other.length} rule(s) not on TCP 443`] : []),
+    ];
+    ops.push({
+      change: change('update', label, parts.join('; ')),
+      run: async () => {
+        if (add.length > 0) await authorize(ctx, id, add);
+        const revoke = [...(remove.length > 0 ? rule443(remove) : []), ...other];
+        if (revoke.length > 0) {
+          await conn.call('RevokeSecurityGroupIngress', label, () =>
+            conn.ec2.send(
+              new RevokeSecurityGroupIngressCommand({
+                GroupId: id,
+                IpPermissions: revoke.map(stripDescriptions),
+              }),
+            ),
+          );
+        }
+      },
+    });
+  }
+  if (egress.length > 0) {
+    ops.push({
+      change: change('update', label, `revoke ${egress.length} egress rule(s): the endpoint only answers`),
+      run: () => revokeEgress(ctx, id, egress),
+    });
+  }
+  return ops.length > 0 ? ops : [{ change: change('none', label, 'exists, matches config') }];
+}
+
+function stripDescriptions(p: IpPermission): IpPermission {
+  return { ...p, IpRanges: p.IpRanges?.map((r) => ({ CidrIp: r.CidrIp })) };
+}
+
+async function authorize(ctx: GcpToAwsContext, groupId: string, cidrs: readonly string[]): Promise<void> {
+  await ctx.consumer.call(
+    'AuthorizeSecurityGroupIngress',
+    `security group ${groupId}`,
+    () =>
+      ctx.consumer.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: rule443(cidrs) }),
+      ),
+    { alsoRetry: SG_GONE },
+  );
+}
+
+async function revokeEgress(
+  ctx: GcpToAwsContext,
+  groupId: string,
+  rules: readonly IpPermission[],
+): Promise<void> {
+  await ctx.consumer.call(
+    'RevokeSecurityGroupEgress',
+    `security group ${groupId}`,
+    () =>
+      ctx.consumer.ec2.send(
+        new RevokeSecurityGroupEgressCommand({
+          GroupId: groupId,
+          IpPermissions: rules.map(stripDescriptions),
+        }),
+      ),
+    { alsoRetry: SG_GONE },
+  );
+}
+
+function endpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
+  const conn = ctx.consumer;
+  const deployment = ctx.config.deployment;
+  const ops: Op[] = [];
+  const wantSubnets = [...ctx.config.consumer.subnetIds].sort();
+  const ep = s.endpoints[0];
+  const create: Op = {
+    change: change(
+      'create',
+      `VPC endpoint ${resourceNames(deployment).endpoint}`,
+      `interface endpoint for ${ctx.facts.serviceName ?? 'the endpoint service of step endpoint-service'} in ${wantSubnets.join(', ')}`,
+    ),
+    run: async () => {
+      const token = randomUUID();
+      const out = await conn.call(
+        'CreateVpcEndpoint',
+        `VPC endpoint ${resourceNames(deployment).endpoint}`,
+        () =>
+          conn.ec2.send(
+            new CreateVpcEndpointCommand({
+              VpcEndpointType: 'Interface',
+              VpcId: ctx.config.consumer.vpcId,
+              ServiceName: ctx.facts.serviceName,
+              SubnetIds: wantSubnets,
+              SecurityGroupIds: [ctx.facts.securityGroupId!],
+              PrivateDnsEnabled: false,
+              TagSpecifications: tagSpecifications(
+                'vpc-endpoint',
+                deployment,
+                resourceNames(deployment).endpoint,
+              ),
+              ClientToken: token,
+            }),
+          ),
+        // Right after the service allows this account, the name can take a moment to resolve.
+        { alsoRetry: ['InvalidServiceName'] },
+      );
+      publishEndpoint(ctx, out.VpcEndpoint);
+    },
+  };
+  if (!ep) return [create];
+  const label = `VPC endpoint ${ep.VpcEndpointId}`;
+  const state = (ep.State ?? '').toLowerCase();
+  if (
+    DEAD_STATES.includes(state) ||
+    (ctx.facts.serviceName !== undefined && ep.ServiceName !== ctx.facts.serviceName)
+  ) {
+    const why = DEAD_STATES.includes(state)
+      ? `state is ${ep.State}`
+      : `points at ${ep.ServiceName}, not ${ctx.facts.serviceName}`;
+    ops.push(
+      {
+        change: change('delete', label, `${why}: replace it`),
+        run: () => deleteEndpoint(ctx, ep.VpcEndpointId!),
+      },
+      create,
+    );
+  } else {
+    const have = [...(ep.SubnetIds ?? [])].sort();
+    const groups = (ep.Groups ?? []).map((g) => g.GroupId!);
+    const wantGroup = ctx.facts.securityGroupId;
+    const addSubnets = wantSubnets.filter((x) => !have.includes(x));
+    const removeSubnets = have.filter((x) => !wantSubnets.includes(x));
+    const groupsOk = wantGroup !== undefined && groups.length === 1 && groups[0] === wantGroup;
+    if (addSubnets.length > 0 || removeSubnets.length > 0 || !groupsOk) {
+      const parts = [
+        ...(addSubnets.length || removeSubnets.length
+          ? [`subnets ${have.join(',')} -> ${wantSubnets.join(',')}`]
+          : []),
+        ...(groupsOk
+          ? []
+          : [`security groups ${groups.join(',') || '(none)'} -> ${wantGroup ?? 'the group above'}`]),
+      ];
+      ops.push({
+        change: change('update', label, parts.join('; ')),
+        run: async () => {
+          const want = ctx.facts.securityGroupId!;
+          await conn.call('ModifyVpcEndpoint', label, () =>
+            conn.ec2.send(
+              new ModifyVpcEndpointCommand({
+                VpcEndpointId: ep.VpcEndpointId,
+                ...(addSubnets.length ? { AddSubnetIds: addSubnets } : {}),
+                ...(removeSubnets.length ? { RemoveSubnetIds: removeSubnets } : {}),
+                ...(groups.includes(want) ? {} : { AddSecurityGroupIds: [want] }),
+                ...(groups.some((g) => g !== want)
+                  ? { RemoveSecurityGroupIds: groups.filter((g) => g !== want) }
+                  : {}),
+              }),
+            ),
+          );
+        },
+      });
+    }
+    if (ops.length === 0) ops.push({ change: change('none', label, `exists (${ep.State})`) });
+  }
+  for (const extra of s.endpoints.slice(1)) {
+    ops.push({
+      change: change(
+        'delete',
+        `VPC endpoint ${extra.VpcEndpointId}`,
+        "duplicate carrying this deployment's tags",
+      ),
+      run: () => deleteEndpoint(ctx, extra.VpcEndpointId!),
+    });
+  }
+  return ops;
+}
+
+/** Delete an endpoint and wait until it is gone (its ENIs hold the security group until then). */
+async function deleteEndpoint(ctx: GcpToAwsContext, id: string): Promise<void> {
+  const conn = ctx.consumer;
+  await ignoreGone(ENDPOINT_GONE, () =>
+    conn.call('DeleteVpcEndpoints', `VPC endpoint ${id}`, async () => {
+      const out = await conn.ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: [id] }));
+      const failed = out.Unsuccessful?.[0];
+      if (failed) throw awsFailure(failed.Error?.Code, failed.Error?.Message);
+    }),
+  );
+  await waitFor(
+    `deletion of VPC endpoint ${id}`,
+    async () => {
+      try {
+        const out = await conn.call('DescribeVpcEndpoints', `VPC endpoint ${id}`, () =>
+          conn.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [id] })),
+        );
+        const state = (out.VpcEndpoints?.[0]?.State ?? 'deleted').toLowerCase();
+        return state === 'deleted' ? { done: true, value: undefined } : { done: false, state };
+      } catch (err) {
+        if (err instanceof AwsCallError && ENDPOINT_GONE.includes(err.awsCode ?? ''))
+          return { done: true, value: undefined };
+        throw err;
+      }
+    },
+    {
+      clock: ctx.clock,
+      timeoutMs: ctx.config.timeouts.endpointAvailableSec * 1000,
+      intervalMs: ctx.pollIntervalMs,
+    },
+  );
+}
+
+function vpcEndpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
+  const ops = [...securityGroupOps(ctx, s), ...endpointOps(ctx, s)];
+  for (const extra of s.securityGroups.slice(1)) {
+    ops.push({
+      change: change(
+        'delete',
+        `security group ${extra.GroupId}`,
+        "duplicate carrying this deployment's tags",
+      ),
+      run: () => deleteSecurityGroup(ctx, extra.GroupId!),
+    });
+  }
+  return ops;
+}
+
+async function deleteSecurityGroup(ctx: GcpToAwsContext, id: string): Promise<void> {
+  await ignoreGone(SG_GONE, () =>
+    ctx.consumer.call(
+      'DeleteSecurityGroup',
+      `security group ${id}`,
+      () => ctx.consumer.ec2.send(new DeleteSecurityGroupCommand({ GroupId: id })),
+      // The endpoint's ENIs release the group a little after the endpoint is deleted.
+      { alsoRetry: ['DependencyViolation'] },
+    ),
+  );
+}
+
+export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
+  {
+    why: 'find the security group and VPC endpoint by tags',
+    actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeVpcEndpoints'],
+    resources: ['*'],
+    tagCondition: 'none',
+  },
+  {
+    why: 'create the security group and VPC endpoint with the managed-by tag',
+    actions: ['ec2:CreateSecurityGroup', 'ec2:CreateVpcEndpoint'],
+    resources: ['arn:aws:ec2:*:*:security-group/*', 'arn:aws:ec2:*:*:vpc-endpoint/*'],
+    tagCondition: 'request',
+  },
+  {
+    why: 'use the configured VPC and subnets, and the group, for the endpoint',
+    actions: ['ec2:CreateSecurityGroup', 'ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint'],
+    resources: ['arn:aws:ec2:*:*:vpc/*', 'arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:security-group/*'],
+    tagCondition: 'none',
+  },
+  {
+    why: 'tag the security group and VPC endpoint in their create calls',
+    actions: ['ec2:CreateTags'],
+    resources: ['arn:aws:ec2:*:*:security-group/*', 'arn:aws:ec2:*:*:vpc-endpoint/*'],
+    tagCondition: 'request',
+    condition: { StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'CreateVpcEndpoint'] } },
+  },
+  {
+    why: 'change rules of and delete only security groups and endpoints carrying the managed-by tag',
+    actions: [
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupEgress',
+      'ec2:DeleteSecurityGroup',
+      'ec2:ModifyVpcEndpoint',
+      'ec2:DeleteVpcEndpoints',
+    ],
+    resources: ['arn:aws:ec2:*:*:security-group/*', 'arn:aws:ec2:*:*:vpc-endpoint/*'],
+    tagCondition: 'resource',
+  },
+];
+
+/** Step 3, consumer: security group (TCP 443 from the allowed CIDRs) and the interface endpoint. */
+export const vpcEndpointStep: Step<GcpToAwsContext, VpcEndpointState> = {
+  id: 'vpc-endpoint',
+  title: 'consumer: interface VPC endpoint and its security group (TCP 443 from allowed CIDRs)',
+  account: 'consumer',
+  permissions: VPC_ENDPOINT_PERMISSIONS,
+  read: readVpcEndpoint,
+  plan: (ctx, current): readonly Change[] => vpcEndpointOps(ctx, current).map((op) => op.change),
+  apply: (ctx, current) => runOps(ctx, 'vpc-endpoint', 'consumer', vpcEndpointOps(ctx, current)),
+  async destroy(ctx, current) {
+    const done: Change[] = [];
+    for (const ep of current.endpoints) {
+      await deleteEndpoint(ctx, ep.VpcEndpointId!);
+      done.push(change('delete', `VPC endpoint ${ep.VpcEndpointId}`, 'destroy'));
+    }
+    for (const sg of current.securityGroups) {
+      await deleteSecurityGroup(ctx, sg.GroupId!);
+      done.push(change('delete', `security group ${sg.GroupId}`, 'destroy'));
+    }
+    publishEndpoint(ctx, undefined);
+    return done;
+  },
+};

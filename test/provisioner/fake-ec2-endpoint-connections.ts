@@ -1,0 +1,483 @@
+/**
+ * A loopback HTTP front for moto that adds what moto lacks for PrivateLink acceptance:
+ * AcceptVpcEndpointConnections, RejectVpcEndpointConnections and
+ * DescribeVpcEndpointConnections, plus the real endpoint state machine
+ * (pendingAcceptance -> pending -> available, or -> rejected). Every other request is
+ * forwarded to moto unchanged. The behaviour is specified in
+ * fake-ec2-endpoint-connections.md; its own tests are fake-ec2-endpoint-connections.test.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+export type ConnectionState = 'pendingAcceptance' | 'pending' | 'available' | 'rejected' | 'deleted';
+
+export interface ConnectionRecord {
+  readonly serviceId: string;
+  readonly vpcEndpointId: string;
+  readonly vpcEndpointOwner: string;
+  state: ConnectionState;
+  readonly creationTimestamp: string;
+  /** Describe calls left before `pending` becomes `available`. */
+  pendingPolls: number;
+}
+
+interface ServiceRecord {
+  readonly serviceId: string;
+  readonly serviceName: string;
+  readonly owner: string;
+  acceptanceRequired: boolean;
+}
+
+/** An injected failure: the next `times` matching requests get this error instead of an answer. */
+export interface FaultRule {
+  /** IAM service prefix of the request: `ec2` or `elasticloadbalancing`. */
+  readonly service: string;
+  readonly action: string;
+  readonly code: string;
+  /** @default 503 for EC2 RequestLimitExceeded, else 400 */
+  readonly status?: number;
+  times: number;
+}
+
+export interface EndpointConnectionsFake {
+  /** Point EC2 (and ELBv2) endpoint overrides here. */
+  readonly url: string;
+  /** Snapshot of every tracked connection. */
+  connections(): ConnectionRecord[];
+  /** Make the next matching requests fail (throttling, eventual consistency). */
+  inject(rule: Omit<FaultRule, 'times'> & { times?: number }): void;
+  /** How many requests were answered by injected faults, per `service:action`. */
+  readonly faultsServed: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+export interface FakeOptions {
+  readonly motoUrl: string;
+  /** Describe polls a connection stays `pending` after acceptance (real AWS: seconds to minutes). @default 1 */
+  readonly pendingPolls?: number;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function tagValue(xml: string, tag: string): string | undefined {
+  return new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1];
+}
+
+/** Values of `Prefix.1`, `Prefix.2`, ... in a query-protocol form. */
+function listParam(form: URLSearchParams, prefix: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; form.has(`${prefix}.${i}`); i++) out.push(form.get(`${prefix}.${i}`)!);
+  return out;
+}
+
+/** `Filter.N.Name` / `Filter.N.Value.M` pairs. */
+function filters(form: URLSearchParams): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let i = 1; form.has(`Filter.${i}.Name`); i++)
+    out.set(form.get(`Filter.${i}.Name`)!, listParam(form, `Filter.${i}.Value`));
+  return out;
+}
+
+/**
+ * Apply `fn` to each top-level `<item>` of the first `<setTag>` element, depth-aware so
+ * nested item lists (tags, subnets, DNS entries) are left alone.
+ */
+export function mapSetItems(xml: string, setTag: string, fn: (item: string) => string): string {
+  const open = xml.indexOf(`<${setTag}>`);
+  if (open < 0) return xml;
+  const re = /<(\/?)([A-Za-z0-9]+)[^>]*?(\/?)>/g;
+  re.lastIndex = open + setTag.length + 2;
+  let depth = 0;
+  let itemStart = -1;
+  const spans: [number, number][] = [];
+  for (let m = re.exec(xml); m; m = re.exec(xml)) {
+    const [, closing, name, selfClosing] = m;
+    if (selfClosing) continue;
+    if (!closing) {
+      if (depth === 0 && name === 'item') itemStart = m.index;
+      depth++;
+    } else {
+      if (depth === 0 && name === setTag) break;
+      depth--;
+      if (depth === 0 && name === 'item') spans.push([itemStart, re.lastIndex]);
+    }
+  }
+  let out = xml;
+  for (const [s, e] of spans.reverse()) out = out.slice(0, s) + fn(out.slice(s, e)) + out.slice(e);
+  return out;
+}
+
+function ec2Error(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`;
+}
+
+function elbError(code: string, message: string): string {
+  return `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+}
+
+function unsuccessfulXml(items: { id: string; code: string; message: string }[]): string {
+  if (items.length === 0) return '<unsuccessful/>';
+  return `<unsuccessful>${items
+    .map(
+      (u) =>
+        `<item><error><code>${u.code}</code><message>${xmlEscape(u.message)}</message></error><resourceId>${u.id}</resourceId></item>`,
+    )
+    .join('')}</unsuccessful>`;
+}
+
+function ec2Response(action: string, inner: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_NS}"><requestId>${randomUUID()}</requestId>${inner}</${action}Response>`;
+}
+
+/** The state a consumer sees on its endpoint for a connection state. */
+function endpointStateOf(state: ConnectionState): string {
+  return state;
+}
+
+export async function startEndpointConnectionsFake(options: FakeOptions): Promise<EndpointConnectionsFake> {
+  const moto = new URL(options.motoUrl);
+  const services = new Map<string, ServiceRecord>();
+  const byName = new Map<string, ServiceRecord>();
+  const conns = new Map<string, ConnectionRecord>();
+  const accounts = new Map<string, string>();
+  const rules: FaultRule[] = [];
+  const faultsServed = new Map<string, number>();
+  const pendingPolls = options.pendingPolls ?? 1;
+
+  function forward(
+    method: string,
+    path: string,
+    headers: IncomingMessage['headers'],
+    body: Buffer | string,
+    extra: Record<string, string> = {},
+  ) {
+    return new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>(
+      (resolve, reject) => {
+        const payload = typeof body === 'string' ? Buffer.from(body) : body;
+        const req = httpRequest(
+          {
+            host: moto.hostname,
+            port: moto.port,
+            method,
+            path,
+            headers: { ...headers, ...extra, host: moto.host, 'content-length': String(payload.length) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 500,
+                headers: res.headers,
+                body: Buffer.concat(chunks).toString(),
+              }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      },
+    );
+  }
+
+  /** Which account a request is for: moto's own answer for its access key (or the moto header). */
+  async function accountOf(headers: IncomingMessage['headers']): Promise<string> {
+    const header = headers['x-moto-account-id'];
+    if (typeof header === 'string') return header;
+    const accessKey = /Credential=([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? 'unknown';
+    const cached = accounts.get(accessKey);
+    if (cached) return cached;
+    const res = await forward(
+      'POST',
+      '/',
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      'Action=GetCallerIdentity&Version=2011-06-15',
+    );
+    const account = tagValue(res.body, 'Account') ?? '123456789012';
+    accounts.set(accessKey, account);
+    return account;
+  }
+
+  async function allowedPrincipals(svc: ServiceRecord): Promise<string[]> {
+    const res = await forward(
+      'POST',
+      '/',
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIAFAKEFRONT/20240101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      `Action=DescribeVpcEndpointServicePermissions&Version=2016-11-15&ServiceId=${svc.serviceId}`,
+      { 'x-moto-account-id': svc.owner },
+    );
+    return [...res.body.matchAll(/<principal>([^<]*)<\/principal>/g)].map((m) => m[1]!);
+  }
+
+  function mayConnect(principals: string[], account: string): boolean {
+    return principals.some((p) => p === '*' || new RegExp(`^arn:aws[a-z-]*:iam::${account}:`).test(p));
+  }
+
+  /** `pending` (accepted, being wired) turns `available` after a few looks, as in AWS. */
+  function tick(conn: ConnectionRecord): void {
+    if (conn.state === 'pending' && conn.pendingPolls-- <= 0) conn.state = 'available';
+  }
+
+  function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
+    res.writeHead(status, {
+      'content-type': 'text/xml',
+      'content-length': String(Buffer.byteLength(body)),
+      ...headers,
+    });
+    res.end(body);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const form = new URLSearchParams(raw.toString());
+    const action = form.get('Action') ?? '';
+    const service =
+      /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'unknown';
+
+    const rule = rules.find((r) => r.times > 0 && r.service === service && r.action === action);
+    if (rule) {
+      rule.times--;
+      faultsServed.set(`${service}:${action}`, (faultsServed.get(`${service}:${action}`) ?? 0) + 1);
+      const status = rule.status ?? (rule.code === 'RequestLimitExceeded' ? 503 : 400);
+      return send(
+        res,
+        status,
+        service === 'ec2'
+          ? ec2Error(rule.code, 'injected by the test')
+          : elbError(rule.code, 'Rate exceeded'),
+      );
+    }
+    const pass = async () => {
+      const out = await forward(req.method ?? 'POST', req.url ?? '/', req.headers, raw);
+      return out;
+    };
+    if (service !== 'ec2') {
+      const out = await pass();
+      return send(res, out.status, out.body);
+    }
+    const account = await accountOf(req.headers);
+
+    switch (action) {
+      case 'CreateVpcEndpointServiceConfiguration': {
+        const out = await pass();
+        if (out.status === 200) {
+          const id = tagValue(out.body, 'serviceId')!;
+          const rec: ServiceRecord = {
+            serviceId: id,
+            serviceName: tagValue(out.body, 'serviceName')!,
+            owner: account,
+            acceptanceRequired: form.get('AcceptanceRequired') !== 'false',
+          };
+          services.set(id, rec);
+          byName.set(rec.serviceName, rec);
+        }
+        return send(res, out.status, out.body);
+      }
+      case 'ModifyVpcEndpointServiceConfiguration': {
+        const out = await pass();
+        const svc = services.get(form.get('ServiceId') ?? '');
+        if (out.status === 200 && svc && form.has('AcceptanceRequired'))
+          svc.acceptanceRequired = form.get('AcceptanceRequired') === 'true';
+        return send(res, out.status, out.body);
+      }
+      case 'DeleteVpcEndpointServiceConfigurations': {
+        const ids = listParam(form, 'ServiceId');
+        const blocked = ids.filter((id) =>
+          [...conns.values()].some(
+            (c) => c.serviceId === id && ['pendingAcceptance', 'pending', 'available'].includes(c.state),
+          ),
+        );
+        const rest = ids.filter((id) => !blocked.includes(id));
+        const unsuccessful = blocked.map((id) => ({
+          id,
+          code: 'ExistingVpcEndpointConnections',
+          message: `Service ${id} has existing VPC Endpoint connections. Reject them before deleting the service.`,
+        }));
+        if (rest.length > 0) {
+          const body = new URLSearchParams({ Action: action, Version: form.get('Version') ?? '2016-11-15' });
+          rest.forEach((id, i) => body.set(`ServiceId.${i + 1}`, id));
+          const out = await forward('POST', req.url ?? '/', req.headers, body.toString());
+          if (out.status !== 200) return send(res, out.status, out.body);
+          const motoFailed = [
+            ...out.body.matchAll(
+              /<item><error><code>([^<]*)<\/code><message>([^<]*)<\/message><\/error><resourceId>([^<]*)<\/resourceId><\/item>/g,
+            ),
+          ];
+          unsuccessful.push(...motoFailed.map((m) => ({ id: m[3]!, code: m[1]!, message: m[2]! })));
+          for (const id of rest) {
+            const svc = services.get(id);
+            if (svc && !motoFailed.some((m) => m[3] === id)) {
+              services.delete(id);
+              byName.delete(svc.serviceName);
+            }
+          }
+        }
+        return send(res, 200, ec2Response(action, unsuccessfulXml(unsuccessful)));
+      }
+      case 'CreateVpcEndpoint': {
+        const svc = byName.get(form.get('ServiceName') ?? '');
+        if (svc && svc.owner !== account && !mayConnect(await allowedPrincipals(svc), account)) {
+          return send(
+            res,
+            400,
+            ec2Error('InvalidServiceName', `The Vpc Endpoint Service '${svc.serviceName}' does not exist`),
+          );
+        }
+        const out = await pass();
+        if (out.status !== 200 || !svc) return send(res, out.status, out.body);
+        const id = tagValue(out.body, 'vpcEndpointId')!;
+        const state: ConnectionState = svc.acceptanceRequired ? 'pendingAcceptance' : 'available';
+        conns.set(id, {
+          serviceId: svc.serviceId,
+          vpcEndpointId: id,
+          vpcEndpointOwner: account,
+          state,
+          creationTimestamp: new Date().toISOString(),
+          pendingPolls,
+        });
+        return send(
+          res,
+          200,
+          out.body.replace(/<state>[^<]*<\/state>/, `<state>${endpointStateOf(state)}</state>`),
+        );
+      }
+      case 'DescribeVpcEndpoints': {
+        const out = await pass();
+        if (out.status !== 200) return send(res, out.status, out.body);
+        const body = mapSetItems(out.body, 'vpcEndpointSet', (item) => {
+          const conn = conns.get(tagValue(item, 'vpcEndpointId') ?? '');
+          if (!conn) return item;
+          tick(conn);
+          return item.replace(/<state>[^<]*<\/state>/, `<state>${endpointStateOf(conn.state)}</state>`);
+        });
+        return send(res, 200, body);
+      }
+      case 'DeleteVpcEndpoints': {
+        const out = await pass();
+        if (out.status === 200) {
+          for (const id of listParam(form, 'VpcEndpointId')) {
+            const conn = conns.get(id);
+            if (conn) conn.state = 'deleted';
+          }
+        }
+        return send(res, out.status, out.body);
+      }
+      case 'AcceptVpcEndpointConnections':
+      case 'RejectVpcEndpointConnections': {
+        const svc = services.get(form.get('ServiceId') ?? '');
+        if (!svc || svc.owner !== account) {
+          return send(
+            res,
+            400,
+            ec2Error(
+              'InvalidVpcEndpointServiceId.NotFound',
+              `The Vpc Endpoint Service Id '${form.get('ServiceId')}' does not exist`,
+            ),
+          );
+        }
+        const accept = action === 'AcceptVpcEndpointConnections';
+        const unsuccessful: { id: string; code: string; message: string }[] = [];
+        for (const id of listParam(form, 'VpcEndpointId')) {
+          const conn = conns.get(id);
+          if (!conn || conn.serviceId !== svc.serviceId || conn.state === 'deleted') {
+            unsuccessful.push({
+              id,
+              code: 'InvalidVpcEndpointId.NotFound',
+              message: `The Vpc Endpoint Id '${id}' does not exist`,
+            });
+          } else if (accept && conn.state !== 'pendingAcceptance') {
+            unsuccessful.push({
+              id,
+              code: 'InvalidState',
+              message: `Vpc Endpoint ${id} is in state ${conn.state}, not pendingAcceptance`,
+            });
+          } else if (!accept && !['pendingAcceptance', 'pending', 'available'].includes(conn.state)) {
+            unsuccessful.push({
+              id,
+              code: 'InvalidState',
+              message: `Vpc Endpoint ${id} is in state ${conn.state}`,
+            });
+          } else {
+            conn.state = accept ? 'pending' : 'rejected';
+            conn.pendingPolls = pendingPolls;
+          }
+        }
+        return send(res, 200, ec2Response(action, unsuccessfulXml(unsuccessful)));
+      }
+      case 'DescribeVpcEndpointConnections': {
+        const f = filters(form);
+        const match = (name: string, value: string) => !f.has(name) || f.get(name)!.includes(value);
+        const items = [...conns.values()]
+          .filter((c) => services.get(c.serviceId)?.owner === account)
+          .map((c) => (tick(c), c))
+          .filter(
+            (c) =>
+              match('service-id', c.serviceId) &&
+              match('vpc-endpoint-id', c.vpcEndpointId) &&
+              match('vpc-endpoint-owner', c.vpcEndpointOwner) &&
+              match('vpc-endpoint-state', c.state),
+          )
+          .map(
+            (c) =>
+              `<item><serviceId>${c.serviceId}</serviceId><vpcEndpointId>${c.vpcEndpointId}</vpcEndpointId><vpcEndpointOwner>${c.vpcEndpointOwner}</vpcEndpointOwner><vpcEndpointState>${c.state}</vpcEndpointState><creationTimestamp>${c.creationTimestamp}</creationTimestamp></item>`,
+          );
+        const set = items.length
+          ? `<vpcEndpointConnectionSet>${items.join('')}</vpcEndpointConnectionSet>`
+          : '<vpcEndpointConnectionSet/>';
+        return send(res, 200, ec2Response(action, set));
+      }
+      default: {
+        const out = await pass();
+        return send(res, out.status, out.body);
+      }
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent)
+        send(res, 500, ec2Error('InternalError', err instanceof Error ? err.message : String(err)));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => [...conns.values()].map((c) => ({ ...c })),
+    inject: (rule) => rules.push({ times: 1, ...rule }),
+    faultsServed,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
