@@ -56,24 +56,37 @@ export class KubectlClient implements DemoClient {
     const started = performance.now();
     const timeoutSec = Math.max(1, Math.ceil(timeoutMs / 1000));
     return new Promise((resolve) => {
-      const child = execFile(
+      const child = spawn(
         this.#kubectl,
         [...this.#baseArgs, 'get', '--raw', ENI_PATH, `--request-timeout=${timeoutSec}s`],
-        { timeout: timeoutMs + 2000, maxBuffer: 64 * 1024 },
-        (err, stdout, stderr) => {
-          this.#children.delete(child);
-          const latencyMs = performance.now() - started;
-          if (err) return resolve({ ok: false, error: shortError(stderr || err.message), latencyMs });
-          try {
-            const eni = (JSON.parse(stdout) as { eni?: unknown }).eni;
-            if (typeof eni !== 'string') throw new Error('no eni field');
-            resolve({ ok: true, eni, latencyMs });
-          } catch {
-            resolve({ ok: false, error: `unexpected response: ${shortError(stdout)}`, latencyMs });
-          }
-        },
+        // Own process group: a terminal Ctrl-C reaches the demo, which then stops its children itself.
+        { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
       );
       this.#children.add(child);
+      const stdout = collect(child.stdout);
+      const stderr = collect(child.stderr);
+      // kubectl's own --request-timeout should fire first; this is the backstop.
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 2000);
+      const done = (error: string | undefined): void => {
+        clearTimeout(timer);
+        this.#children.delete(child);
+        const latencyMs = performance.now() - started;
+        if (error !== undefined) return resolve({ ok: false, error, latencyMs });
+        try {
+          const eni = (JSON.parse(stdout()) as { eni?: unknown }).eni;
+          if (typeof eni !== 'string') throw new Error('no eni field');
+          resolve({ ok: true, eni, latencyMs });
+        } catch {
+          resolve({ ok: false, error: `unexpected response: ${shortError(stdout())}`, latencyMs });
+        }
+      };
+      child.on('error', (err) => done(`cannot run kubectl: ${err.message}`));
+      child.on('close', (code, signal) => {
+        if (code === 0) return done(undefined);
+        done(
+          shortError(stderr() || (signal ? `kubectl killed by ${signal}` : `kubectl exited with ${code}`)),
+        );
+      });
     });
   }
 
@@ -88,7 +101,7 @@ export class KubectlClient implements DemoClient {
         '-o',
         'jsonpath={.metadata.name} {.data.servedBy}{"\\n"}',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     this.#children.add(child);
     let buf = '';
@@ -128,6 +141,16 @@ export class KubectlClient implements DemoClient {
     for (const c of this.#children) c.kill();
     this.#children.clear();
   }
+}
+
+/** Collects a stream's text, at most 64 KiB. */
+function collect(stream: NodeJS.ReadableStream): () => string {
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    if (text.length < 64 * 1024) text += d;
+  });
+  return () => text;
 }
 
 /** `kubectl version --client` works: the binary runs on this machine. */

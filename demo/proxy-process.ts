@@ -81,7 +81,9 @@ export class ProxyProcess {
     await writeFile(configPath, stringify(o.config));
     const child = spawn(process.execPath, [o.cliPath, 'proxy', '--config', configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '' },
+      // Own process group: a terminal Ctrl-C must not stop the proxy before the demo has
+      // stopped its clients; the demo sends SIGTERM itself (and SIGKILL from its exit hook).
+      detached: true,
     });
     const tail: string[] = [];
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

@@ -16,6 +16,7 @@ import { BuiltinClient } from './builtin-client.js';
 import type { ClientTarget, DemoClient, WatchHandle } from './client.js';
 import { findKubectl, KubectlClient, kubectlRuns } from './kubectl-driver.js';
 import { LiveView, type Output } from './live-view.js';
+import { fetchProxyFigures, formatProxyFigures } from './proxy-metrics.js';
 import { demoProxyConfig, ProxyProcess } from './proxy-process.js';
 import { addressRange, defaultIntervalMs, planRotations, type RotationStep } from './rotation.js';
 import { createState, recordError, recordEvent, recordRequest, type DemoState } from './state.js';
@@ -124,11 +125,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const view = new LiveView({ out: o.out, tty: o.tty, ...(o.columns ? { columns: o.columns } : {}) });
     const { interrupted, proxyError } = await drive({ o, state, view, standin, dns, client, proxy, plan });
     view.finish(state);
+    const figures = metricsUrl && !proxyError ? await fetchProxyFigures(metricsUrl) : undefined;
 
     const runMs = Date.now() - state.startedAt;
     if (proxyError) recordError(state, proxyError.message.split('\n')[0] ?? proxyError.code);
     const v = proxyError ? { exitCode: 1, message: `FAIL: ${proxyError.code}` } : verdict(state, interrupted);
-    o.out.write(formatSummary(state, v, runMs));
+    o.out.write(formatSummary(state, v, runMs, figures ? formatProxyFigures(figures) : []));
     if (proxyError) o.out.write(`${proxyError.message}\n`);
     return v.exitCode;
   } finally {

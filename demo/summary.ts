@@ -28,7 +28,13 @@ export function verdict(s: DemoState, interrupted: boolean): Verdict {
     : { exitCode: 1, message: `FAIL: ${failures} failures through the proxy` };
 }
 
-export function formatSummary(s: DemoState, v: Verdict, runMs: number): string {
+/** `proxyLines`: the proxy's own figures (from its /metrics), when there was a proxy. */
+export function formatSummary(
+  s: DemoState,
+  v: Verdict,
+  runMs: number,
+  proxyLines: readonly string[] = [],
+): string {
   const lines = [
     '',
     `── ekslink demo summary (${s.mode === 'proxy' ? 'through the proxy' : 'no proxy: pinned to one ENI'}, client: ${s.client}) ──`,
@@ -45,6 +51,7 @@ export function formatSummary(s: DemoState, v: Verdict, runMs: number): string {
       ? []
       : [`first failure at  ${(s.firstFailureAtMs / 1000).toFixed(1)} s`]),
     ...[...s.errors.entries()].map(([m, n]) => `error ×${n}`.padEnd(18) + m),
+    ...proxyLines,
     ...(s.metricsUrl ? [`proxy metrics     ${s.metricsUrl} (was live during the run)`] : []),
     v.message,
   ];

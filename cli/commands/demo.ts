@@ -58,8 +58,8 @@ export const registerDemo: RegisterCommand = (program, run) => {
         const { runDemo } = await import('../../demo/scenario.js');
         const controller = new AbortController();
         const onSignal = (): void => controller.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
+        const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+        for (const s of signals) process.once(s, onSignal);
         try {
           return await runDemo({
             durationMs: opts.duration,
@@ -73,8 +73,7 @@ export const registerDemo: RegisterCommand = (program, run) => {
             signal: controller.signal,
           });
         } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          for (const s of signals) process.off(s, onSignal);
         }
       }),
     );

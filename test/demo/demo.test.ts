@@ -3,7 +3,7 @@
  * non-interactively (stdout is a pipe) with short durations.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,24 +33,35 @@ function runDemo(
   opts: { env?: NodeJS.ProcessEnv; interruptAfterMs?: number } = {},
 ): Promise<DemoRun> {
   return new Promise((resolve) => {
+    // Its own process group, so an interrupt can go to the whole group as a terminal's Ctrl-C does.
     const child = spawn(process.execPath, [cli, 'demo', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: opts.env ?? process.env,
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = opts.interruptAfterMs
-      ? setTimeout(() => child.kill('SIGINT'), opts.interruptAfterMs)
+      ? setTimeout(() => signalGroup(child.pid, 'SIGINT'), opts.interruptAfterMs)
       : undefined;
-    const hardStop = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const hardStop = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 55_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       clearTimeout(hardStop);
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Signals the demo's process group (the demo itself; its children have groups of their own). */
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  try {
+    if (pid) process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 /** The numbers the summary states. */
@@ -68,6 +79,20 @@ function summaryOf(stdout: string) {
     watchEvents: num(/^watch +\d+ streams opened, (\d+) events/m),
     watchFailedOpens: num(/^watch .*, (\d+) failed opens$/m),
   };
+}
+
+/** Pids whose command line mentions `text` (kubectl children carry the run's temp dir). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 const KUBECTL_ON_PATH = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'kubectl')));
@@ -88,6 +113,9 @@ describe('ekslink demo', () => {
       expect(s.watchEvents).toBeGreaterThan(0);
       expect(s.watchFailedOpens).toBe(0);
       expect(run.stdout).toMatch(/^PASS: every request succeeded through \d+ ENI rotations$/m);
+      // The proxy's own account agrees: a connection per request (plus watch streams), none failed upstream.
+      const opened = Number(/^proxy connections (\d+) opened/m.exec(run.stdout)?.[1]);
+      expect(opened).toBeGreaterThanOrEqual(s.ok);
       // Not a terminal: no cursor movement, and a handful of lines, not a progress stream.
       expect(run.stdout).not.toContain('\x1b[');
       expect(run.stdout.split('\n').length).toBeLessThan(60);
@@ -121,15 +149,18 @@ describe('ekslink demo', () => {
   });
 
   it('Ctrl-C stops early and cleans up: the proxy child, the ENI listeners and the temp dir are gone', async () => {
-    const run = await runDemo(['--duration', '60s', '--client', 'builtin'], { interruptAfterMs: 3000 });
+    const run = await runDemo(['--duration', '60s'], { interruptAfterMs: 3000 });
     expect(run.code).toBe(130);
     expect(run.stdout).toMatch(/^interrupted: cleaned up and stopped early$/m);
+    // The interrupt reached the demo, not its kubectl children: requests in flight completed.
+    expect(summaryOf(run.stdout).failed).toBe(0);
     const pid = Number(/\(pid (\d+), config /.exec(run.stdout)?.[1]);
     const configPath = /config (\S+proxy\.yaml)\)/.exec(run.stdout)?.[1] ?? '';
     const port = Number(/amazonaws\.com:(\d+) on /.exec(run.stdout)?.[1]);
     expect(pid).toBeGreaterThan(0);
     expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     expect(existsSync(dirname(configPath))).toBe(false);
+    expect(processesMentioning(dirname(configPath))).toEqual([]);
     const refused = await new Promise<string>((resolve) => {
       const s = net.connect(port, '127.0.10.1');
       s.on('connect', () => {

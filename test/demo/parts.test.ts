@@ -3,6 +3,7 @@ import { BuiltinClient } from '../../demo/builtin-client.js';
 import { shortError } from '../../demo/client.js';
 import { formatServedBy } from '../../demo/format.js';
 import { LiveView, renderPanel } from '../../demo/live-view.js';
+import { formatProxyFigures, proxyFigures } from '../../demo/proxy-metrics.js';
 import { demoProxyConfig, parseListening } from '../../demo/proxy-process.js';
 import { addressRange, defaultIntervalMs, planRotations } from '../../demo/rotation.js';
 import { createState, recordRequest, totalFailures, type DemoState } from '../../demo/state.js';
@@ -223,6 +224,38 @@ describe('the proxy child', () => {
     expect(parseListening('{"event":"listening","port":"41000","healthPort":1}')).toBeUndefined();
     expect(parseListening('{"event":"connection","msg":"listening"}')).toBeUndefined();
     expect(parseListening('"listening" but not JSON')).toBeUndefined();
+  });
+});
+
+describe('proxy figures from /metrics', () => {
+  it('sums the Prometheus text the proxy serves', () => {
+    const text = [
+      '# HELP ekslink_connections_opened_total Connections accepted.',
+      '# TYPE ekslink_connections_opened_total counter',
+      'ekslink_connections_opened_total 42',
+      'ekslink_connections_closed_total{route="demo-cluster",reason="ok"} 40',
+      'ekslink_connections_closed_total{route="demo-cluster",reason="upstream_connect_failed"} 2',
+      'ekslink_connections_closed_total{route="none",reason="sni_not_allowed"} 0',
+      'ekslink_upstream_connect_failures_total{route="demo-cluster",reason="refused"} 3',
+      'ekslink_dns_lookup_duration_seconds_count{route="demo-cluster",result="ok"} 41',
+      'ekslink_dns_lookup_duration_seconds_count{route="demo-cluster",result="stale"} 1',
+      'ekslink_dns_stale_answers_total{route="demo-cluster"} 1',
+      'garbage line',
+    ].join('\n');
+    const f = proxyFigures(text);
+    expect(f).toEqual({
+      connectionsOpened: 42,
+      closedByReason: new Map([
+        ['ok', 40],
+        ['upstream_connect_failed', 2],
+      ]),
+      upstreamConnectFailures: 3,
+      dnsLookups: 42,
+      dnsStaleAnswers: 1,
+    });
+    expect(formatProxyFigures(f)[0]).toBe(
+      'proxy connections 42 opened; closed: ok 40, upstream_connect_failed 2',
+    );
   });
 });
 
