@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../common/errors.js';
+import { parseProxyConfig } from '../../proxy/config.js';
+
+const EKS = '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com';
+const valid = { routes: [{ sni: EKS }], allowedUpstreamCidrs: ['10.0.0.0/16'] };
+
+function problems(data: unknown): string[] {
+  try {
+    parseProxyConfig(data);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('EKL_CONFIG_INVALID');
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error('config was accepted');
+}
+
+describe('proxy config validation', () => {
+  it('fills every default from a minimal config', () => {
+    const c = parseProxyConfig(valid);
+    expect(c.routes).toEqual([
+      { sni: EKS, upstreamHost: EKS, upstreamPort: 443, name: '0123456789abcdef0123456789abcdef' },
+    ]);
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 443, backlog: 511 });
+    expect(c.dns).toEqual({ servers: [], timeoutMs: 2000, tries: 2, staleMaxAgeMs: 30_000, ipv6: false });
+    expect(c.clientHello).toEqual({ maxBytes: 16_384, timeoutMs: 5000 });
+    expect(c.upstream).toEqual({ connectTimeoutMs: 2000, failureMemoryMs: 30_000 });
+    expect(c.connections).toEqual({ max: 10_000, keepAliveInitialDelayMs: 60_000, idleTimeoutMs: 0 });
+    expect(c.proxyProtocol.mode).toBe('off');
+    expect(c.defaultRoute).toBeUndefined();
+  });
+
+  it.each([
+    [
+      { ...valid, routes: [{ sni: '10.0.0.1' }] },
+      'routes[0].sni',
+      'must be a DNS hostname',
+      '"10.0.0.1"',
+      'e.g. "0123',
+    ],
+    [
+      { ...valid, routes: [{ sni: '*.example.com' }] },
+      'routes[0].sni',
+      'no wildcard',
+      '"*.example.com"',
+      'e.g.',
+    ],
+    [
+      { ...valid, routes: [{ sni: EKS, upstreamPort: 70000 }] },
+      'routes[0].upstreamPort',
+      'from 1 to 65535',
+      '70000',
+      'e.g. 443',
+    ],
+    [{ ...valid, routes: [] }, 'routes', 'at least one allowed SNI', '[]', 'e.g. routes: [{ sni:'],
+    [
+      { ...valid, allowedUpstreamCidrs: ['10.0.0.0/40'] },
+      'allowedUpstreamCidrs[0]',
+      'CIDR block',
+      '"10.0.0.0/40"',
+      '"10.0.0.0/16"',
+    ],
+    [
+      { ...valid, allowedUpstreamCidrs: [] },
+      'allowedUpstreamCidrs',
+      'at least one block',
+      '[]',
+      'e.g. ["10.0.0.0/16"]',
+    ],
+    [{ ...valid, dns: { timeoutMs: 10 } }, 'dns.timeoutMs', 'at least 50', '10', 'e.g. 2000'],
+    [
+      { ...valid, clientHello: { maxBytes: 100 } },
+      'clientHello.maxBytes',
+      'at least 512',
+      '100',
+      'e.g. 16384',
+    ],
+    [{ ...valid, connections: { max: 0 } }, 'connections.max', 'at least 1', '0', 'e.g. 10000'],
+    [
+      { ...valid, proxyProtocol: { mode: 'on' } },
+      'proxyProtocol.mode',
+      '"off" or "required"',
+      '"on"',
+      'required',
+    ],
+    [{ ...valid, defaultRoute: 'nope' }, 'defaultRoute', 'must be the name of a route', '"nope"', 'omit it'],
+    [
+      { ...valid, proxyProtocol: { allowedVpcEndpointIds: ['vpce-0123456789abcdef0'] } },
+      'proxyProtocol.allowedVpcEndpointIds',
+      'needs proxyProtocol.mode: required',
+      'vpce-0123456789abcdef0',
+      'required',
+    ],
+    [
+      { ...valid, routes: [{ sni: EKS }, { sni: EKS.toUpperCase() }] },
+      'routes[1].sni',
+      'duplicates routes[0].sni',
+      EKS.toUpperCase(),
+      'once',
+    ],
+  ])(
+    'names the key, the value, what is allowed and an example (%#)',
+    (data, key, allowed, value, example) => {
+      const found = problems(data).find((p) => p.startsWith(`${key}:`));
+      expect(found, problems(data).join('\n')).toBeDefined();
+      expect(found).toContain(allowed);
+      expect(found).toContain('(got ');
+      expect(found!.slice(found!.indexOf('(got '))).toContain(value.slice(0, 20));
+      expect(found).toContain(example);
+    },
+  );
+
+  it('lists every problem at once, and unknown keys by name', () => {
+    const all = problems({ ...valid, listen: { port: -1 }, dns: { tries: 0, server: ['x'] } });
+    expect(all.some((p) => p.startsWith('listen.port:'))).toBe(true);
+    expect(all.some((p) => p.startsWith('dns.tries:'))).toBe(true);
+    expect(all.some((p) => p.includes('server'))).toBe(true);
+  });
+});
