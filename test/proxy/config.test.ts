@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/errors.js';
 import { parseProxyConfig } from '../../proxy/config.js';
@@ -116,5 +118,32 @@ describe('proxy config validation', () => {
     expect(all.some((p) => p.startsWith('listen.port:'))).toBe(true);
     expect(all.some((p) => p.startsWith('dns.tries:'))).toBe(true);
     expect(all.some((p) => p.includes('server'))).toBe(true);
+  });
+});
+
+describe('docs/proxy-config.md', () => {
+  const doc = readFileSync(new URL('../../docs/proxy-config.md', import.meta.url), 'utf8');
+
+  it('has a complete example that is valid and sets every key', () => {
+    const block = doc.slice(doc.indexOf('## A complete example')).match(/```yaml\n([\s\S]*?)```/)![1]!;
+    const config = parseProxyConfig(parseYaml(block));
+    expect(config.routes).toHaveLength(2);
+    expect(config.proxyProtocol.allowedVpcEndpointIds).toEqual(['vpce-0123456789abcdef0']);
+  });
+
+  it('documents every key of the schema', () => {
+    const config = parseProxyConfig({ ...valid, defaultRoute: '0123456789abcdef0123456789abcdef' });
+    const keys: string[] = [];
+    const walk = (value: unknown, path: string): void => {
+      if (Array.isArray(value)) {
+        if (value.length > 0 && typeof value[0] === 'object') walk(value[0], `${path}[]`);
+        else keys.push(path);
+      } else if (value !== null && typeof value === 'object') {
+        for (const [k, v] of Object.entries(value)) walk(v, path === '' ? k : `${path}.${k}`);
+      } else keys.push(path);
+    };
+    walk(config, '');
+    expect(keys.length).toBeGreaterThan(30);
+    for (const key of keys) expect(doc, key).toContain(`\`${key}\``);
   });
 });
