@@ -144,8 +144,12 @@ async function acceptAndWait(ctx: GcpToAwsContext): Promise<void> {
   await waitFor(
     `VPC endpoint ${endpointId} available`,
     async () => {
-      const out = await ctx.consumer.call('DescribeVpcEndpoints', `VPC endpoint ${endpointId}`, () =>
-        ctx.consumer.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [endpointId] })),
+      const out = await ctx.consumer.call(
+        'DescribeVpcEndpoints',
+        `VPC endpoint ${endpointId}`,
+        () => ctx.consumer.ec2.send(new DescribeVpcEndpointsCommand({ VpcEndpointIds: [endpointId] })),
+        // A just-created endpoint may not be visible to Describe yet.
+        { alsoRetry: ['InvalidVpcEndpointId.NotFound'] },
       );
       const ep = out.VpcEndpoints?.[0];
       const state = ep?.State ?? 'unknown';
