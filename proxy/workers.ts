@@ -8,6 +8,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
+import { describeError, EkslinkError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import type { ProxyConfig } from './config.js';
 import { ProxyMetrics, type MetricsSnapshot } from './metrics.js';
@@ -77,6 +78,8 @@ interface Reply {
   readonly ok: boolean;
   readonly value?: unknown;
   readonly error?: string;
+  /** The EKL_* code when the worker threw an EkslinkError, so the CLI reports it as such. */
+  readonly code?: string;
 }
 
 function isRequest(m: unknown): m is Request {
@@ -103,7 +106,10 @@ class WorkerHandle {
       if (p === undefined) return;
       this.pending.delete(m.id);
       if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(m.error ?? 'worker error'));
+      else {
+        const message = `worker ${worker.process.pid}: ${m.error ?? 'error'}`;
+        p.reject(m.code === undefined ? new Error(message) : new EkslinkError(m.code, message));
+      }
     });
     this.exited = new Promise((resolve) =>
       worker.once('exit', () => {
@@ -300,7 +306,8 @@ export async function runWorker(): Promise<number> {
           ekslink: 'rep',
           id: m.id,
           ok: false,
-          error: err instanceof Error ? err.message : String(err),
+          error: describeError(err).message,
+          ...(err instanceof EkslinkError ? { code: err.code } : {}),
         }),
     );
   });
