@@ -2,12 +2,16 @@
  * The ekslink infra app: `npx cdk synth|deploy -c ekslink:config=FILE` (see docs/deploy.md).
  * Synthesizes offline: every ID comes from the config file, nothing is looked up.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { CONFIG_CONTEXT_KEY, loadAppConfig } from '../lib/app-config.js';
 import { ProxyFleetStack } from '../lib/proxy-fleet-stack.js';
 import { WireGuardPeerStack } from '../lib/wireguard-peer-stack.js';
 
-const app = new App();
+// autoSynth off: a failed synth must not be retried (and thrown again) when the process exits.
+const app = new App({ autoSynth: false });
+// Every synth (and so every deploy) runs the AwsSolutions pack: an unacknowledged finding fails it.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 try {
   const config = loadAppConfig(app.node.tryGetContext(CONFIG_CONTEXT_KEY));
   const name = config.deploymentName;

@@ -34,6 +34,8 @@ export interface ProxyUnit {
   readonly bundleInstallDir: string;
   /** The unit's `User=`, when it names a static account user data must create. */
   readonly user?: string;
+  /** The unit's `Group=`, when given with a static user. */
+  readonly group?: string;
   /** The unit's `TimeoutStopSec=` in seconds, when given as a plain number. */
   readonly timeoutStopSec?: number;
 }
@@ -68,12 +70,15 @@ export function readProxyUnit(path: string): ProxyUnit {
     throw unitError(path, `ExecStart does not read ${PROXY_CONFIG_PATH}, the file the fleet writes`);
   }
   const user = setting('User')[0];
+  const group = setting('Group')[0];
   const dynamic = setting('DynamicUser')[0];
   const stop = setting('TimeoutStopSec')[0];
   return {
     text,
     bundleInstallDir: posix.dirname(bundle),
-    ...(user !== undefined && user !== 'root' && dynamic !== 'yes' && dynamic !== 'true' ? { user } : {}),
+    ...(user !== undefined && user !== 'root' && dynamic !== 'yes' && dynamic !== 'true'
+      ? { user, ...(group !== undefined && group !== 'root' ? { group } : {}) }
+      : {}),
     ...(stop !== undefined && /^\d+$/.test(stop) ? { timeoutStopSec: Number(stop) } : {}),
   };
 }

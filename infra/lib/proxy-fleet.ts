@@ -217,6 +217,11 @@ export class ProxyFleet extends Construct {
       }),
     );
 
+    acknowledgeFinding(
+      this,
+      'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      'The imported subnets only fill the ASG VPCZoneIdentifier; nothing here reads their route tables, so no route table ID is needed.',
+    );
     this.securityGroup = this.createSecurityGroup(vpc, props, r);
 
     const bundle = new Asset(this, 'ProxyBundle', { path: bundleDir });

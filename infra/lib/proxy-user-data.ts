@@ -64,13 +64,15 @@ function installBundle(i: ProxyUserDataInput): string[] {
 
 function serviceAccount(unit: ProxyUnit): string[] {
   if (unit.user === undefined) return [];
+  const group = unit.group ?? unit.user;
   return [
-    `id -u ${unit.user} >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /sbin/nologin ${unit.user}`,
+    `getent group ${group} >/dev/null || groupadd --system ${group}`,
+    `id -u ${unit.user} >/dev/null 2>&1 || useradd --system --gid ${group} --no-create-home --home-dir /nonexistent --shell /sbin/nologin ${unit.user}`,
   ];
 }
 
 function writeConfig(i: ProxyUserDataInput): string[] {
-  const group = i.unit.user ?? 'root';
+  const group = i.unit.group ?? i.unit.user ?? 'root';
   return [
     `install -d -m 0750 -o root -g ${group} /etc/ekslink`,
     ...writeFile(PROXY_CONFIG_PATH, i.configText, '0640', `root:${group}`),

@@ -18,7 +18,7 @@ import {
 } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledgeFinding } from './nag.js';
+import { acknowledgeFinding, nagArn } from './nag.js';
 import {
   createHardenedLaunchTemplate,
   createInstanceRole,
@@ -173,6 +173,11 @@ export class WireGuardPeer extends Construct {
       }),
     );
 
+    acknowledgeFinding(
+      this,
+      'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      'The imported subnets only fill the ASG VPCZoneIdentifier; nothing here reads their route tables, so no route table ID is needed.',
+    );
     this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description:
@@ -327,7 +332,7 @@ export class WireGuardPeer extends Construct {
     );
     acknowledgeFinding(
       role,
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      `AwsSolutions-IAM5[Resource::${nagArn(this, 'ec2', 'instance/*')}]`,
       `The instance ID is only known after the ASG launches it; the statements are limited to instances tagged ${PEER_TAG_KEY}=<this peer>, and ModifyInstanceAttribute further to turning the source/dest check off.`,
     );
   }

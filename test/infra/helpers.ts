@@ -178,7 +178,7 @@ export interface NagResult {
   readonly unacknowledged: string[];
   /** Every finding the rules raise when acknowledgements are ignored. */
   readonly raised: string[];
-  /** Every acknowledgement recorded in the tree: id and reason. */
+  /** Every acknowledgement recorded in the tree (cdk-nag findings and CDK annotations): id and reason. */
   readonly acknowledged: { id: string; reason: string; path: string }[];
 }
 

@@ -1,0 +1,87 @@
+/**
+ * The real `cdk synth` CLI runs the app from cdk.json with the example config, offline:
+ * no credentials, no IMDS, no lookups (`--no-lookups` fails synth if one were needed),
+ * and the app's own cdk-nag plugin passes. A broken config fails with its message.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/lib/artifacts.js';
+
+const CDK = join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
+const STACKS = ['ekslink-example-proxy-fleet', 'ekslink-example-wireguard-peer'];
+
+function cdkSynth(outdir: string, configPath: string) {
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+    HOME: outdir,
+    // No credentials and no instance metadata: synth must not need AWS.
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(outdir, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(outdir, 'no-aws-credentials'),
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+  return spawnSync(
+    CDK,
+    [
+      'synth',
+      '-c',
+      `ekslink:config=${configPath}`,
+      '-o',
+      join(outdir, 'cdk.out'),
+      '--no-lookups',
+      '--no-notices',
+      '--no-version-reporting',
+      '-q',
+    ],
+    { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 150_000 },
+  );
+}
+
+let dir: string;
+let result: ReturnType<typeof spawnSync>;
+
+beforeAll(() => {
+  // GIVEN a scratch HOME and output dir WHEN the CLI synthesizes the example deployment
+  dir = mkdtempSync(join(tmpdir(), 'ekslink-synth-'));
+  result = cdkSynth(dir, 'infra/examples/topology1.json');
+}, 160_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npx cdk synth', () => {
+  it('succeeds offline and writes both templates and the bundle asset', () => {
+    expect(result.status, String(result.stderr)).toBe(0);
+    for (const stack of STACKS) {
+      const template = JSON.parse(readFileSync(join(dir, 'cdk.out', `${stack}.template.json`), 'utf8'));
+      expect(Object.keys(template.Resources).length).toBeGreaterThan(5);
+    }
+    const assets = JSON.parse(readFileSync(join(dir, 'cdk.out', `${STACKS[0]}.assets.json`), 'utf8'));
+    const bundle = Object.values(
+      assets.files as Record<string, { source: { path: string; packaging: string } }>,
+    ).find((f) => f.source.packaging === 'zip')!;
+    expect(existsSync(join(dir, 'cdk.out', bundle.source.path, 'ekslink.mjs'))).toBe(true);
+  });
+
+  it('reports no cdk-nag finding and no warning', () => {
+    expect(String(result.stderr)).not.toMatch(/AwsSolutions-|WARNING|ERROR/);
+  });
+
+  it('fails with the prop, the value and the fix when the config is wrong', () => {
+    // GIVEN the example config with 0.0.0.0/0 as a GCP egress CIDR
+    const config = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'examples', 'topology1.json'), 'utf8'));
+    config.wireGuardPeer.gcpEgressCidrs = ['0.0.0.0/0'];
+    config.wireGuardPeer.wireGuardConfigFile = join(REPO_ROOT, 'infra/examples/wireguard/aws/ekslink0.conf');
+    config.wireGuardPeer.nftablesFile = join(REPO_ROOT, 'infra/examples/wireguard/aws/ekslink0.nft');
+    const path = join(dir, 'bad.json');
+    writeFileSync(path, JSON.stringify(config));
+    // WHEN synthesized THEN the CLI fails and prints the construct's message
+    const bad = cdkSynth(join(dir, 'bad'), path);
+    expect(bad.status).not.toBe(0);
+    expect(String(bad.stderr)).toContain(
+      "error EKL_INFRA_PROPS_INVALID: WireGuardPeer 'ekslink-example-wireguard-peer/Peer': props.gcpEgressCidrs[0] is wider than /16",
+    );
+  }, 160_000);
+});
