@@ -1,5 +1,6 @@
 import { ProvisionError } from '../errors.js';
 import { gcpToAws } from './gcp-to-aws/index.js';
+import { peered } from './peered/index.js';
 import type { Topology } from './topology.js';
 
 /**
@@ -8,6 +9,7 @@ import type { Topology } from './topology.js';
  */
 export const TOPOLOGIES: Readonly<Record<string, Topology>> = {
   'gcp-to-aws': gcpToAws,
+  peered,
 };
 
 export function getTopology(name: string): Topology {

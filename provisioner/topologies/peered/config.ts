@@ -1,0 +1,182 @@
+import { isIPv4 } from 'node:net';
+import { z } from 'zod';
+import { accountSchema } from '../../aws/account-config.js';
+
+const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
+const routeTableIds = z
+  .array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'must be a route table ID, e.g. "rtb-0abc1234def567890"'))
+  .min(
+    1,
+    'list the route tables of the subnets that must reach the other side, e.g. ["rtb-0abc1234def567890"]',
+  )
+  .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a route table ID');
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR, e.g. "10.20.0.0/16"')
+  .refine((c) => isIPv4(c.split('/')[0]!), 'has an octet above 255')
+  .refine(
+    (c) => Number(c.split('/')[1]) >= 8,
+    'must be /8 or narrower: name the VPC CIDR, e.g. "10.20.0.0/16", never a broad range',
+  )
+  .refine(
+    (c) => isNetworkAddress(c),
+    'must be a network address (host bits zero), e.g. "10.20.0.0/16" not "10.20.1.5/16"',
+  );
+
+/** The metadata-plane side (runs the kube client) and the data-plane side (runs EKS). */
+const sideSchema = accountSchema
+  .extend({
+    vpcId,
+    /** Exactly the CIDR routed to and allowed from this side; must lie within the VPC's CIDR blocks. */
+    cidr,
+    routeTableIds,
+  })
+  .strict();
+
+export const peeredConfigSchema = z
+  .object({
+    deployment: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{1,26}[a-z0-9]$/,
+        'must be 3-28 characters of a-z, 0-9 and "-", starting with a letter, e.g. "acme-peered"',
+      ),
+    eks: z
+      .object({
+        hostname: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9]+\.[a-z0-9]+\.[a-z0-9-]+\.eks\.amazonaws\.com$/,
+            'must be the cluster\'s API hostname, e.g. "0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"',
+          ),
+        clusterName: z
+          .string()
+          .regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, 'must be an EKS cluster name, e.g. "prod-eks"')
+          .optional(),
+        clusterSecurityGroupId: z
+          .string()
+          .regex(
+            /^sg-[0-9a-f]{8,17}$/,
+            'must be the EKS cluster security group ID (aws eks describe-cluster --query cluster.resourcesVpcConfig.clusterSecurityGroupId), e.g. "sg-0abc1234def567890"',
+          ),
+        certificateAuthorityData: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9+/=]+$/,
+            'must be base64, as in `aws eks describe-cluster --query cluster.certificateAuthority.data`',
+          )
+          .optional(),
+      })
+      .strict(),
+    /** Metadata plane: creates the peering request; its VPC gets routes to the data plane. */
+    requester: sideSchema,
+    /** Data plane (the EKS cluster's account and VPC): accepts the peering with its own credentials. */
+    accepter: sideSchema,
+    /** Instead of VPC peering: an existing Transit Gateway path, only checked (routes point at the TGW). */
+    transitGateway: z
+      .object({
+        transitGatewayId: z
+          .string()
+          .regex(/^tgw-[0-9a-f]{8,17}$/, 'must be a Transit Gateway ID, e.g. "tgw-0abc1234def567890"'),
+        requesterAttachmentId: z
+          .string()
+          .regex(
+            /^tgw-attach-[0-9a-f]{8,17}$/,
+            'must be a TGW attachment ID, e.g. "tgw-attach-0abc1234def567890"',
+          ),
+        accepterAttachmentId: z
+          .string()
+          .regex(
+            /^tgw-attach-[0-9a-f]{8,17}$/,
+            'must be a TGW attachment ID, e.g. "tgw-attach-0abc1234def567890"',
+          ),
+      })
+      .strict()
+      .optional(),
+    dns: z
+      .object({
+        /** A customer-owned private hosted zone in the accepter account to associate with the requester VPC. */
+        privateHostedZoneId: z
+          .string()
+          .regex(
+            /^[A-Z0-9]{1,32}$/,
+            'must be a Route 53 hosted zone ID (without /hostedzone/), e.g. "Z0123456789ABCDEFGHIJ"',
+          )
+          .optional(),
+        /** DNS servers ("IP" or "IP:PORT") the check asks; default: this host's resolver. */
+        checkServers: z
+          .array(
+            z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/, 'must be IPv4[:PORT], e.g. "10.1.0.2"'),
+          )
+          .min(1)
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    timeouts: z
+      .object({
+        peeringActiveSec: z.number().int().min(1).default(300),
+        dnsTimeoutMs: z.number().int().min(100).default(5000),
+      })
+      .strict()
+      .default({ peeringActiveSec: 300, dnsTimeoutMs: 5000 }),
+  })
+  .strict()
+  .refine((c) => c.requester.accountId !== c.accepter.accountId, {
+    message: 'must differ from requester.accountId: this topology joins two accounts',
+    path: ['accepter', 'accountId'],
+  })
+  .refine((c) => !cidrsOverlap(c.requester.cidr, c.accepter.cidr), {
+    message: 'overlaps requester.cidr: peered VPCs need disjoint CIDRs, e.g. 10.1.0.0/16 and 10.2.0.0/16',
+    path: ['accepter', 'cidr'],
+  });
+
+export type PeeredConfig = z.output<typeof peeredConfigSchema>;
+export type PeeredConfigInput = z.input<typeof peeredConfigSchema>;
+export type PeeredSide = 'requester' | 'accepter';
+
+/** Names derived from the deployment name. */
+export function peeredNames(deployment: string) {
+  return {
+    peering: `ekslink-${deployment}`,
+    sgRuleDescription: `ekslink ${deployment}: kube API from the metadata plane`,
+  };
+}
+
+function toInt(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+/** [first, last] addresses of an IPv4 CIDR as integers. */
+export function cidrRange(c: string): [number, number] {
+  const [ip, bits] = c.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  const first = Math.floor(toInt(ip) / size) * size;
+  return [first, first + size - 1];
+}
+
+function isNetworkAddress(c: string): boolean {
+  const [ip] = c.split('/') as [string];
+  return cidrRange(c)[0] === toInt(ip);
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [a0, a1] = cidrRange(a);
+  const [b0, b1] = cidrRange(b);
+  return a0 <= b1 && b0 <= a1;
+}
+
+/** True when `inner` lies entirely within `outer`. */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const [i0, i1] = cidrRange(inner);
+  const [o0, o1] = cidrRange(outer);
+  return o0 <= i0 && i1 <= o1;
+}
+
+/** True when an IPv4 address lies in the CIDR. */
+export function addressIn(address: string, c: string): boolean {
+  if (!isIPv4(address)) return false;
+  const [first, last] = cidrRange(c);
+  const n = toInt(address);
+  return first <= n && n <= last;
+}

@@ -1,0 +1,198 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroupRule,
+} from '@aws-sdk/client-ec2';
+import { isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
+import { change, type Change, type Step } from '../../engine/step.js';
+import type { IamPermission } from '../../iam/policy.js';
+import { peeredNames } from './config.js';
+import type { PeeredContext } from './context.js';
+import { PeeredError } from './errors.js';
+import { ignoreGone, runOps, type Op } from './ops.js';
+
+export interface SecurityGroupState {
+  /** VPC of the cluster security group; undefined when the group does not exist. */
+  readonly groupVpcId: string | undefined;
+  readonly rules: readonly SecurityGroupRule[];
+}
+
+const RULE_GONE = [
+  'InvalidSecurityGroupRuleId.NotFound',
+  'InvalidPermission.NotFound',
+  'InvalidGroup.NotFound',
+];
+
+function isWanted(ctx: PeeredContext, r: SecurityGroupRule): boolean {
+  return (
+    r.IsEgress === false &&
+    r.IpProtocol === 'tcp' &&
+    r.FromPort === 443 &&
+    r.ToPort === 443 &&
+    r.CidrIpv4 === ctx.config.requester.cidr
+  );
+}
+
+async function readSecurityGroup(ctx: PeeredContext): Promise<SecurityGroupState> {
+  const conn = ctx.accepter;
+  const groupId = ctx.config.eks.clusterSecurityGroupId;
+  let groupVpcId: string | undefined;
+  try {
+    const out = await conn.call('DescribeSecurityGroups', `security group ${groupId}`, () =>
+      conn.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] })),
+    );
+    groupVpcId = out.SecurityGroups?.[0]?.VpcId;
+  } catch (err) {
+    if ((err as { awsCode?: string }).awsCode === 'InvalidGroup.NotFound')
+      return { groupVpcId: undefined, rules: [] };
+    throw err;
+  }
+  const rules: SecurityGroupRule[] = [];
+  let NextToken: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const out = await conn.call('DescribeSecurityGroupRules', `rules of ${groupId}`, () =>
+      conn.ec2.send(
+        new DescribeSecurityGroupRulesCommand({
+          Filters: [{ Name: 'group-id', Values: [groupId] }],
+          NextToken,
+        }),
+      ),
+    );
+    rules.push(...(out.SecurityGroupRules ?? []));
+    NextToken = out.NextToken;
+    if (!NextToken) break;
+  }
+  const ours = rules.find((r) => isDeploymentResource(r.Tags, ctx.config.deployment) && isWanted(ctx, r));
+  ctx.facts.securityGroupRuleId = ours?.SecurityGroupRuleId;
+  return { groupVpcId, rules };
+}
+
+function sgOps(ctx: PeeredContext, s: SecurityGroupState): Op[] {
+  const conn = ctx.accepter;
+  const { eks, accepter, requester, deployment } = ctx.config;
+  const groupId = eks.clusterSecurityGroupId;
+  if (s.groupVpcId !== accepter.vpcId) {
+    throw new PeeredError(
+      'EKL_PEERED_SECURITY_GROUP',
+      `eks.clusterSecurityGroupId ${groupId} ${s.groupVpcId === undefined ? `not found in account ${accepter.accountId}` : `is in ${s.groupVpcId}, not ${accepter.vpcId}`}`,
+    );
+  }
+  const label = `ingress TCP 443 from ${requester.cidr} on ${groupId}`;
+  const ours = s.rules.filter((r) => isDeploymentResource(r.Tags, deployment));
+  const ops: Op[] = ours
+    .filter((r) => !isWanted(ctx, r))
+    .map((r) => ({
+      change: change(
+        'delete',
+        `rule ${r.SecurityGroupRuleId} on ${groupId}`,
+        `${r.IpProtocol} ${r.FromPort} from ${r.CidrIpv4 ?? r.ReferencedGroupInfo?.GroupId}: no longer configured`,
+      ),
+      run: () => revoke(ctx, r.SecurityGroupRuleId!),
+    }));
+  const mine = ours.find((r) => isWanted(ctx, r));
+  const foreign = s.rules.find((r) => !isDeploymentResource(r.Tags, deployment) && isWanted(ctx, r));
+  if (mine) {
+    ops.push({ change: change('none', label, `rule ${mine.SecurityGroupRuleId}`) });
+  } else if (foreign) {
+    ops.push({
+      change: change(
+        'none',
+        label,
+        `an identical rule ${foreign.SecurityGroupRuleId} exists (not created by ekslink): left alone`,
+      ),
+    });
+  } else {
+    ops.push({
+      change: change('create', label, 'only the metadata plane CIDR, only TCP 443'),
+      run: async () => {
+        const out = await conn.call('AuthorizeSecurityGroupIngress', label, () =>
+          conn.ec2.send(
+            new AuthorizeSecurityGroupIngressCommand({
+              GroupId: groupId,
+              IpPermissions: [
+                {
+                  IpProtocol: 'tcp',
+                  FromPort: 443,
+                  ToPort: 443,
+                  IpRanges: [
+                    { CidrIp: requester.cidr, Description: peeredNames(deployment).sgRuleDescription },
+                  ],
+                },
+              ],
+              TagSpecifications: tagSpecifications('security-group-rule', deployment),
+            }),
+          ),
+        );
+        ctx.facts.securityGroupRuleId = out.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
+      },
+    });
+  }
+  return ops;
+}
+
+async function revoke(ctx: PeeredContext, ruleId: string): Promise<void> {
+  const conn = ctx.accepter;
+  const groupId = ctx.config.eks.clusterSecurityGroupId;
+  await ignoreGone(RULE_GONE, () =>
+    conn.call('RevokeSecurityGroupIngress', `rule ${ruleId} on ${groupId}`, () =>
+      conn.ec2.send(
+        new RevokeSecurityGroupIngressCommand({ GroupId: groupId, SecurityGroupRuleIds: [ruleId] }),
+      ),
+    ),
+  );
+}
+
+const PERMISSIONS: readonly IamPermission[] = [
+  {
+    why: 'read the cluster security group and its rules',
+    actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'],
+    resources: ['*'],
+    tagCondition: 'none',
+  },
+  {
+    why: 'add and remove the TCP 443 rule on the EKS cluster security group',
+    actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
+    resources: ['arn:aws:ec2:*:*:security-group/*'],
+    tagCondition: 'none',
+  },
+  {
+    why: 'create the rule with the deployment tags',
+    actions: ['ec2:AuthorizeSecurityGroupIngress'],
+    resources: ['arn:aws:ec2:*:*:security-group-rule/*'],
+    tagCondition: 'request',
+  },
+  {
+    why: 'tag the rule in its create call',
+    actions: ['ec2:CreateTags'],
+    resources: ['arn:aws:ec2:*:*:security-group-rule/*'],
+    tagCondition: 'request',
+    condition: { StringEquals: { 'ec2:CreateAction': 'AuthorizeSecurityGroupIngress' } },
+  },
+];
+
+/** Step 3 (accepter): TCP 443 from the metadata-plane CIDR only, on the EKS cluster security group; tagged. */
+export const securityGroupStep: Step<PeeredContext, SecurityGroupState> = {
+  id: 'eks-security-group',
+  title: 'accepter: allow TCP 443 from the metadata plane CIDR on the EKS cluster security group',
+  account: 'accepter',
+  permissions: PERMISSIONS,
+  read: readSecurityGroup,
+  plan: (ctx, s) => sgOps(ctx, s).map((o) => o.change),
+  apply: (ctx, s) => runOps(ctx, 'eks-security-group', 'accepter', sgOps(ctx, s)),
+  async destroy(ctx, s) {
+    const deleted: Change[] = [];
+    for (const r of s.rules.filter((x) => isDeploymentResource(x.Tags, ctx.config.deployment))) {
+      await revoke(ctx, r.SecurityGroupRuleId!);
+      deleted.push(
+        change(
+          'delete',
+          `rule ${r.SecurityGroupRuleId} on ${ctx.config.eks.clusterSecurityGroupId}`,
+          'tagged for this deployment',
+        ),
+      );
+    }
+    return deleted;
+  },
+};
