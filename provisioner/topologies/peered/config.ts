@@ -89,6 +89,10 @@ export const peeredConfigSchema = z
           .regex(
             /^tgw-attach-[0-9a-f]{8,17}$/,
             'must be a TGW attachment ID, e.g. "tgw-attach-0abc1234def567890"',
+          )
+          .optional()
+          .describe(
+            'Checked too when given (the data-plane VPC attachment, often in a TGW shared through RAM)',
           ),
       })
       .strict()
