@@ -1,14 +1,73 @@
-import { EkslinkError } from '../../common/errors.js';
+import { createInterface } from 'node:readline/promises';
+import { Option } from 'commander';
+import { z } from 'zod';
+import { validateConfig } from '../../common/config-file.js';
 import type { RegisterCommand } from '../command.js';
 
-// Interim registration: the owning issue replaces this file with the real command.
+const runOptions = z.object({
+  topology: z.string().min(1, 'name a topology, e.g. --topology gcp-to-aws'),
+  config: z.string().min(1, 'name the config file, e.g. --config acme.yaml'),
+  yes: z.boolean().default(false),
+  output: z
+    .enum(['text', 'json'], { message: 'must be "text" or "json", e.g. --output json' })
+    .default('text'),
+});
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^(y|yes)$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 export const registerProvision: RegisterCommand = (program, run) => {
-  program
+  const provision = program
     .command('provision')
-    .description('(being built)')
+    .description('Wire the cross-account network path of a topology: plan, apply, destroy, iam-policy');
+
+  for (const action of ['plan', 'apply', 'destroy'] as const) {
+    const cmd = provision
+      .command(action)
+      .description(
+        {
+          plan: 'Show what exists and what apply would create, change or delete (changes nothing)',
+          apply: 'Create or correct every resource of the topology, then print the outputs',
+          destroy: "Delete this deployment's tagged resources, last step first",
+        }[action],
+      )
+      .requiredOption('--topology <name>', 'topology, e.g. gcp-to-aws')
+      .requiredOption('--config <file>', 'deployment config (YAML or JSON)')
+      .addOption(
+        new Option('--output <format>', 'text for people, json for machines')
+          .choices(['text', 'json'])
+          .default('text'),
+      );
+    if (action !== 'plan')
+      cmd.option('--yes', 'do not ask for confirmation (required when not on a terminal)', false);
+    cmd.action(
+      run(async (raw: Record<string, unknown>) => {
+        const options = validateConfig(runOptions, raw, `ekslink provision ${action} options`);
+        const { runProvision } = await import('../../provisioner/command.js');
+        return runProvision(action, options, {
+          out: (line) => console.log(line),
+          interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+          confirm,
+        });
+      }),
+    );
+  }
+
+  provision
+    .command('iam-policy')
+    .description('Print the least-privilege IAM policy for one account of a topology')
+    .requiredOption('--topology <name>', 'topology, e.g. gcp-to-aws')
+    .requiredOption('--account <account>', 'which account the policy is for, e.g. provider or consumer')
     .action(
-      run(async () => {
-        throw new EkslinkError('EKL_NOT_BUILT', 'ekslink provision is not built yet');
+      run(async (raw: { topology: string; account: string }) => {
+        const { runIamPolicy } = await import('../../provisioner/command.js');
+        return runIamPolicy(raw, { out: (line) => console.log(line) });
       }),
     );
 };

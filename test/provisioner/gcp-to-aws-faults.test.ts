@@ -9,7 +9,8 @@ import {
   RejectVpcEndpointConnectionsCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ProvisionError, StepFailedError } from '../../provisioner/errors.js';
+import type { ProvisionError } from '../../provisioner/errors.js';
+import { StepFailedError } from '../../provisioner/errors.js';
 import { MSG } from '../../provisioner/engine/messages.js';
 import type { GcpToAwsOutputs } from '../../provisioner/topologies/gcp-to-aws/outputs.js';
 import { ONE_OF_EACH, taggedCounts } from './counts.js';

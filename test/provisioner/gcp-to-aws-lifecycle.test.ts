@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MSG } from '../../provisioner/engine/messages.js';
 import { allowedActions } from '../../provisioner/iam/policy.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
+import type { GcpToAwsConfigInput } from '../../provisioner/topologies/gcp-to-aws/config.js';
 import type { GcpToAwsOutputs } from '../../provisioner/topologies/gcp-to-aws/outputs.js';
 import { NONE, ONE_OF_EACH, taggedCounts } from './counts.js';
 import { CONSUMER_ACCOUNT, EKS_HOST, open, startWorld, type World } from './world.js';
@@ -236,7 +237,7 @@ describe('a fresh deployment', () => {
   });
 
   test('a config change (idle timeout, CIDRs) is planned as updates and applied', async () => {
-    const patch = (c: Parameters<NonNullable<Parameters<typeof open>[2]>['patch']>[0]) => {
+    const patch = (c: GcpToAwsConfigInput) => {
       c.provider.nlb = { ...c.provider.nlb, idleTimeoutSec: 1800 };
       c.consumer.allowedCidrs = ['10.8.0.10/32', '10.8.0.11/32'];
     };
