@@ -25,7 +25,7 @@ export const CLOSE_REASONS = [
   'client_hello_too_large',
   /** ClientHello not complete within clientHello.timeoutMs. */
   'client_hello_timeout',
-  /** Client closed before a full ClientHello (or PROXY header) arrived. */
+  /** Client closed before a full ClientHello (or PROXY header) arrived, or before the upstream was connected. */
   'client_closed_early',
   /** No SNI and no defaultRoute. */
   'sni_missing',

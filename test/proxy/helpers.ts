@@ -192,6 +192,18 @@ export class EchoUpstreams {
   }
 }
 
+const contexts = new Map<string, tls.SecureContext>();
+
+/** One client SecureContext per CA: parsing the CA per connection would dominate a load test. */
+function contextFor(ca: string): tls.SecureContext {
+  let ctx = contexts.get(ca);
+  if (ctx === undefined) {
+    ctx = tls.createSecureContext({ ca });
+    contexts.set(ca, ctx);
+  }
+  return ctx;
+}
+
 /**
  * TLS through the proxy: connect to host:port with `sni`, verify against `ca`, read the
  * upstream's first line (its address). Rejects on any failure.
@@ -204,7 +216,7 @@ export function whoServes(
   timeoutMs = 10_000,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port, servername: sni, ca });
+    const socket = tls.connect({ host, port, servername: sni, secureContext: contextFor(ca) });
     let text = '';
     const timer = setTimeout(() => socket.destroy(new Error('timed out')), timeoutMs);
     socket.setEncoding('utf8');
