@@ -265,6 +265,28 @@ describe('idle timeout, stopAccepting, drain', () => {
   });
 });
 
+describe('IPv6 upstreams', () => {
+  it('dials an AAAA answer when dns.ipv6 is on (and the block names it)', async () => {
+    const V6 = 'v6only.internal.example';
+    const pkiV6 = await createPki({ dnsNames: [V6] });
+    const v6 = await EchoUpstreams.start(['::1'], pkiV6.serverCertPem, pkiV6.serverKeyPem);
+    dns.set(V6, { aaaa: ['::1'] });
+    const proxy = await startProxy('127.0.111.7', {
+      routes: [{ sni: V6, upstreamPort: v6.port }],
+      allowedUpstreamCidrs: ['::1/128'],
+      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, ipv6: true },
+    });
+    try {
+      expect(await whoServes(proxy.host, proxy.port, V6, pkiV6.caCertPem)).toBe('::1');
+      const line = await proxy.sink.waitFor((l) => l.reason === 'ok');
+      expect(line.upstreamAddress).toBe(`[::1]:${v6.port}`);
+    } finally {
+      await proxy.close();
+      await v6.close();
+    }
+  });
+});
+
 describe('PROXY protocol v2 in the pipeline', () => {
   it('takes the client address and endpoint from the header and enforces the endpoint allowlist', async () => {
     const proxy = await startProxy(
