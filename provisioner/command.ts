@@ -3,6 +3,7 @@ import { loadConfigFile } from '../common/config-file.js';
 import { systemClock, type Clock } from './engine/clock.js';
 import { MemorySink, teeSink } from './engine/output.js';
 import { ProvisionError } from './errors.js';
+import { outputsDocument, writeOutputsFile } from './outputs-file.js';
 import { humanSink } from './render.js';
 import { getTopology } from './topologies/index.js';
 import type { DeploymentDeps } from './topologies/topology.js';
@@ -23,6 +24,8 @@ export interface ProvisionOptions {
   readonly config: string;
   readonly yes: boolean;
   readonly output: 'text' | 'json';
+  /** apply: also write the outputs, versioned, to this file (outputs-file.ts). */
+  readonly outputsFile?: string | undefined;
 }
 
 /** `ekslink provision plan|apply|destroy`: returns the exit code. */
@@ -62,6 +65,13 @@ export async function runProvision(
       }
       const result = await deployment.apply();
       outcome = { changed: result.changed, steps: result.steps, outputs: result.outputs };
+      if (options.outputsFile !== undefined) {
+        await writeOutputsFile(
+          options.outputsFile,
+          outputsDocument(topology.name, deployment.name, result.outputs),
+        );
+        if (text) io.out(`Wrote outputs to ${options.outputsFile}`);
+      }
     } else {
       const question = `Destroy every resource tagged ekslink:deployment=${deployment.name} (topology ${topology.name})? [y/N] `;
       if (!options.yes && !(await io.confirm(question))) {

@@ -22,6 +22,8 @@ export const ERROR_CATALOG = {
     'The endpoint connection was rejected by the service owner. `apply` replaces a rejected endpoint; if it is rejected again, check who rejects it.',
   EKL_PROVISION_NOT_CONFIRMED:
     'apply or destroy needs confirmation: answer "yes" on a terminal, or pass --yes when not on a terminal (CI).',
+  EKL_PROVISION_OUTPUTS_WRITE_FAILED:
+    'apply succeeded but --outputs-file could not be written (missing directory, permissions). Fix the path and run apply again: it changes nothing and writes the file.',
   EKL_PROVISION_UNKNOWN_TOPOLOGY:
     'The --topology value is not a known topology. Use one of the names listed in the message.',
 } as const;

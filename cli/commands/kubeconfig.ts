@@ -7,12 +7,19 @@ export const registerKubeconfig: RegisterCommand = (program, run) => {
     .description(
       'Write a kubeconfig: server (VPC endpoint DNS name, or the EKS hostname when peered), tls-server-name = the EKS hostname, the cluster CA, and the aws eks get-token exec plugin.',
     )
-    .requiredOption('--topology <topology>', 'gcp-to-aws | peered')
+    .option('--topology <topology>', 'gcp-to-aws | peered (required unless --provision-outputs)')
+    .option(
+      '--provision-outputs <file>',
+      'outputs file of `ekslink provision apply --outputs-file` (gcp-to-aws): server and eks-hostname come from it',
+    )
     .option(
       '--server <host[:port]>',
       'what kubectl dials: the VPC endpoint DNS name (gcp-to-aws); default the EKS hostname (peered)',
     )
-    .requiredOption('--eks-hostname <host>', 'the EKS private API hostname (certificate name and SNI)')
+    .option(
+      '--eks-hostname <host>',
+      'the EKS private API hostname (certificate name and SNI); required unless --provision-outputs',
+    )
     .option('--ca-file <file>', 'cluster CA, PEM')
     .option(
       '--ca-data <base64>',
@@ -33,7 +40,12 @@ export const registerKubeconfig: RegisterCommand = (program, run) => {
         const { validateConfig } = await import('../../common/config-file.js');
         const { kubeconfigInputSchema } = await import('../../provisioner/kubeconfig/input.js');
         const { buildKubeconfig, writeKubeconfig } = await import('../../provisioner/kubeconfig/build.js');
-        const input = validateConfig(kubeconfigInputSchema, raw, 'ekslink kubeconfig options');
+        const { kubeconfigOptionsFromOutputs } = await import('../../provisioner/kubeconfig/from-outputs.js');
+        const options =
+          typeof raw.provisionOutputs === 'string'
+            ? await kubeconfigOptionsFromOutputs(raw, raw.provisionOutputs)
+            : raw;
+        const input = validateConfig(kubeconfigInputSchema, options, 'ekslink kubeconfig options');
         const text = await buildKubeconfig(input);
         if (input.out === undefined) {
           process.stdout.write(text);

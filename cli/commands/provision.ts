@@ -11,6 +11,7 @@ const runOptions = z.object({
   output: z
     .enum(['text', 'json'], { message: 'must be "text" or "json", e.g. --output json' })
     .default('text'),
+  outputsFile: z.string().min(1, 'name the outputs file, e.g. --outputs-file acme-outputs.json').optional(),
 });
 
 async function confirm(question: string): Promise<boolean> {
@@ -46,6 +47,11 @@ export const registerProvision: RegisterCommand = (program, run) => {
       );
     if (action !== 'plan')
       cmd.option('--yes', 'do not ask for confirmation (required when not on a terminal)', false);
+    if (action === 'apply')
+      cmd.option(
+        '--outputs-file <file>',
+        'also write the outputs as versioned JSON, for wireguard render and kubeconfig --provision-outputs',
+      );
     cmd.action(
       run(async (raw: Record<string, unknown>) => {
         const options = validateConfig(runOptions, raw, `ekslink provision ${action} options`);

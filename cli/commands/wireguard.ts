@@ -7,6 +7,12 @@ const renderOptions = z
     config: z.string().min(1, { message: 'give the render config file, e.g. --config wireguard.yaml' }),
     outDir: z.string().min(1, { message: 'give the output directory, e.g. --out-dir ./wireguard' }),
     rotateKeys: z.boolean().default(false),
+    provisionOutputs: z
+      .string()
+      .min(1, {
+        message: 'give the outputs file of provision apply, e.g. --provision-outputs acme-outputs.json',
+      })
+      .optional(),
   })
   .strict();
 
@@ -33,12 +39,21 @@ export const registerWireguard: RegisterCommand = (program, run) => {
     .requiredOption('--config <file>', 'render config (YAML or JSON), see docs/wireguard.md')
     .requiredOption('--out-dir <dir>', 'directory for gcp/<iface>.conf, aws/<iface>.conf and aws/<iface>.nft')
     .option('--rotate-keys', 'generate new key pairs even if --out-dir holds earlier ones', false)
+    .option(
+      '--provision-outputs <file>',
+      'outputs file of `ekslink provision apply --outputs-file`: the VPC endpoint addresses come from it',
+    )
     .action(
       run(async (raw: unknown) => {
         const opts = validateConfig(renderOptions, raw, 'ekslink wireguard render options');
         const { loadWireguardConfig } = await import('../../provisioner/wireguard/config.js');
+        const { loadWireguardConfigWithOutputs } =
+          await import('../../provisioner/wireguard/from-outputs.js');
         const { renderBundle, writeBundle } = await import('../../provisioner/wireguard/bundle.js');
-        const config = await loadWireguardConfig(opts.config);
+        const config =
+          opts.provisionOutputs === undefined
+            ? await loadWireguardConfig(opts.config)
+            : await loadWireguardConfigWithOutputs(opts.config, opts.provisionOutputs);
         const result = await renderBundle(config, opts.outDir, { rotateKeys: opts.rotateKeys });
         const written = await writeBundle(opts.outDir, result.files);
         for (const path of written) console.log(`wrote ${path}`);

@@ -15,7 +15,7 @@ export type Topology = (typeof TOPOLOGIES)[number];
 
 const hostname = (what: string, example: string) =>
   z
-    .string()
+    .string({ message: `--${what} is required: a DNS hostname, e.g. ${example}` })
     .transform((s) => s.toLowerCase().replace(/\.$/, ''))
     .refine((s) => HOSTNAME.test(s) && isIP(s) === 0, {
       message: `--${what} must be a DNS hostname, e.g. ${example}`,

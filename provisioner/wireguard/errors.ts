@@ -6,6 +6,8 @@ export const WIREGUARD_ERROR_CODES = {
   keyFileUnreadable: 'EKL_WG_KEY_FILE_UNREADABLE',
   existingConfigUnusable: 'EKL_WG_EXISTING_CONFIG_UNUSABLE',
   writeFailed: 'EKL_WG_WRITE_FAILED',
+  outputsNoAddresses: 'EKL_WG_OUTPUTS_NO_ADDRESSES',
+  outputsConflict: 'EKL_WG_OUTPUTS_CONFLICT',
 } as const;
 
 export type WireguardErrorCode = (typeof WIREGUARD_ERROR_CODES)[keyof typeof WIREGUARD_ERROR_CODES];
@@ -22,4 +24,8 @@ export const ERROR_CATALOG: Readonly<Record<WireguardErrorCode, string>> = {
     'The output directory already holds a rendered config, but its PrivateKey line is missing or malformed, so the key cannot be kept. Pass --rotate-keys to generate new keys (both ends must then be redeployed), or fix or remove the file.',
   EKL_WG_WRITE_FAILED:
     'A rendered file could not be written to --out-dir (missing parent, permissions, read-only file system). Check the directory exists and is writable by you.',
+  EKL_WG_OUTPUTS_NO_ADDRESSES:
+    'The --provision-outputs file lists no VPC endpoint addresses (vpcEndpointAddresses is empty): the endpoint had no network interfaces when apply wrote it. Run `ekslink provision apply --outputs-file FILE` again once the endpoint is available.',
+  EKL_WG_OUTPUTS_CONFLICT:
+    'The render config lists vpcEndpoint.addresses that differ from the --provision-outputs file. Remove vpcEndpoint from the render config (the outputs file is the source), or re-run apply if the outputs file is stale.',
 };

@@ -11,6 +11,7 @@ import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
 import type { IamPermission } from '../../iam/policy.js';
 import type { GcpToAwsContext } from './context.js';
+import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
 import { runOps, type Op } from './ops.js';
 
 export interface AcceptState {
@@ -162,6 +163,8 @@ async function acceptAndWait(ctx: GcpToAwsContext): Promise<void> {
       if (state.toLowerCase() !== 'available') return { done: false, state };
       ctx.facts.endpointState = 'available';
       ctx.facts.endpointDnsNames = (ep?.DnsEntries ?? []).map((d) => d.DnsName!).filter(Boolean);
+      // Available is when every subnet's network interface exists: read their addresses now.
+      await publishEndpointAddresses(ctx, ep);
       return { done: true, value: undefined };
     },
     {
@@ -196,6 +199,7 @@ export const ACCEPT_PERMISSIONS: readonly IamPermission[] = [
     tagCondition: 'none',
     account: 'consumer',
   },
+  ...ENDPOINT_ADDRESS_PERMISSIONS.map((p) => ({ ...p, account: 'consumer' })),
 ];
 
 /**

@@ -16,6 +16,8 @@ export interface GcpToAwsFacts {
   securityGroupId?: string;
   endpointId?: string;
   endpointDnsNames?: string[];
+  /** Private IPv4 addresses of the endpoint's network interfaces, ordered by subnet. */
+  endpointAddresses?: string[];
   endpointState?: string;
   connectionState?: string;
 }

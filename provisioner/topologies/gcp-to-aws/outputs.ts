@@ -6,6 +6,10 @@ export interface GcpToAwsOutputs {
   readonly endpointServiceId: string | null;
   readonly vpcEndpointId: string | null;
   readonly vpcEndpointDnsNames: readonly string[];
+  /** Private IPv4 addresses of the endpoint's network interfaces (one per subnet): the WireGuard peer's only destinations. */
+  readonly vpcEndpointAddresses: readonly string[];
+  /** The EKS private API hostname: the kubeconfig's tls-server-name. */
+  readonly eksHostname: string;
   /** The fleet stack attaches its Auto Scaling group to this target group. */
   readonly targetGroupArn: string | null;
   readonly loadBalancerArn: string | null;
@@ -46,6 +50,8 @@ export function collectOutputs(ctx: GcpToAwsContext): GcpToAwsOutputs {
     endpointServiceId: f.serviceId ?? null,
     vpcEndpointId: f.endpointId ?? null,
     vpcEndpointDnsNames: dns,
+    vpcEndpointAddresses: f.endpointAddresses ?? [],
+    eksHostname: ctx.config.eks.hostname,
     targetGroupArn: f.targetGroupArn ?? null,
     loadBalancerArn: f.loadBalancerArn ?? null,
     securityGroupId: f.securityGroupId ?? null,

@@ -20,6 +20,7 @@ import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { awsFailure, ignoreGone } from './aws-helpers.js';
+import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
 import { runOps, type Op } from './ops.js';
@@ -56,6 +57,7 @@ async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> 
   );
   ctx.facts.securityGroupId = securityGroups[0]?.GroupId;
   publishEndpoint(ctx, endpoints[0]);
+  await publishEndpointAddresses(ctx, endpoints[0]);
   return { securityGroups, endpoints };
 }
 
@@ -239,6 +241,7 @@ function endpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
         { alsoRetry: ['InvalidServiceName'] },
       );
       publishEndpoint(ctx, out.VpcEndpoint);
+      await publishEndpointAddresses(ctx, out.VpcEndpoint);
     },
   };
   if (!ep) return [create];
@@ -408,6 +411,7 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     resources: ['arn:aws:ec2:*:*:security-group/*', 'arn:aws:ec2:*:*:vpc-endpoint/*'],
     tagCondition: 'resource',
   },
+  ...ENDPOINT_ADDRESS_PERMISSIONS,
 ];
 
 /** Step 3, consumer: security group (TCP 443 from the allowed CIDRs) and the interface endpoint. */
@@ -430,6 +434,7 @@ export const vpcEndpointStep: Step<GcpToAwsContext, VpcEndpointState> = {
       done.push(change('delete', `security group ${sg.GroupId}`, 'destroy'));
     }
     publishEndpoint(ctx, undefined);
+    await publishEndpointAddresses(ctx, undefined);
     return done;
   },
 };
