@@ -19,7 +19,7 @@ import { loadProxyConfig, type ProxyConfig } from './config.js';
 import { HealthServer, type Readiness } from './health-server.js';
 import { aggregateSnapshots, ProxyMetrics } from './metrics.js';
 import { Prober, type ProberSettings } from './prober.js';
-import { ClusterDataPlane, LocalDataPlane, runWorker, type DataPlane } from './workers.js';
+import { ClusterDataPlane, LOG_BUFFER_BYTES, LocalDataPlane, runWorker, type DataPlane } from './workers.js';
 
 /** Where signals come from: `process` in production, an EventEmitter in tests. */
 export interface SignalSource {
@@ -47,6 +47,8 @@ export async function runProxy(configPath: string, options: RunOptions = {}): Pr
   const logger = createLogger({
     level: config.log.level,
     base: { component: 'proxy' },
+    bufferBytes: LOG_BUFFER_BYTES,
+    redactSecrets: false,
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
   });
   const lifecycle = new Lifecycle(configPath, config, logger, options);
@@ -152,6 +154,8 @@ class Lifecycle {
         routes: this.config.routes.map((r) => r.name),
         proxyProtocol: this.config.proxyProtocol.mode,
       });
+      // Supervisors and tests wait for this line: do not leave it in the log buffer.
+      this.logger.flush();
       this.options.onListening?.({ port: address.port, healthPort: health.port });
     } catch (err) {
       this.detachSignals();

@@ -76,10 +76,15 @@ export class ProxyServer {
         );
       };
       this.server.once('error', onError);
-      this.server.listen({ host, port, backlog, reusePort: this.reusePort }, () => {
-        this.server.off('error', onError);
-        resolve(this.server.address() as AddressInfo);
-      });
+      // exclusive: in a cluster worker, bind this process's own socket rather than asking
+      // the primary for a shared one, so SO_REUSEPORT spreads connections in the kernel.
+      this.server.listen(
+        { host, port, backlog, reusePort: this.reusePort, exclusive: this.reusePort },
+        () => {
+          this.server.off('error', onError);
+          resolve(this.server.address() as AddressInfo);
+        },
+      );
     });
   }
 

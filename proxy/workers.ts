@@ -1,7 +1,7 @@
 /**
- * The data plane, in-process (one worker) or as node:cluster workers sharing one listening
- * port (round-robin scheduling: the primary accepts and hands each connection to the next
- * worker, so load spreads evenly and port 0 gives every worker the same port). The primary
+ * The data plane, in-process (one worker) or as node:cluster workers, each listening on
+ * the same port with SO_REUSEPORT so the kernel spreads connections and none passes
+ * through the primary (port 0: the first worker picks the port, the others join it). The primary
  * keeps the health port, the prober and the signal handling; workers ignore signals and
  * follow the primary's orders over IPC, so `systemctl stop` (which signals the whole
  * cgroup) still drains in one coordinated sequence. /metrics sums every process.
@@ -14,6 +14,9 @@ import type { ProxyConfig } from './config.js';
 import { ProxyMetrics, type MetricsSnapshot } from './metrics.js';
 import { Resolver } from './resolver.js';
 import { ProxyServer, resolverOptions } from './server.js';
+
+/** One write(2) per ~8 KiB of connection log lines rather than per line (see createLogger). */
+export const LOG_BUFFER_BYTES = 8 * 1024;
 
 /** What the lifecycle drives, whether the data path runs here or in workers. */
 export interface DataPlane {
@@ -152,6 +155,8 @@ class WorkerHandle {
 export class ClusterDataPlane implements DataPlane {
   readonly resolver: Resolver;
   private config: ProxyConfig;
+  /** The data port every worker listens on (known once the first worker has bound). */
+  private port = 0;
   private readonly workers = new Set<WorkerHandle>();
   private stopping = false;
 
@@ -164,18 +169,17 @@ export class ClusterDataPlane implements DataPlane {
   }
 
   async start(): Promise<AddressInfo> {
-    // Round-robin in the primary: even spread, and one shared port even when port is 0.
-    cluster.schedulingPolicy = cluster.SCHED_RR;
-    cluster.setupPrimary({ silent: false });
-    const addresses = await Promise.all(Array.from({ length: this.config.workers }, () => this.spawn()));
-    const first = addresses[0] as AddressInfo;
-    if (addresses.some((a) => a.port !== first.port)) {
-      throw new Error(`workers bound different ports: ${addresses.map((a) => a.port).join(', ')}`);
-    }
+    // Each worker listens on its own socket with SO_REUSEPORT and the kernel spreads new
+    // connections across them: no accept-and-pass hop through the primary (cluster's
+    // round-robin costs the primary a syscall and an IPC message per connection). The
+    // first worker binds the configured port (0 picks one); the others join that port.
+    const first = await this.spawn(this.config.listen.port);
+    this.port = first.port;
+    await Promise.all(Array.from({ length: this.config.workers - 1 }, () => this.spawn(first.port)));
     return first;
   }
 
-  private async spawn(): Promise<AddressInfo> {
+  private async spawn(port: number): Promise<AddressInfo> {
     const handle = new WorkerHandle(cluster.fork());
     this.workers.add(handle);
     const pid = handle.worker.process.pid;
@@ -186,14 +190,15 @@ export class ClusterDataPlane implements DataPlane {
         { event: 'worker_exited', workerPid: pid, code, signal },
         'worker exited; starting another',
       );
-      this.spawn().then(
+      this.spawn(this.port).then(
         () => this.logger.info({ event: 'worker_replaced', exitedPid: pid, workers: this.workers.size }),
         (err: unknown) =>
           this.logger.error({ event: 'worker_start_failed', err: String(err) }, 'replacement worker failed'),
       );
     });
     await new Promise<void>((resolve) => handle.worker.once('online', () => resolve()));
-    return handle.call<AddressInfo>('start', { config: this.config });
+    const config: ProxyConfig = { ...this.config, listen: { ...this.config.listen, port } };
+    return handle.call<AddressInfo>('start', { config });
   }
 
   private all<T>(op: Op, extra: Partial<Request> = {}, timeoutMs?: number): Promise<T[]> {
@@ -274,9 +279,11 @@ export async function runWorker(): Promise<number> {
         const logger = createLogger({
           level: config.log.level,
           base: { component: 'proxy', worker: cluster.worker?.id },
+          bufferBytes: LOG_BUFFER_BYTES,
+          redactSecrets: false,
         });
         metrics = new ProxyMetrics({ routes: config.routes.map((r) => r.name) });
-        server = new ProxyServer({ config, logger, observer: metrics });
+        server = new ProxyServer({ config, logger, observer: metrics, reusePort: true });
         return server.listen();
       }
       case 'reload':
