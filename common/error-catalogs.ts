@@ -4,6 +4,7 @@
  * used in the source, in step.
  */
 import { ERROR_CATALOG as demo } from '../demo/errors.js';
+import { MSG } from '../provisioner/engine/messages.js';
 import { ERROR_CATALOG as infra } from '../infra/lib/errors.js';
 import { ERROR_CATALOG as peered } from '../provisioner/topologies/peered/errors.js';
 import { ERROR_CATALOG as kubeconfig } from '../provisioner/kubeconfig/errors.js';
@@ -38,6 +39,10 @@ export const ERROR_SECTIONS: readonly CatalogSection[] = [
   { title: 'Demo', command: 'ekslink demo', codes: demo },
 ];
 
+/** Codes of the provisioner's progress and result messages (`--output json` streams them). */
+export const MESSAGE_CODES: readonly { code: string; level: string; description: string }[] =
+  Object.values(MSG);
+
 /** docs/errors.md, generated. */
 export function renderErrorsDoc(): string {
   const out: string[] = [
@@ -57,5 +62,16 @@ export function renderErrorsDoc(): string {
     }
     out.push('');
   }
+  out.push(
+    '## Provisioner messages (`ekslink provision … --output json`)',
+    '',
+    'Not errors: every line `plan`, `apply` and `destroy` print carries one of these codes, so scripts can',
+    'follow a run without parsing prose. `EKL_PROV_E…` lines come with a non-zero exit code.',
+    '',
+    '| code | level | when |',
+    '|---|---|---|',
+    ...MESSAGE_CODES.map((m) => `| \`${m.code}\` | ${m.level} | ${m.description.replace(/\|/g, '\\|')} |`),
+    '',
+  );
   return out.join('\n');
 }

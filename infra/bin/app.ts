@@ -35,7 +35,7 @@ try {
 } catch (err) {
   const code = (err as { code?: unknown }).code;
   console.error(
-    `error ${typeof code === 'string' ? code : 'EKL_INFRA'}: ${err instanceof Error ? err.message : String(err)}`,
+    `error ${typeof code === 'string' ? code : 'EKL_INFRA_SYNTH_FAILED'}: ${err instanceof Error ? err.message : String(err)}`,
   );
   process.exitCode = 1;
 }

@@ -14,6 +14,8 @@ export const ERROR_CATALOG = {
     'The systemd unit packaging/systemd/ekslink-proxy.service is missing or has no usable ExecStart; restore it from git.',
   EKL_INFRA_APP_CONFIG_INVALID:
     'The infra app config (context key ekslink:config) is missing or invalid; pass -c ekslink:config=FILE, see docs/deploy.md.',
+  EKL_INFRA_SYNTH_FAILED:
+    'cdk synth failed for a reason outside the checked props (the message is the CDK error); fix what it names, or report it with the config used.',
 } as const;
 
 export type InfraErrorCode = keyof typeof ERROR_CATALOG;

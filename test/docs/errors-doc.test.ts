@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ERROR_SECTIONS, renderErrorsDoc } from '../../common/error-catalogs.js';
+import { ERROR_SECTIONS, MESSAGE_CODES, renderErrorsDoc } from '../../common/error-catalogs.js';
 
 describe('docs/errors.md', () => {
   it('is what the catalogs generate (run `npm run docs:errors` after adding a code)', () => {
@@ -9,7 +9,10 @@ describe('docs/errors.md', () => {
   });
 
   it('lists every EKL_ code the source can raise', () => {
-    const documented = new Set(ERROR_SECTIONS.flatMap((s) => Object.keys(s.codes)));
+    const documented = new Set([
+      ...ERROR_SECTIONS.flatMap((s) => Object.keys(s.codes)),
+      ...MESSAGE_CODES.map((m) => m.code),
+    ]);
     const files = execFileSync('git', ['ls-files', '*.ts'], { encoding: 'utf8' })
       .split('\n')
       .filter((f) => f !== '' && !f.startsWith('test/'));
