@@ -86,15 +86,13 @@ async function open(transitGateway: {
 
 describe('peered topology, Transit Gateway mode (checked, never changed)', () => {
   it('checks the attachment and the routes; names the missing route with the command to add it; creates no peering', async () => {
-    await world
-      .ec2(REQUESTER)
-      .send(
-        new CreateRouteCommand({
-          RouteTableId: world.requesterRtb,
-          DestinationCidrBlock: '10.2.0.0/16',
-          TransitGatewayId: tgw,
-        }),
-      );
+    await world.ec2(REQUESTER).send(
+      new CreateRouteCommand({
+        RouteTableId: world.requesterRtb,
+        DestinationCidrBlock: '10.2.0.0/16',
+        TransitGatewayId: tgw,
+      }),
+    );
     const err = await (
       await open({ transitGatewayId: tgw, requesterAttachmentId: attachment })
     )
