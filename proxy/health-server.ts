@@ -31,24 +31,61 @@ export interface HealthServerOptions {
   readonly logger: Logger;
   /** Time allowed for an optional PROXY v2 header to arrive. @default 3000 */
   readonly proxyHeaderTimeoutMs?: number;
+  /** Time allowed for each request's line and headers, from connect or the previous response. @default 5000 */
+  readonly requestTimeoutMs?: number;
+  /** Health sockets open at once; more are closed on accept. @default 128 */
+  readonly maxConnections?: number;
 }
 
 /** Far above an NLB health-check header (16 bytes, LOCAL, no TLVs); a bound, not a tuning knob. */
 const MAX_PROXY_HEADER_BYTES = 1024;
 /** A health checker sends its request at once; a socket quiet this long is closed. */
 const IDLE_TIMEOUT_MS = 10_000;
+/**
+ * The idle timeout restarts on every byte, so alone it lets a client trickle a header a
+ * byte at a time for hours; and the HTTP server never listens itself, so its own
+ * headersTimeout never runs. This deadline per request does that job.
+ */
+const REQUEST_TIMEOUT_MS = 5000;
+/**
+ * NLB nodes (one per zone) and a scraper need a handful; the cap keeps a flood on this
+ * port from taking the file descriptors the data port needs.
+ */
+const MAX_CONNECTIONS = 128;
 
 export class HealthServer {
   private readonly http = createHttpServer({ keepAliveTimeout: 5000 });
   private readonly net: Server;
   /** The HTTP server never listens itself, so it neither tracks nor times out these: done here. */
   private readonly sockets = new Set<Socket>();
+  /** Per socket: the deadline for the request being read (absent while one is served). */
+  private readonly requestDeadlines = new Map<Socket, NodeJS.Timeout>();
   private readonly options: HealthServerOptions;
 
   constructor(options: HealthServerOptions) {
     this.options = options;
-    this.http.on('request', (req, res) => void this.handle(req, res));
+    this.http.on('request', (req, res) => {
+      this.clearRequestDeadline(req.socket);
+      res.once('finish', () => this.startRequestDeadline(req.socket));
+      void this.handle(req, res);
+    });
     this.net = createNetServer({ pauseOnConnect: false }, (socket) => this.sniff(socket));
+    this.net.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  }
+
+  private startRequestDeadline(socket: Socket): void {
+    if (socket.destroyed) return;
+    this.clearRequestDeadline(socket);
+    const ms = this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.requestDeadlines.set(
+      socket,
+      setTimeout(() => socket.destroy(), ms),
+    );
+  }
+
+  private clearRequestDeadline(socket: Socket): void {
+    clearTimeout(this.requestDeadlines.get(socket));
+    this.requestDeadlines.delete(socket);
   }
 
   listen(): Promise<AddressInfo> {
@@ -70,8 +107,12 @@ export class HealthServer {
   /** Strip an optional PROXY v2 header, then hand the socket (and what follows it) to HTTP. */
   private sniff(socket: Socket): void {
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.clearRequestDeadline(socket);
+    });
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+    this.startRequestDeadline(socket);
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), this.options.proxyHeaderTimeoutMs ?? 3000);
     const onData = (chunk: Buffer): void => {

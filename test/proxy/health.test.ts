@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
@@ -102,5 +102,72 @@ describe('health port', () => {
     const started = Date.now();
     expect(await raw([LOCAL.subarray(0, 10)])).toBe('');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  /** Replace the default server with one built with these limits (afterEach closes it). */
+  async function restart(limits: { requestTimeoutMs?: number; maxConnections?: number }): Promise<void> {
+    await server.close();
+    server = new HealthServer({
+      host: HOST,
+      port: 0,
+      logger: createLogger({ level: 'silent' }),
+      ...limits,
+      source: { readiness: () => readiness, metrics: () => metrics.registry.metrics() },
+    });
+    port = (await server.listen()).port;
+  }
+
+  async function open(): Promise<{ socket: Socket; closed: Promise<number> }> {
+    const socket = connect({ host: HOST, port });
+    socket.on('error', () => {});
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    return { socket, closed };
+  }
+
+  it('closes a request trickled a byte at a time once requestTimeoutMs has passed (slowloris)', async () => {
+    await restart({ requestTimeoutMs: 300 });
+    const { socket, closed } = await open();
+    const started = Date.now();
+    socket.write('GET /healthz HTTP/1.1\r\n');
+    // Each byte restarts the socket's idle timer; only a deadline per request ends this.
+    let closedAt = 0;
+    void closed.then((t) => (closedAt = t));
+    for (let i = 0; i < 40 && closedAt === 0; i++) {
+      socket.write('X');
+      await sleep(50);
+    }
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt - started).toBeLessThan(1500);
+  });
+
+  it('serves keep-alive requests one after another, each within requestTimeoutMs', async () => {
+    await restart({ requestTimeoutMs: 300 });
+    const { socket, closed } = await open();
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    // Three requests 200 ms apart: 600 ms in all, each one inside its own deadline.
+    for (let i = 0; i < 3; i++) {
+      socket.write('GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n');
+      await sleep(200);
+    }
+    expect(
+      Buffer.concat(chunks)
+        .toString('latin1')
+        .match(/HTTP\/1\.1 200/g),
+    ).toHaveLength(3);
+    socket.destroy();
+    await closed;
+  });
+
+  it('closes connections beyond maxConnections at once and serves again when they go', async () => {
+    await restart({ maxConnections: 4 });
+    const held = await Promise.all(Array.from({ length: 4 }, () => open()));
+    const extra = await open();
+    const startedAt = Date.now();
+    expect((await extra.closed) - startedAt).toBeLessThan(500);
+    for (const h of held) h.socket.destroy();
+    await Promise.all(held.map((h) => h.closed));
+    expect(await raw([get('/healthz')])).toContain('200 OK');
   });
 });
