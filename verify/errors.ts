@@ -2,8 +2,10 @@
 export const ERROR_CATALOG = {
   EKL_VERIFY_DNS_NOT_FOUND:
     'The server name does not exist for the resolver used (NXDOMAIN, or no A/AAAA record). Fix: Check the spelling of the server name; for a private EKS name, run from a VPC whose resolver answers it, or pass --dns-server.',
+  EKL_VERIFY_DNS_TIMEOUT:
+    'The resolver did not answer within the timeout. Fix: Check /etc/resolv.conf or --dns-server, and that UDP/TCP 53 to the resolver is open (security group, NACL, route).',
   EKL_VERIFY_DNS_FAILED:
-    'The resolver did not answer (timeout, SERVFAIL, REFUSED, unreachable). Fix: Check /etc/resolv.conf or --dns-server, and that UDP/TCP 53 to the resolver is open.',
+    "The resolver answered with an error (SERVFAIL, REFUSED) or nothing listens there (the report names which). Fix: SERVFAIL: check the resolver's forwarding rules for the name; REFUSED: use a resolver that serves this client (the VPC resolver, or --dns-server).",
   EKL_VERIFY_TCP_REFUSED:
     'The address answered with a TCP reset: nothing listens on that port, or a host firewall rejects it. Fix: Check the port in --server, the NLB listener / proxy is running, and the target security group.',
   EKL_VERIFY_TCP_TIMEOUT:

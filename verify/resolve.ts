@@ -9,12 +9,23 @@ export const systemLookup: LookupFn = async (hostname) => {
   return answers.map((a) => a.address);
 };
 
-/** Ask the given DNS servers ("IP" or "IP:PORT") directly, bypassing /etc/hosts and resolv.conf. */
+/**
+ * Ask the given DNS servers ("IP" or "IP:PORT") directly, bypassing /etc/hosts and resolv.conf.
+ * Each lookup has its own resolver, so an abort (the hop's timeout) cancels exactly its queries
+ * and no c-ares retry keeps the process alive after the report.
+ */
 export function serverLookup(servers: readonly string[], timeoutMs: number): LookupFn {
-  const resolver = new Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 2)), tries: 2 });
-  resolver.setServers([...servers]);
-  return async (hostname) => {
-    const [v4, v6] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+  const list = [...servers];
+  return async (hostname, signal) => {
+    const resolver = new Resolver({ timeout: Math.max(1, Math.floor(timeoutMs / 2)), tries: 2 });
+    resolver.setServers(list);
+    const cancel = (): void => resolver.cancel();
+    if (signal?.aborted) cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    const [v4, v6] = await Promise.allSettled([
+      resolver.resolve4(hostname),
+      resolver.resolve6(hostname),
+    ]).finally(() => signal?.removeEventListener('abort', cancel));
     const addresses = [
       ...(v4.status === 'fulfilled' ? v4.value : []),
       ...(v6.status === 'fulfilled' ? v6.value : []),
@@ -34,6 +45,22 @@ export function serverLookup(servers: readonly string[], timeoutMs: number): Loo
 }
 
 const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
+/** c-ares' own timeout, and ours (the hop bound). */
+const TIMED_OUT = new Set(['ETIMEOUT', 'ETIMEDOUT']);
+
+/** What an answered-but-failed lookup means, by error code: the resolver did answer, so say what. */
+const FAILED_HINT: Readonly<Record<string, string>> = {
+  ESERVFAIL:
+    'the resolver answered SERVFAIL: it could not get an answer from the servers it asks (a Route 53 Resolver forwarding rule, an outbound endpoint, DNSSEC validation): check its logs and rules for this name',
+  EREFUSED:
+    'the resolver refused the query: it does not serve this client or this zone (recursion off, an ACL): use the VPC resolver (base of the VPC CIDR + 2) or --dns-server',
+  ECONNREFUSED:
+    'nothing answers DNS on that address (ICMP port unreachable): check --dns-server or the nameserver in /etc/resolv.conf',
+  EAI_AGAIN:
+    'the system resolver reported a temporary failure (its server timed out or answered SERVFAIL): check /etc/resolv.conf, or pass --dns-server to see which',
+};
+const FAILED_HINT_DEFAULT =
+  'the resolver answered with an error: check /etc/resolv.conf or --dns-server, and that UDP/TCP 53 to it is open';
 
 /** Hop 1: resolve the server name to the addresses the next hops connect to. */
 export async function checkResolve(
@@ -52,10 +79,14 @@ export async function checkResolve(
       addresses: [host],
     };
   }
+  const abort = new AbortController();
   try {
-    const addresses = await withTimeout(lookup(host), ctx.timeoutMs, () =>
-      Object.assign(new Error(`no DNS answer for ${host} within ${ctx.timeoutMs} ms`), { code: 'ETIMEOUT' }),
-    );
+    const addresses = await withTimeout(lookup(host, abort.signal), ctx.timeoutMs, () => {
+      abort.abort();
+      return Object.assign(new Error(`no DNS answer for ${host} within ${ctx.timeoutMs} ms`), {
+        code: 'ETIMEOUT',
+      });
+    });
     const latencyMs = ctx.now() - start;
     if (addresses.length === 0) {
       return fail(host, latencyMs, 'EKL_VERIFY_DNS_NOT_FOUND', `${host} resolved to no address`, 'ENODATA');
@@ -75,6 +106,15 @@ export async function checkResolve(
     if (NOT_FOUND.has(errno)) {
       return fail(host, latencyMs, 'EKL_VERIFY_DNS_NOT_FOUND', `${host} does not resolve (${errno})`, errno);
     }
+    if (TIMED_OUT.has(errno)) {
+      return fail(
+        host,
+        latencyMs,
+        'EKL_VERIFY_DNS_TIMEOUT',
+        `no DNS answer for ${host} within ${ctx.timeoutMs} ms (${errno})`,
+        errno,
+      );
+    }
     return fail(
       host,
       latencyMs,
@@ -88,14 +128,16 @@ export async function checkResolve(
 function fail(
   host: string,
   latencyMs: number,
-  code: 'EKL_VERIFY_DNS_NOT_FOUND' | 'EKL_VERIFY_DNS_FAILED',
+  code: 'EKL_VERIFY_DNS_NOT_FOUND' | 'EKL_VERIFY_DNS_TIMEOUT' | 'EKL_VERIFY_DNS_FAILED',
   summary: string,
   errno: string,
 ): HopResult & { addresses: string[] } {
   const hint =
     code === 'EKL_VERIFY_DNS_NOT_FOUND'
       ? `check the name; a private EKS or VPC endpoint name resolves only where its zone is visible (run from the metadata-plane VPC, or pass --dns-server)`
-      : `the resolver did not answer: check /etc/resolv.conf or --dns-server, and that port 53 to it is open`;
+      : code === 'EKL_VERIFY_DNS_TIMEOUT'
+        ? `the resolver did not answer: check /etc/resolv.conf or --dns-server, and that UDP/TCP 53 to it is open (security group, NACL, the route to it)`
+        : (FAILED_HINT[errno] ?? FAILED_HINT_DEFAULT);
   return {
     hop: 'resolve',
     status: 'fail',

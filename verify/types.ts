@@ -37,8 +37,11 @@ export interface VerifyTarget {
   readonly source: string;
 }
 
-/** Resolves a host name to addresses; throws a Node DNS error (code ENOTFOUND, ESERVFAIL, ...) on failure. */
-export type LookupFn = (hostname: string) => Promise<string[]>;
+/**
+ * Resolves a host name to addresses; throws a Node DNS error (code ENOTFOUND, ESERVFAIL, ...) on failure.
+ * `signal` aborts when the hop's timeout fires: a lookup that can, cancels its queries then.
+ */
+export type LookupFn = (hostname: string, signal?: AbortSignal) => Promise<string[]>;
 
 /** Monotonic milliseconds. */
 export type Clock = () => number;

@@ -115,6 +115,69 @@ describe('verify hops against real loopback listeners', () => {
     }
   });
 
+  it('fails at resolve with DNS_TIMEOUT when the server never answers, and cancels its queries on the timeout', async () => {
+    const silent = await TestDnsServer.start();
+    silent.fail('drop');
+    try {
+      const report = await runVerify({
+        target: target(443),
+        timeoutMs: 400,
+        lookup: serverLookup([silent.server], 400),
+      });
+      expectFailedAt(report, 'resolve', 'EKL_VERIFY_DNS_TIMEOUT');
+      const resolve = hop(report, 'resolve');
+      expect(resolve.summary).toContain('within 400 ms');
+      expect(resolve.hint).toContain('did not answer');
+      expect(silent.queryCount()).toBeGreaterThan(0);
+
+      // The hop's abort cancels the c-ares queries at once instead of leaving them (and the CLI) running.
+      const abort = new AbortController();
+      const started = performance.now();
+      const pending = serverLookup([silent.server], 4000)('api.cluster.test', abort.signal).then(
+        () => 'resolved',
+        (err: NodeJS.ErrnoException) => err.code,
+      );
+      setTimeout(() => abort.abort(), 50);
+      expect(await pending).toBe('ECANCELLED');
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('says the resolver answered (not that it was silent) on SERVFAIL and on REFUSED', async () => {
+    const failing = await TestDnsServer.start();
+    try {
+      failing.fail('servfail');
+      const servfail = hop(
+        await runVerify({
+          target: target(443),
+          timeoutMs: 2000,
+          lookup: serverLookup([failing.server], 2000),
+        }),
+        'resolve',
+      );
+      expect(servfail).toMatchObject({ status: 'fail', code: 'EKL_VERIFY_DNS_FAILED' });
+      expect(servfail.hint).toContain('answered SERVFAIL');
+      expect(servfail.hint).not.toContain('did not answer');
+
+      failing.fail('refused');
+      const refused = hop(
+        await runVerify({
+          target: target(443),
+          timeoutMs: 2000,
+          lookup: serverLookup([failing.server], 2000),
+        }),
+        'resolve',
+      );
+      expect(refused).toMatchObject({ status: 'fail', code: 'EKL_VERIFY_DNS_FAILED' });
+      expect(refused.summary).toContain('EREFUSED');
+      expect(refused.hint).toContain('refused the query');
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('skips resolution for an IP literal', async () => {
     const l = await track(httpsListener(pki, apiserverHandler()));
     const report = await verify(target(l.port, { host: '127.0.0.1' }));
