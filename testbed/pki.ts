@@ -24,6 +24,12 @@ export interface CreatePkiOptions {
   commonName?: string;
   /** @default 7 */
   validDays?: number;
+  /**
+   * The server certificate's own validity window (the CA keeps its own), e.g. one that
+   * ended yesterday for an expired-certificate test.
+   * @default the CA's window
+   */
+  serverValidity?: { notBefore: Date; notAfter: Date };
 }
 
 const crypto = webcrypto;
@@ -69,8 +75,8 @@ export async function createPki(opts: CreatePkiOptions): Promise<TestPki> {
       serialNumber: randomSerial(),
       subject: `CN=${commonName}`,
       issuer: ca.subject,
-      notBefore,
-      notAfter,
+      notBefore: opts.serverValidity?.notBefore ?? notBefore,
+      notAfter: opts.serverValidity?.notAfter ?? notAfter,
       signingAlgorithm: SIGN_ALG,
       publicKey: serverKeys.publicKey,
       signingKey: caKeys.privateKey,

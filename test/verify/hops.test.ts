@@ -8,6 +8,7 @@ import {
   alertListener,
   apiserverHandler,
   closedPort,
+  finListener,
   httpsListener,
   plainHttpListener,
   resetListener,
@@ -235,6 +236,38 @@ describe('verify hops against real loopback listeners', () => {
       expectedName: NAME,
       actualNames: ['DNS:other.cluster.test', 'DNS:www.other.test'],
     });
+  });
+
+  it('fails at tls-handshake with CERT_EXPIRED naming when it expired', async () => {
+    const day = 86_400_000;
+    const expired = await createPki({
+      dnsNames: [NAME],
+      serverValidity: { notBefore: new Date(Date.now() - 3 * day), notAfter: new Date(Date.now() - day) },
+    });
+    const l = await track(httpsListener(expired, apiserverHandler()));
+    const report = await verify(target(l.port, { caPem: expired.caCertPem }));
+    expectFailedAt(report, 'tls-handshake', 'EKL_VERIFY_TLS_CERT_EXPIRED');
+    const tls = hop(report, 'tls-handshake');
+    expect(tls.summary).toMatch(/^certificate expired at \w{3} +\d+ [\d:]+ \d{4} GMT$/);
+    expect(tls.details).toMatchObject({ error: 'CERT_HAS_EXPIRED' });
+  });
+
+  it('fails at tls-handshake with CERT_NOT_YET_VALID for a certificate from the future', async () => {
+    const day = 86_400_000;
+    const future = await createPki({
+      dnsNames: [NAME],
+      serverValidity: { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 3 * day) },
+    });
+    const l = await track(httpsListener(future, apiserverHandler()));
+    const report = await verify(target(l.port, { caPem: future.caCertPem }));
+    expectFailedAt(report, 'tls-handshake', 'EKL_VERIFY_TLS_CERT_NOT_YET_VALID');
+    expect(hop(report, 'tls-handshake').details).toMatchObject({ error: 'CERT_NOT_YET_VALID' });
+  });
+
+  it('fails at tls-handshake with TLS_CLOSED when the peer closes cleanly (FIN) after the ClientHello', async () => {
+    const l = await track(finListener());
+    const report = await verify(target(l.port));
+    expectFailedAt(report, 'tls-handshake', 'EKL_VERIFY_TLS_CLOSED');
   });
 
   it('fails at tls-handshake with TLS_CLOSED when the peer resets after the ClientHello', async () => {

@@ -64,6 +64,17 @@ export function resetListener(host = '127.0.0.1'): Promise<Listener> {
   );
 }
 
+/** Accepts TCP and ends it cleanly (FIN, no reset) on the first bytes. */
+export function finListener(host = '127.0.0.1'): Promise<Listener> {
+  return listen(
+    createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.end());
+    }),
+    host,
+  );
+}
+
 /** Accepts TCP and never answers (a proxy stuck dialing its upstream). */
 export function silentListener(host = '127.0.0.1'): Promise<Listener> {
   return listen(
