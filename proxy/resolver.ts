@@ -19,7 +19,7 @@ export interface ResolverOptions {
   readonly staleMaxAgeMs: number;
   /** Look up AAAA as well as A. */
   readonly ipv6: boolean;
-  /** Clock, injectable for tests. @default Date.now */
+  /** Monotonic clock in ms, injectable for tests. @default performance.now */
   readonly now?: () => number;
 }
 
@@ -39,7 +39,8 @@ export class Resolver {
 
   constructor(options: ResolverOptions) {
     this.options = options;
-    this.now = options.now ?? Date.now;
+    // Monotonic: a wall-clock step (NTP) must not stretch or cut the stale window.
+    this.now = options.now ?? (() => performance.now());
     this.dns = Resolver.create(options);
   }
 
@@ -79,7 +80,7 @@ export class Resolver {
       const staleNote =
         good === undefined
           ? 'no earlier answer to fall back on'
-          : `the last good answer is ${this.now() - good.at} ms old (dns.staleMaxAgeMs is ${maxAge})`;
+          : `the last good answer is ${Math.round(this.now() - good.at)} ms old (dns.staleMaxAgeMs is ${maxAge})`;
       throw new ProxyError(
         'EKL_DNS_FAILED',
         `DNS lookup of ${hostname} via ${this.servers.join(', ') || 'the system resolvers'} failed (${code}); ${staleNote}`,
@@ -104,21 +105,46 @@ export class Resolver {
 
   private async lookup(hostname: string): Promise<readonly string[]> {
     const resolver = this.dns;
-    let addresses: string[];
-    if (!this.options.ipv6) {
-      addresses = await resolver.resolve4(hostname);
-    } else {
-      const [a, aaaa] = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
-      if (a.status === 'rejected' && aaaa.status === 'rejected') throw a.reason;
-      addresses = [
-        ...(a.status === 'fulfilled' ? a.value : []),
-        ...(aaaa.status === 'fulfilled' ? aaaa.value : []),
-      ];
-    }
+    const addresses = this.options.ipv6
+      ? await resolveBoth(resolver, hostname)
+      : await resolver.resolve4(hostname);
     if (addresses.length === 0) {
       throw Object.assign(new Error(`no address records for ${hostname}`), { code: 'ENODATA' });
     }
     this.lastGood.set(hostname, { addresses, at: this.now() });
     return addresses;
+  }
+}
+
+/**
+ * How long AAAA may lag once A has answered (RFC 8305's Resolution Delay). Waiting for
+ * both would make every connection wait out the full DNS timeout whenever a resolver or
+ * firewall drops AAAA queries, although the A answer was there within a millisecond.
+ */
+export const AAAA_GRACE_MS = 50;
+
+/** A, then AAAA if it arrives within AAAA_GRACE_MS of A; AAAA alone when A fails. */
+async function resolveBoth(resolver: dns.Resolver, hostname: string): Promise<string[]> {
+  const aaaa = resolver.resolve6(hostname);
+  const v6 = aaaa.then(
+    (addresses) => addresses,
+    () => [] as string[],
+  );
+  let v4: string[];
+  try {
+    v4 = await resolver.resolve4(hostname);
+  } catch (err) {
+    const only6 = await v6;
+    if (only6.length === 0) throw err;
+    return only6;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), AAAA_GRACE_MS);
+  });
+  try {
+    return [...v4, ...(await Promise.race([v6, late]))];
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,6 +1,8 @@
+import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDnsServer } from '../../testbed/dns-server.js';
-import { Resolver, type ResolverOptions } from '../../proxy/resolver.js';
+import { AAAA_GRACE_MS, Resolver, type ResolverOptions } from '../../proxy/resolver.js';
+import { decodeQuery, encodeResponse, RCODE, TYPE_A, TYPE_AAAA } from '../../testbed/dns-wire.js';
 
 // This file's loopback block: 127.0.102.0/24.
 const NAME = 'abc.gr7.us-east-1.eks.amazonaws.com';
@@ -123,4 +125,42 @@ describe('Resolver', () => {
       await other.close();
     }
   });
+
+  it('does not wait out the DNS timeout for AAAA when A has answered (a resolver that drops AAAA)', async () => {
+    const server = await aOnlyServer('127.0.102.55', '10.0.1.10');
+    try {
+      const r = resolver({ servers: [`127.0.102.55:${server.port}`], ipv6: true, timeoutMs: 1500 });
+      const started = performance.now();
+      expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.1.10'], stale: false });
+      expect(performance.now() - started).toBeLessThan(AAAA_GRACE_MS + 500);
+      expect(server.aaaaQueries()).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
 });
+
+/** A real DNS server on UDP that answers A queries and never answers AAAA ones. */
+async function aOnlyServer(
+  host: string,
+  address: string,
+): Promise<{ port: number; aaaaQueries: () => number; close: () => Promise<void> }> {
+  const udp = dgram.createSocket('udp4');
+  let aaaa = 0;
+  udp.on('message', (msg, rinfo) => {
+    const q = decodeQuery(msg);
+    if (q === undefined) return;
+    if (q.qtype === TYPE_AAAA) {
+      aaaa++;
+      return;
+    }
+    const answers = q.qtype === TYPE_A ? [{ type: TYPE_A, address, ttlSec: 5 } as const] : [];
+    udp.send(encodeResponse(q, { rcode: RCODE.noError, answers }), rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve) => udp.bind(0, host, resolve));
+  return {
+    port: udp.address().port,
+    aaaaQueries: () => aaaa,
+    close: () => new Promise<void>((resolve) => udp.close(() => resolve())),
+  };
+}
