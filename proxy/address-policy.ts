@@ -36,7 +36,13 @@ const SPECIAL_RANGES: readonly Block[] = [
   'fe80::/10', // link-local
   'ff00::/8', // multicast
   'fd00:ec2::/32', // AWS instance services over IPv6 (IMDS, DNS, NTP)
-  '64:ff9b::/96', // NAT64: would smuggle any IPv4 address past the IPv4 rules
+  // IPv6 forms that embed an IPv4 address; a translator (NAT64, SIIT) or a dual-stack
+  // stack could carry them to it past the IPv4 rules. IPv4-mapped (::ffff:0:0/96) needs
+  // no entry: it is judged as the IPv4 address it carries.
+  '64:ff9b::/96', // NAT64 well-known prefix
+  '64:ff9b:1::/48', // NAT64 local-use prefix (RFC 8215)
+  '::/96', // IPv4-compatible (deprecated), includes :: and ::1
+  '::ffff:0:0:0/96', // IPv4-translated (SIIT)
 ].map((c) => parseBlock(c) as Block);
 
 const NEVER: readonly bigint[] = ['169.254.169.254', 'fd00:ec2::254'].map((a) => parseAddress(a) as bigint);

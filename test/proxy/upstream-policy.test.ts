@@ -107,4 +107,35 @@ describe('upstream address policy', () => {
     dns.set(EKS, { a: [ENI] });
     expect(await connect()).toBe(ENI);
   });
+
+  it('never dials an AAAA answer that embeds IPv4 (mapped, compatible, translated, NAT64), even with ::/0', async () => {
+    const base = {
+      routes: [{ sni: EKS, upstreamPort: upstreams.port }],
+      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0, ipv6: true },
+      listen: { host: proxy.host, port: 0 },
+    };
+    proxy.server.reload(parseProxyConfig({ ...base, allowedUpstreamCidrs: ['0.0.0.0/0', '::/0'] }));
+    try {
+      for (const address of [
+        '::ffff:127.0.0.1',
+        '::ffff:169.254.169.254',
+        '::127.0.0.1', // IPv4-compatible (deprecated)
+        '::ffff:0:a9fe:a9fe', // SIIT 169.254.169.254
+        '64:ff9b::a9fe:a9fe',
+        '64:ff9b:1::a9fe:a9fe', // local-use NAT64
+      ]) {
+        dns.set(EKS, { a: [], aaaa: [address] });
+        const before = attempts();
+        await expect(connect()).rejects.toThrow();
+        const line = await proxy.sink.waitFor((l) =>
+          String((l.error as { message?: string } | undefined)?.message).includes(address),
+        );
+        expect([address, line.reason]).toEqual([address, 'no_allowed_address']);
+        expect(attempts()).toBe(before);
+      }
+      for (const f of forbidden.values()) expect(f.accepts).toBe(0);
+    } finally {
+      proxy.server.reload(parseProxyConfig({ ...base, allowedUpstreamCidrs: ['127.0.107.0/24'] }));
+    }
+  });
 });
