@@ -7,6 +7,9 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import {
   ENI_PATH,
+  eniResult,
+  lineReader,
+  MAX_BODY_BYTES,
   shortError,
   type ClientTarget,
   type DemoClient,
@@ -16,7 +19,6 @@ import {
 } from './client.js';
 
 const WATCH_PATH = '/api/v1/namespaces/default/configmaps?watch=true';
-const MAX_BODY = 64 * 1024;
 
 export class BuiltinClient implements DemoClient {
   readonly kind = 'builtin';
@@ -38,17 +40,11 @@ export class BuiltinClient implements DemoClient {
         res.setEncoding('utf8');
         res.on('data', (d: string) => {
           body += d;
-          if (body.length > MAX_BODY) req.destroy(new Error('response too large'));
+          if (body.length > MAX_BODY_BYTES) req.destroy(new Error('response too large'));
         });
         res.on('end', () => {
           if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode}: ${shortError(body)}`);
-          try {
-            const eni = (JSON.parse(body) as { eni?: unknown }).eni;
-            if (typeof eni !== 'string') throw new Error('no eni');
-            resolve({ ok: true, eni, latencyMs: performance.now() - started });
-          } catch {
-            fail(`unexpected response: ${shortError(body)}`);
-          }
+          resolve(eniResult(body, performance.now() - started));
         });
         res.on('error', (err) => fail(describe(err)));
       });
@@ -70,24 +66,25 @@ export class BuiltinClient implements DemoClient {
         res.resume();
         return end(`HTTP ${res.statusCode}`);
       }
-      let buf = '';
+      let unparsable = false;
+      const feed = lineReader((line) => {
+        try {
+          const ev = JSON.parse(line) as {
+            object?: { metadata?: { name?: string }; data?: { servedBy?: string } };
+          };
+          handlers.onEvent(ev.object?.metadata?.name ?? '?', ev.object?.data?.servedBy ?? '?');
+          return true;
+        } catch {
+          unparsable = true;
+          return false;
+        }
+      });
       res.setEncoding('utf8');
       res.on('data', (d: string) => {
-        buf += d;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          try {
-            const ev = JSON.parse(line) as {
-              object?: { metadata?: { name?: string }; data?: { servedBy?: string } };
-            };
-            handlers.onEvent(ev.object?.metadata?.name ?? '?', ev.object?.data?.servedBy ?? '?');
-          } catch {
-            return end('unparsable watch event');
-          }
-        }
-        if (buf.length > MAX_BODY) req.destroy(new Error('watch event too large'));
+        if (feed(d)) return;
+        // Ended by us: report why, then close the stream so nothing more arrives after onEnd.
+        end(unparsable ? 'unparsable watch event' : 'watch event too large');
+        req.destroy();
       });
       // A watch the server closes is a normal end, as kubectl treats it.
       res.on('close', () => end());

@@ -48,3 +48,50 @@ export function shortError(text: string): string {
   const t = line.trim().replace(/^error: /i, '');
   return t.length > 100 ? `${t.slice(0, 97)}...` : t;
 }
+
+/** Bound on a response body or on one unfinished watch line a client buffers. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** The result of a GET ENI_PATH whose body arrived: the `eni` field, or why the body is not the stand-in's. */
+export function eniResult(body: string, latencyMs: number): RequestResult {
+  try {
+    const eni = (JSON.parse(body) as { eni?: unknown }).eni;
+    if (typeof eni === 'string') return { ok: true, eni, latencyMs };
+  } catch {
+    // not JSON: reported below
+  }
+  return { ok: false, error: `unexpected response: ${shortError(body)}`, latencyMs };
+}
+
+/**
+ * Splits a text stream into lines for a watch. Each complete line goes to `onLine`; it returns
+ * false to stop (the rest is ignored). Returns false once stopped, or when an unfinished line
+ * grows past `maxPending` characters (the caller ends the stream).
+ */
+export function lineReader(
+  onLine: (line: string) => boolean,
+  maxPending = MAX_BODY_BYTES,
+): (chunk: string) => boolean {
+  let pending = '';
+  let stopped = false;
+  return (chunk) => {
+    if (stopped) return false;
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (!onLine(line)) {
+        stopped = true;
+        pending = '';
+        return false;
+      }
+    }
+    if (pending.length > maxPending) {
+      stopped = true;
+      pending = '';
+      return false;
+    }
+    return true;
+  };
+}

@@ -10,6 +10,9 @@ import { delimiter, join } from 'node:path';
 import { renderKubeconfig } from '../testbed/kubeconfig.js';
 import {
   ENI_PATH,
+  eniResult,
+  lineReader,
+  MAX_BODY_BYTES,
   shortError,
   type ClientTarget,
   type DemoClient,
@@ -71,14 +74,7 @@ export class KubectlClient implements DemoClient {
         clearTimeout(timer);
         this.#children.delete(child);
         const latencyMs = performance.now() - started;
-        if (error !== undefined) return resolve({ ok: false, error, latencyMs });
-        try {
-          const eni = (JSON.parse(stdout()) as { eni?: unknown }).eni;
-          if (typeof eni !== 'string') throw new Error('no eni field');
-          resolve({ ok: true, eni, latencyMs });
-        } catch {
-          resolve({ ok: false, error: `unexpected response: ${shortError(stdout())}`, latencyMs });
-        }
+        resolve(error !== undefined ? { ok: false, error, latencyMs } : eniResult(stdout(), latencyMs));
       };
       child.on('error', (err) => done(`cannot run kubectl: ${err.message}`));
       child.on('close', (code, signal) => {
@@ -104,17 +100,15 @@ export class KubectlClient implements DemoClient {
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     this.#children.add(child);
-    let buf = '';
     let stderr = '';
+    const feed = lineReader((line) => {
+      const [name = '', eni = ''] = line.trim().split(' ');
+      if (name !== '') handlers.onEvent(name, eni);
+      return true;
+    });
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const [name = '', eni = ''] = buf.slice(0, nl).trim().split(' ');
-        buf = buf.slice(nl + 1);
-        if (name !== '') handlers.onEvent(name, eni);
-      }
+      if (!feed(d)) child.kill();
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
@@ -143,12 +137,12 @@ export class KubectlClient implements DemoClient {
   }
 }
 
-/** Collects a stream's text, at most 64 KiB. */
+/** Collects a stream's text, at most MAX_BODY_BYTES. */
 function collect(stream: NodeJS.ReadableStream): () => string {
   let text = '';
   stream.setEncoding('utf8');
   stream.on('data', (d: string) => {
-    if (text.length < 64 * 1024) text += d;
+    if (text.length < MAX_BODY_BYTES) text += d;
   });
   return () => text;
 }

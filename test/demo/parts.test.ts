@@ -1,6 +1,9 @@
+import { once } from 'node:events';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuiltinClient } from '../../demo/builtin-client.js';
-import { shortError } from '../../demo/client.js';
+import { eniResult, lineReader, shortError } from '../../demo/client.js';
 import { formatServedBy } from '../../demo/format.js';
 import { LiveView, renderPanel } from '../../demo/live-view.js';
 import { formatProxyFigures, proxyFigures } from '../../demo/proxy-metrics.js';
@@ -327,5 +330,68 @@ describe('built-in client against the stand-in', () => {
       ok: false,
       error: expect.stringMatching(/ECONNREFUSED/),
     });
+  });
+});
+
+describe('client helpers shared by kubectl and the built-in client', () => {
+  it('reads the ENI from the stand-in body, and names anything else', () => {
+    expect(eniResult('{"eni":"127.0.10.1"}', 3)).toEqual({ ok: true, eni: '127.0.10.1', latencyMs: 3 });
+    expect(eniResult('{"eni":1}', 3)).toMatchObject({ ok: false, error: 'unexpected response: {"eni":1}' });
+    expect(eniResult('<html>', 3)).toMatchObject({ ok: false, error: 'unexpected response: <html>' });
+  });
+
+  it('splits lines across chunks, stops when told, and refuses an endless line', () => {
+    const lines: string[] = [];
+    const feed = lineReader((l) => (lines.push(l), l !== 'stop'), 10);
+    expect(feed('a\nb')).toBe(true);
+    expect(feed('c\nstop\nafter\n')).toBe(false);
+    expect(feed('more\n')).toBe(false);
+    expect(lines).toEqual(['a', 'bc', 'stop']);
+    const long = lineReader(() => true, 10);
+    expect(long('x'.repeat(11))).toBe(false);
+  });
+
+  it('built-in watch: an unparsable event ends the watch once and closes the stream (no events after the end)', async () => {
+    const pki = await createPki({ dnsNames: [HOST] });
+    const sockets = new Set<Socket>();
+    let streamClosed = false;
+    let serverSawClose: () => void = () => undefined;
+    const closed = new Promise<void>((resolve) => (serverSawClose = resolve));
+    const server = createHttpsServer({ cert: pki.serverCertPem, key: pki.serverKeyPem }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const event = (n: number): string =>
+        `${JSON.stringify({ type: 'ADDED', object: { metadata: { name: `cm-${n}` }, data: { servedBy: 'x' } } })}\n`;
+      res.write(event(1) + 'not json\n' + event(2));
+      let n = 3;
+      const timer = setInterval(() => res.write(event(n++)), 20);
+      req.socket.once('close', () => {
+        clearInterval(timer);
+        streamClosed = true;
+        serverSawClose();
+      });
+    });
+    server.on('connection', (s: Socket) => sockets.add(s));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const client = new BuiltinClient({
+        server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        tlsServerName: HOST,
+        caCertPem: pki.caCertPem,
+        token: 'tok',
+      });
+      const events: string[] = [];
+      const ends: (string | undefined)[] = [];
+      client.watch({ onEvent: (name) => events.push(name), onEnd: (e) => ends.push(e) });
+      // Bounded wait: a client that leaves the stream open would otherwise hang the test.
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
+      expect(streamClosed).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(events).toEqual(['cm-1']);
+      expect(ends).toEqual(['unparsable watch event']);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   });
 });
