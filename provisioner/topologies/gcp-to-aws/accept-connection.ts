@@ -12,7 +12,8 @@ import { waitFor } from '../../engine/waiter.js';
 import type { IamPermission } from '../../iam/policy.js';
 import type { GcpToAwsContext } from './context.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
-import { runOps, type Op } from './ops.js';
+import { runOps, type Op } from '../shared/ops.js';
+import { collectPages } from '../shared/pages.js';
 
 export interface AcceptState {
   /** The connection of the endpoint this deployment created, if the service shows it yet. */
@@ -32,9 +33,7 @@ function isOurs(ctx: GcpToAwsContext, c: VpcEndpointConnection): boolean {
 
 async function connections(ctx: GcpToAwsContext, serviceId: string): Promise<VpcEndpointConnection[]> {
   const conn = ctx.provider;
-  const all: VpcEndpointConnection[] = [];
-  let NextToken: string | undefined;
-  for (let page = 0; page < 100; page++) {
+  const all = await collectPages(async (NextToken) => {
     const out = await conn.call(
       'DescribeVpcEndpointConnections',
       `connections of endpoint service ${serviceId}`,
@@ -46,15 +45,9 @@ async function connections(ctx: GcpToAwsContext, serviceId: string): Promise<Vpc
           }),
         ),
     );
-    all.push(
-      ...(out.VpcEndpointConnections ?? []).filter(
-        (c) => c.ServiceId === undefined || c.ServiceId === serviceId,
-      ),
-    );
-    NextToken = out.NextToken;
-    if (!NextToken) break;
-  }
-  return all;
+    return { items: out.VpcEndpointConnections ?? [], next: out.NextToken };
+  });
+  return all.filter((c) => c.ServiceId === undefined || c.ServiceId === serviceId);
 }
 
 async function readAccept(ctx: GcpToAwsContext): Promise<AcceptState> {

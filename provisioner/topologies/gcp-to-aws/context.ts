@@ -1,7 +1,8 @@
-import { AccountConnection } from '../../aws/account.js';
+import type { AccountConnection } from '../../aws/account.js';
 import type { Clock } from '../../engine/clock.js';
 import type { OutputSink } from '../../engine/output.js';
 import type { StepContext } from '../../engine/step.js';
+import { accountIdLookup, connectAccounts } from '../shared/connections.js';
 import type { DeploymentDeps } from '../topology.js';
 import type { GcpToAwsConfig } from './config.js';
 
@@ -35,16 +36,10 @@ export interface GcpToAwsContext extends StepContext {
 }
 
 export function createGcpToAwsContext(config: GcpToAwsConfig, deps: DeploymentDeps): GcpToAwsContext {
-  const connOptions = {
-    clock: deps.clock,
-    sink: deps.sink,
-    deployment: config.deployment,
-    ...(deps.observer ? { observer: deps.observer } : {}),
-    ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
-    ...(deps.random ? { random: deps.random } : {}),
-  };
-  const provider = new AccountConnection('provider', config.provider, connOptions);
-  const consumer = new AccountConnection('consumer', config.consumer, connOptions);
+  const { provider, consumer } = connectAccounts(config.deployment, deps, {
+    provider: config.provider,
+    consumer: config.consumer,
+  });
   return {
     config,
     provider,
@@ -56,11 +51,6 @@ export function createGcpToAwsContext(config: GcpToAwsConfig, deps: DeploymentDe
     allowedPrincipals: config.provider.allowedPrincipals ?? [
       `arn:aws:iam::${config.consumer.accountId}:root`,
     ],
-    accountId: (account) =>
-      account === 'provider'
-        ? config.provider.accountId
-        : account === 'consumer'
-          ? config.consumer.accountId
-          : undefined,
+    accountId: accountIdLookup({ provider: config.provider, consumer: config.consumer }),
   };
 }

@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
-import { awsFailure, ignoreGone } from './aws-helpers.js';
+import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
+import { collectPages } from '../shared/pages.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
-import { runOps, type Op } from './ops.js';
 
 export interface EndpointServiceState {
   /** Every endpoint service carrying this deployment's tags (more than one only after a fault). */
@@ -28,9 +28,7 @@ const GONE = ['InvalidVpcEndpointService.NotFound', 'InvalidVpcEndpointServiceId
 async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServiceState> {
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
-  const services: ServiceConfiguration[] = [];
-  let NextToken: string | undefined;
-  for (let page = 0; page < 100; page++) {
+  const listed = await collectPages(async (NextToken) => {
     const out = await conn.call('DescribeVpcEndpointServiceConfigurations', 'endpoint services', () =>
       conn.ec2.send(
         new DescribeVpcEndpointServiceConfigurationsCommand({
@@ -39,17 +37,14 @@ async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServic
         }),
       ),
     );
-    // Filter again by tags: a filter the API ignores must not make us adopt someone else's service.
-    services.push(
-      ...(out.ServiceConfigurations ?? []).filter(
-        (s) =>
-          isDeploymentResource(s.Tags, deployment) &&
-          !['Deleting', 'Deleted', 'Failed'].includes(s.ServiceState ?? ''),
-      ),
-    );
-    NextToken = out.NextToken;
-    if (!NextToken) break;
-  }
+    return { items: out.ServiceConfigurations ?? [], next: out.NextToken };
+  });
+  // Filter again by tags: a filter the API ignores must not make us adopt someone else's service.
+  const services: ServiceConfiguration[] = listed.filter(
+    (s) =>
+      isDeploymentResource(s.Tags, deployment) &&
+      !['Deleting', 'Deleted', 'Failed'].includes(s.ServiceState ?? ''),
+  );
   const svc = services[0];
   let principals: string[] = [];
   if (svc) {

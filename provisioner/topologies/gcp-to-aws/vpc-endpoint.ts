@@ -19,11 +19,10 @@ import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../.
 import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
 import type { IamPermission } from '../../iam/policy.js';
-import { awsFailure, ignoreGone } from './aws-helpers.js';
+import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
-import { runOps, type Op } from './ops.js';
 
 export interface VpcEndpointState {
   readonly securityGroups: readonly SecurityGroup[];

@@ -1,7 +1,8 @@
-import { AccountConnection } from '../../aws/account.js';
+import type { AccountConnection } from '../../aws/account.js';
 import type { Clock } from '../../engine/clock.js';
 import type { OutputSink } from '../../engine/output.js';
 import type { StepContext } from '../../engine/step.js';
+import { accountIdLookup, connectAccounts } from '../shared/connections.js';
 import type { DeploymentDeps } from '../topology.js';
 import type { PeeredConfig, PeeredSide } from './config.js';
 import { createDnsLookup, type DnsLookup } from './dns-lookup.js';
@@ -37,16 +38,10 @@ export interface PeeredContext extends StepContext {
 }
 
 export function createPeeredContext(config: PeeredConfig, deps: DeploymentDeps): PeeredContext {
-  const connOptions = {
-    clock: deps.clock,
-    sink: deps.sink,
-    deployment: config.deployment,
-    ...(deps.observer ? { observer: deps.observer } : {}),
-    ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}),
-    ...(deps.random ? { random: deps.random } : {}),
-  };
-  const requester = new AccountConnection('requester', config.requester, connOptions);
-  const accepter = new AccountConnection('accepter', config.accepter, connOptions);
+  const { requester, accepter } = connectAccounts(config.deployment, deps, {
+    requester: config.requester,
+    accepter: config.accepter,
+  });
   return {
     config,
     requester,
@@ -57,11 +52,6 @@ export function createPeeredContext(config: PeeredConfig, deps: DeploymentDeps):
     facts: {},
     lookup: createDnsLookup(config.dns.checkServers, config.timeouts.dnsTimeoutMs),
     side: (side) => (side === 'requester' ? requester : accepter),
-    accountId: (account) =>
-      account === 'requester'
-        ? config.requester.accountId
-        : account === 'accepter'
-          ? config.accepter.accountId
-          : undefined,
+    accountId: accountIdLookup({ requester: config.requester, accepter: config.accepter }),
   };
 }

@@ -14,7 +14,7 @@ import { waitFor } from '../../engine/waiter.js';
 import { addressIn } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
-import { ignoreGone, runOps, type Op } from './ops.js';
+import { ignoreGone, runOps, type Op } from '../shared/ops.js';
 
 /** Result of resolving the EKS hostname; read never throws, so destroy works whatever DNS says. */
 export type DnsCheckState =

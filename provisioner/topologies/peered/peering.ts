@@ -18,7 +18,8 @@ import type { IamPermission } from '../../iam/policy.js';
 import { cidrWithin, peeredNames, type PeeredSide } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
-import { ignoreGone, runOps, type Op } from './ops.js';
+import { ignoreGone, runOps, type Op } from '../shared/ops.js';
+import { collectPages } from '../shared/pages.js';
 
 /** Peering states that are over: such a connection is history, not ours to manage. */
 const ENDED = new Set(['deleted', 'deleting', 'rejected', 'failed', 'expired']);
@@ -171,9 +172,7 @@ async function readRequest(ctx: PeeredContext): Promise<RequestState> {
 /** Every peering connection carrying this deployment's tags (requester account: tags are per account). */
 async function taggedPeerings(ctx: PeeredContext): Promise<VpcPeeringConnection[]> {
   const conn = ctx.requester;
-  const all: VpcPeeringConnection[] = [];
-  let NextToken: string | undefined;
-  for (let page = 0; page < 20; page++) {
+  const all: VpcPeeringConnection[] = await collectPages(async (NextToken) => {
     const out = await conn.call(
       'DescribeVpcPeeringConnections',
       'peering connections of this deployment',
@@ -185,10 +184,8 @@ async function taggedPeerings(ctx: PeeredContext): Promise<VpcPeeringConnection[
           }),
         ),
     );
-    all.push(...(out.VpcPeeringConnections ?? []));
-    NextToken = out.NextToken;
-    if (!NextToken) break;
-  }
+    return { items: out.VpcPeeringConnections ?? [], next: out.NextToken };
+  }, 20);
   const current = all.filter((p) => !ENDED.has(statusOf(p))).find((p) => matchesConfig(ctx, p));
   ctx.facts.peeringConnectionId = current?.VpcPeeringConnectionId;
   ctx.facts.peeringStatus = current === undefined ? undefined : statusOf(current);

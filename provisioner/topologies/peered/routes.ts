@@ -11,7 +11,7 @@ import type { IamPermission } from '../../iam/policy.js';
 import type { PeeredSide } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
-import { ignoreGone, runOps, type Op } from './ops.js';
+import { ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { loadPeeringFacts } from './peering.js';
 
 export interface RoutesState {

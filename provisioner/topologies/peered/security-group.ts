@@ -11,7 +11,8 @@ import type { IamPermission } from '../../iam/policy.js';
 import { peeredNames } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
-import { ignoreGone, runOps, type Op } from './ops.js';
+import { ignoreGone, runOps, type Op } from '../shared/ops.js';
+import { collectPages } from '../shared/pages.js';
 
 export interface SecurityGroupState {
   /** VPC of the cluster security group; undefined when the group does not exist. */
@@ -49,9 +50,7 @@ async function readSecurityGroup(ctx: PeeredContext): Promise<SecurityGroupState
       return { groupVpcId: undefined, rules: [] };
     throw err;
   }
-  const rules: SecurityGroupRule[] = [];
-  let NextToken: string | undefined;
-  for (let page = 0; page < 20; page++) {
+  const rules: SecurityGroupRule[] = await collectPages(async (NextToken) => {
     const out = await conn.call('DescribeSecurityGroupRules', `rules of ${groupId}`, () =>
       conn.ec2.send(
         new DescribeSecurityGroupRulesCommand({
@@ -60,10 +59,8 @@ async function readSecurityGroup(ctx: PeeredContext): Promise<SecurityGroupState
         }),
       ),
     );
-    rules.push(...(out.SecurityGroupRules ?? []));
-    NextToken = out.NextToken;
-    if (!NextToken) break;
-  }
+    return { items: out.SecurityGroupRules ?? [], next: out.NextToken };
+  }, 20);
   const ours = rules.find((r) => isDeploymentResource(r.Tags, ctx.config.deployment) && isWanted(ctx, r));
   ctx.facts.securityGroupRuleId = ours?.SecurityGroupRuleId;
   return { groupVpcId, rules };

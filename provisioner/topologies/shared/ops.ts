@@ -1,7 +1,8 @@
+import { AwsCallError } from '../../errors.js';
+import type { Clock } from '../../engine/clock.js';
 import { MSG } from '../../engine/messages.js';
-import { emit } from '../../engine/output.js';
+import { emit, type OutputSink } from '../../engine/output.js';
 import type { Change } from '../../engine/step.js';
-import type { GcpToAwsContext } from './context.js';
 
 /**
  * One planned change and how to make it. A step derives its ops from the state it read;
@@ -14,7 +15,7 @@ export interface Op {
 
 /** Run ops in order, reporting each change made. */
 export async function runOps(
-  ctx: GcpToAwsContext,
+  ctx: { readonly sink: OutputSink; readonly clock: Clock },
   step: string,
   account: string,
   ops: readonly Op[],
@@ -44,4 +45,26 @@ export function diffAttributes(
   return Object.entries(want)
     .filter(([k, v]) => current[k] !== v)
     .map(([key, value]) => ({ key, want: value, text: `${key} ${current[key] ?? '(unset)'} -> ${value}` }));
+}
+
+/** Run a delete; a resource that is already gone counts as deleted. */
+export async function ignoreGone(goneCodes: readonly string[], fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof AwsCallError && err.awsCode !== undefined && goneCodes.includes(err.awsCode)) return;
+    throw err;
+  }
+}
+
+/**
+ * An error shaped like an SDK service exception, for failures AWS reports inside a 200
+ * response (the `Unsuccessful` lists of EC2 batch calls): retry logic and error reporting
+ * then see the real AWS code.
+ */
+export function awsFailure(code: string | undefined, message: string | undefined): Error {
+  const err = new Error(message ?? code ?? 'unsuccessful') as Error & { $metadata: object; Code?: string };
+  err.name = code ?? 'Unknown';
+  err.$metadata = {};
+  return err;
 }

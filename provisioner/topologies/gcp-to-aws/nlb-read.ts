@@ -1,0 +1,141 @@
+import {
+  DescribeListenerAttributesCommand,
+  DescribeListenersCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+  type Listener,
+  type LoadBalancer,
+  type TargetGroup,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { AccountConnection } from '../../aws/account.js';
+import { isDeploymentResource } from '../../aws/tags.js';
+import { MSG } from '../../engine/messages.js';
+import { emit } from '../../engine/output.js';
+import { collectPages } from '../shared/pages.js';
+import type { GcpToAwsContext } from './context.js';
+
+/** The NLB, target group and listener found by this deployment's tags, with their attributes. */
+export interface NlbState {
+  readonly loadBalancers: readonly LoadBalancer[];
+  readonly lbAttributes: Readonly<Record<string, string>>;
+  readonly targetGroups: readonly TargetGroup[];
+  readonly tgAttributes: Readonly<Record<string, string>>;
+  readonly listeners: readonly Listener[];
+  readonly listenerAttributes: Readonly<Record<string, string>>;
+}
+
+function toRecord(
+  attrs: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined,
+): Record<string, string> {
+  return Object.fromEntries(
+    (attrs ?? []).filter((a) => a.Key !== undefined).map((a) => [a.Key!, a.Value ?? '']),
+  );
+}
+
+/** ARNs among `arns` tagged for this deployment (DescribeTags takes 20 ARNs per call). */
+async function taggedArns(conn: AccountConnection, arns: string[], deployment: string): Promise<Set<string>> {
+  const ours = new Set<string>();
+  for (let i = 0; i < arns.length; i += 20) {
+    const chunk = arns.slice(i, i + 20);
+    const out = await conn.call('DescribeTags', 'load balancer tags', () =>
+      conn.elbv2.send(new DescribeTagsCommand({ ResourceArns: chunk })),
+    );
+    for (const d of out.TagDescriptions ?? [])
+      if (isDeploymentResource(d.Tags, deployment)) ours.add(d.ResourceArn!);
+  }
+  return ours;
+}
+
+/** Find this deployment's NLB resources by tags (ELBv2 has no tag filter: DescribeTags on each). */
+export async function readNlb(ctx: GcpToAwsContext): Promise<NlbState> {
+  const conn = ctx.provider;
+  const deployment = ctx.config.deployment;
+  const allLbs = await collectPages((Marker) =>
+    conn
+      .call('DescribeLoadBalancers', 'load balancers', () =>
+        conn.elbv2.send(new DescribeLoadBalancersCommand({ Marker })),
+      )
+      .then((o) => ({
+        items: (o.LoadBalancers ?? []).filter((lb) => lb.Type === 'network'),
+        next: o.NextMarker,
+      })),
+  );
+  const allTgs = await collectPages((Marker) =>
+    conn
+      .call('DescribeTargetGroups', 'target groups', () =>
+        conn.elbv2.send(new DescribeTargetGroupsCommand({ Marker })),
+      )
+      .then((o) => ({ items: o.TargetGroups ?? [], next: o.NextMarker })),
+  );
+  const ours = await taggedArns(
+    conn,
+    [...allLbs.map((lb) => lb.LoadBalancerArn!), ...allTgs.map((tg) => tg.TargetGroupArn!)],
+    deployment,
+  );
+  const loadBalancers = allLbs.filter((lb) => ours.has(lb.LoadBalancerArn!) && lb.State?.Code !== 'failed');
+  const targetGroups = allTgs.filter((tg) => ours.has(tg.TargetGroupArn!));
+  const lb = loadBalancers[0];
+  const tg = targetGroups[0];
+  let lbAttributes = {};
+  let listeners: Listener[] = [];
+  let listenerAttributes = {};
+  let tgAttributes = {};
+  if (lb) {
+    const arn = lb.LoadBalancerArn!;
+    lbAttributes = toRecord(
+      (
+        await conn.call('DescribeLoadBalancerAttributes', `load balancer ${lb.LoadBalancerName}`, () =>
+          conn.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
+        )
+      ).Attributes,
+    );
+    listeners = (
+      (
+        await conn.call('DescribeListeners', `listeners of ${lb.LoadBalancerName}`, () =>
+          conn.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: arn })),
+        )
+      ).Listeners ?? []
+    ).filter((l) => l.Port === 443);
+    const listener = listeners[0];
+    if (listener) {
+      listenerAttributes = toRecord(
+        (
+          await conn.call('DescribeListenerAttributes', `listener ${listener.ListenerArn}`, () =>
+            conn.elbv2.send(new DescribeListenerAttributesCommand({ ListenerArn: listener.ListenerArn })),
+          )
+        ).Attributes,
+      );
+    }
+    ctx.facts.loadBalancerArn = arn;
+    ctx.facts.loadBalancerDnsName = lb.DNSName;
+    ctx.facts.listenerArn = listener?.ListenerArn;
+  }
+  if (tg) {
+    tgAttributes = toRecord(
+      (
+        await conn.call('DescribeTargetGroupAttributes', `target group ${tg.TargetGroupName}`, () =>
+          conn.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tg.TargetGroupArn })),
+        )
+      ).Attributes,
+    );
+    ctx.facts.targetGroupArn = tg.TargetGroupArn;
+  }
+  for (const extra of [...loadBalancers.slice(1), ...targetGroups.slice(1)]) {
+    const arn = 'LoadBalancerArn' in extra ? extra.LoadBalancerArn : (extra as TargetGroup).TargetGroupArn;
+    emit(
+      ctx.sink,
+      MSG.DUPLICATE_RESOURCE,
+      ctx.clock.now(),
+      `duplicate tagged resource ${arn} will be deleted`,
+      {
+        step: 'nlb',
+        account: 'provider',
+        data: { arn },
+      },
+    );
+  }
+  return { loadBalancers, lbAttributes, targetGroups, tgAttributes, listeners, listenerAttributes };
+}
