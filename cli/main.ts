@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// Must stay the first import: it stops older Node releases before anything else loads.
+import './node-version.js';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, EkslinkError } from '../common/errors.js';
 import type { CommandResult, Run } from './command.js';

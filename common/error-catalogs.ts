@@ -24,6 +24,8 @@ const common: Record<string, string> = {
   EKL_CONFIG_INVALID:
     'A config file or CLI flag is invalid. The message lists every problem as `key.path: what is allowed (got VALUE)`; fix each one and run again (`ekslink proxy --check-config FILE` for the proxy).',
   EKL_USAGE: 'The command line is not valid. Run the command with --help for its flags.',
+  EKL_NODE_VERSION:
+    'ekslink runs on Node.js 24 or newer. In a checkout use `npm run ekslink -- <command>` (npm puts the Node 24 from node_modules first); on a host, install Node.js 24 LTS.',
 };
 
 export const ERROR_SECTIONS: readonly CatalogSection[] = [
