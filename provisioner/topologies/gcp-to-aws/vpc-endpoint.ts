@@ -378,15 +378,29 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     resources: ['*'],
     tagCondition: 'none',
   },
+  // Each create is tag-conditioned on the resource type it creates, and only there: an
+  // unconditioned grant of the same action on that type would let untagged creates through.
   {
-    why: 'create the security group and VPC endpoint with the managed-by tag',
-    actions: ['ec2:CreateSecurityGroup', 'ec2:CreateVpcEndpoint'],
-    resources: ['arn:aws:ec2:*:*:security-group/*', 'arn:aws:ec2:*:*:vpc-endpoint/*'],
+    why: 'create the security group with the managed-by tag',
+    actions: ['ec2:CreateSecurityGroup'],
+    resources: ['arn:aws:ec2:*:*:security-group/*'],
     tagCondition: 'request',
   },
   {
-    why: 'use the configured VPC and subnets, and the group, for the endpoint',
-    actions: ['ec2:CreateSecurityGroup', 'ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint'],
+    why: 'create the VPC endpoint with the managed-by tag',
+    actions: ['ec2:CreateVpcEndpoint'],
+    resources: ['arn:aws:ec2:*:*:vpc-endpoint/*'],
+    tagCondition: 'request',
+  },
+  {
+    why: 'create the security group in the configured VPC',
+    actions: ['ec2:CreateSecurityGroup'],
+    resources: ['arn:aws:ec2:*:*:vpc/*'],
+    tagCondition: 'none',
+  },
+  {
+    why: 'place the endpoint in the configured VPC and subnets, with its group',
+    actions: ['ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint'],
     resources: ['arn:aws:ec2:*:*:vpc/*', 'arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:security-group/*'],
     tagCondition: 'none',
   },
