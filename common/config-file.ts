@@ -39,9 +39,16 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
+/** zod's default for an unknown key does not say what to do about it. */
+function unknownKeyMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code !== 'unrecognized_keys') return undefined;
+  const keys = (issue.keys as string[]).map((k) => `"${k}"`).join(', ');
+  return `unknown key${issue.keys.length === 1 ? '' : 's'} ${keys}: check the spelling (keys are case-sensitive) or remove it`;
+}
+
 /** Validate already-parsed data against a schema; throws ConfigError listing every problem. */
 export function validateConfig<S extends z.ZodType>(schema: S, data: unknown, origin: string): z.output<S> {
-  const result = schema.safeParse(data);
+  const result = schema.safeParse(data, { error: unknownKeyMessage });
   if (result.success) return result.data;
   const problems = formatZodIssues(result.error.issues, data);
   throw new ConfigError(
