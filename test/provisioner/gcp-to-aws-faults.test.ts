@@ -209,6 +209,32 @@ describe('acceptance', () => {
   });
 });
 
+describe('acceptance errors', () => {
+  test('a failing DescribeVpcEndpointConnections while waiting keeps its AWS code (not "no connection")', async () => {
+    let seen = 0;
+    // The accept step lists connections in read, then again while waiting for ours: fail the second.
+    const observer = (call: { operation: string }) => {
+      if (call.operation === 'DescribeVpcEndpointConnections' && ++seen === 2)
+        world.fake.inject({
+          service: 'ec2',
+          action: 'DescribeVpcEndpointConnections',
+          code: 'UnauthorizedOperation',
+        });
+    };
+    const first = await open(world, 'accept-denied', { observer });
+    const err = (await first.deployment.apply().catch((e: unknown) => e)) as StepFailedError;
+    first.deployment.close();
+    expect(err).toBeInstanceOf(StepFailedError);
+    expect(err.site).toMatchObject({ step: 'accept-connection', account: 'provider' });
+    expect(err.awsCode).toBe('UnauthorizedOperation');
+    expect((err.cause as ProvisionError).code).toBe('EKL_PROVISION_AWS_CALL_FAILED');
+
+    const second = await open(world, 'accept-denied');
+    await second.deployment.destroy();
+    second.deployment.close();
+  });
+});
+
 async function serviceNameOf(serviceId: string): Promise<string> {
   const out = await world.aws.provider.ec2.send(
     new DescribeVpcEndpointServiceConfigurationsCommand({ ServiceIds: [serviceId] }),

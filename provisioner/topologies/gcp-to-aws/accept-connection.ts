@@ -107,6 +107,8 @@ async function acceptAndWait(ctx: GcpToAwsContext): Promise<void> {
     },
     waitOpts,
   ).catch((err: unknown) => {
+    // Only running out of time means "not listed"; an AWS failure keeps its own code.
+    if (!(err instanceof ProvisionError) || err.code !== 'EKL_PROVISION_WAIT_TIMEOUT') throw err;
     throw new ProvisionError(
       'EKL_PROVISION_CONNECTION_NOT_FOUND',
       `endpoint service ${serviceId} shows no connection from ${endpointId} (owner ${ctx.config.consumer.accountId}); check the allowed principals`,
