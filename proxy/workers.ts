@@ -8,6 +8,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry } from 'prom-client';
 import { describeError, EkslinkError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import type { ProxyConfig } from './config.js';
@@ -159,6 +160,14 @@ export class ClusterDataPlane implements DataPlane {
   private port = 0;
   private readonly workers = new Set<WorkerHandle>();
   private stopping = false;
+  /** Each live worker's snapshot from the last scrape. */
+  private readonly lastSnapshots = new Map<WorkerHandle, MetricsSnapshot>();
+  /**
+   * Counters and histograms of workers that have exited, as of their last scrape. Without
+   * them a crash would take its worker's counts out of the group's totals, and Prometheus
+   * would read the drop as a counter reset and count the survivors' totals again.
+   */
+  private retired: MetricsSnapshot[] = [];
 
   constructor(
     config: ProxyConfig,
@@ -185,6 +194,7 @@ export class ClusterDataPlane implements DataPlane {
     const pid = handle.worker.process.pid;
     handle.worker.once('exit', (code, signal) => {
       this.workers.delete(handle);
+      this.retire(handle);
       if (this.stopping) return;
       this.logger.error(
         { event: 'worker_exited', workerPid: pid, code, signal },
@@ -244,19 +254,40 @@ export class ClusterDataPlane implements DataPlane {
   }
 
   async metricsSnapshots(): Promise<MetricsSnapshot[]> {
+    const workers = [...this.workers];
     const results = await Promise.allSettled(
-      [...this.workers].map((w) => w.call<MetricsSnapshot>('metrics', {}, METRICS_TIMEOUT_MS)),
+      workers.map((w) => w.call<MetricsSnapshot>('metrics', {}, METRICS_TIMEOUT_MS)),
     );
     const snapshots: MetricsSnapshot[] = [];
-    for (const r of results) {
-      if (r.status === 'fulfilled') snapshots.push(r.value);
-      else
-        this.logger.warn({
-          event: 'worker_metrics_failed',
-          err: r.reason instanceof Error ? r.reason.message : '',
-        });
+    results.forEach((r, i) => {
+      const worker = workers[i] as WorkerHandle;
+      if (r.status === 'fulfilled') {
+        snapshots.push(r.value);
+        if (this.workers.has(worker)) this.lastSnapshots.set(worker, r.value);
+        return;
+      }
+      // A worker that does not answer still counts with what it last reported.
+      const last = this.lastSnapshots.get(worker);
+      if (last !== undefined) snapshots.push(last);
+      this.logger.warn({
+        event: 'worker_metrics_failed',
+        err: r.reason instanceof Error ? r.reason.message : '',
+      });
+    });
+    if (this.retired.length > 1) {
+      // One snapshot however many workers have died, so a crash loop cannot grow this.
+      this.retired = [await AggregatorRegistry.aggregate(this.retired).getMetricsAsJSON()];
     }
-    return snapshots;
+    return [...snapshots, ...this.retired];
+  }
+
+  /** Keep an exited worker's counters and histograms; its gauges (open connections...) end with it. */
+  private retire(handle: WorkerHandle): void {
+    const last = this.lastSnapshots.get(handle);
+    this.lastSnapshots.delete(handle);
+    if (last === undefined) return;
+    const kept = last.filter((m) => ['counter', 'histogram'].includes(String(m.type)));
+    if (kept.length > 0) this.retired.push(kept as MetricsSnapshot);
   }
 }
 

@@ -88,6 +88,9 @@ describe('workers: 2', () => {
 
   it('replaces a worker that dies; the port keeps serving', async () => {
     const before = [...new Set(proxy.connections().map((l) => l.pid as number))];
+    const opened = (): Promise<number | undefined> =>
+      proxy.health('/metrics').then((r) => parseMetrics(r.body).get('ekslink_connections_opened_total'));
+    const openedBefore = (await opened()) as number;
     process.kill(before[0] as number, 'SIGKILL');
     const exited = await proxy.waitFor((e) => e.event === 'worker_exited');
     expect(exited).toMatchObject({ workerPid: before[0], signal: 'SIGKILL', level: 'error' });
@@ -104,6 +107,8 @@ describe('workers: 2', () => {
     expect(pids.size).toBe(2);
     expect(pids.has(before[0] as number)).toBe(false);
     expect(pids.has(before[1] as number)).toBe(true);
+    // The dead worker's counts stay in the group's totals: counters never go backwards.
+    expect(await opened()).toBe(openedBefore + 6);
   });
 
   it('reloads every worker on SIGHUP, then drains them all and leaves no process behind on SIGTERM', async () => {
