@@ -8,11 +8,18 @@ import {
   BlockDeviceVolume,
   EbsDeviceVolumeType,
   type InstanceType,
+  type ISecurityGroup,
+  type ISubnet,
+  type IVpc,
   LaunchTemplate,
   LaunchTemplateHttpTokens,
   MachineImage,
-  type ISecurityGroup,
+  Peer,
+  Port,
+  SecurityGroup,
+  Subnet,
   type UserData,
+  Vpc,
 } from 'aws-cdk-lib/aws-ec2';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -138,4 +145,77 @@ export function cloudWatchAgentConfig(logGroupName: string, files: readonly Ship
     null,
     2,
   );
+}
+
+/** The VPC and subnets an instance group launches in, imported by ID (no lookups: synth stays offline). */
+export interface ImportedSubnetsOptions {
+  readonly vpcId: string;
+  readonly vpcCidr: string;
+  readonly subnetIds: readonly string[];
+  /** The Availability Zone of each subnet, in the same order. */
+  readonly availabilityZones: readonly string[];
+  readonly subnetKind: 'private' | 'public';
+}
+
+export function importVpcSubnets(
+  scope: Construct,
+  o: ImportedSubnetsOptions,
+): { vpc: IVpc; subnets: ISubnet[] } {
+  const vpc = Vpc.fromVpcAttributes(scope, 'Vpc', {
+    vpcId: o.vpcId,
+    vpcCidrBlock: o.vpcCidr,
+    availabilityZones: [...o.availabilityZones],
+    ...(o.subnetKind === 'private'
+      ? { privateSubnetIds: [...o.subnetIds] }
+      : { publicSubnetIds: [...o.subnetIds] }),
+  });
+  const subnets = o.subnetIds.map((subnetId, i) =>
+    Subnet.fromSubnetAttributes(scope, `Subnet${i}`, {
+      subnetId,
+      availabilityZone: o.availabilityZones[i] as string,
+    }),
+  );
+  acknowledgeFinding(
+    scope,
+    'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+    'The imported subnets only fill the ASG VPCZoneIdentifier; nothing here reads their route tables, so no route table ID is needed.',
+  );
+  return { vpc, subnets };
+}
+
+/** An existing security group this stack adds ingress rules to (never egress: allowAllOutbound false). */
+export function importSecurityGroup(scope: Construct, id: string, securityGroupId: string): ISecurityGroup {
+  return SecurityGroup.fromSecurityGroupId(scope, id, securityGroupId, {
+    mutable: true,
+    allowAllOutbound: false,
+  });
+}
+
+export interface BaseEgressOptions {
+  /** The VPC resolver (base of the VPC CIDR + 2) or the configured DNS server. */
+  readonly resolverIp: string;
+  /** Security group of the VPC's interface endpoints (SSM, logs, ...); gets the matching ingress rule. */
+  readonly awsEndpointsSecurityGroupId: string;
+  /** The S3 gateway endpoint's managed prefix list. */
+  readonly s3PrefixListId: string;
+  readonly descriptions: {
+    readonly awsEndpointsEgress: string;
+    readonly awsEndpointsIngress: string;
+    readonly s3Egress: string;
+  };
+}
+
+/**
+ * The egress both instance kinds need besides their own traffic: DNS to the resolver only,
+ * TCP 443 to the AWS interface endpoints (named by security group, which gets the matching
+ * ingress) and to the S3 gateway endpoint's prefix list. Nothing to 0.0.0.0/0.
+ */
+export function allowBaseEgress(scope: Construct, sg: SecurityGroup, o: BaseEgressOptions): void {
+  const resolver = Peer.ipv4(`${o.resolverIp}/32`);
+  sg.addEgressRule(resolver, Port.udp(53), 'DNS to the VPC resolver');
+  sg.addEgressRule(resolver, Port.tcp(53), 'DNS over TCP to the VPC resolver');
+  const endpoints = importSecurityGroup(scope, 'AwsEndpointsSecurityGroup', o.awsEndpointsSecurityGroupId);
+  sg.addEgressRule(endpoints, Port.tcp(443), o.descriptions.awsEndpointsEgress);
+  endpoints.addIngressRule(sg, Port.tcp(443), o.descriptions.awsEndpointsIngress);
+  sg.addEgressRule(Peer.prefixList(o.s3PrefixListId), Port.tcp(443), o.descriptions.s3Egress);
 }

@@ -12,17 +12,7 @@ import {
   Signals,
   UpdatePolicy,
 } from 'aws-cdk-lib/aws-autoscaling';
-import {
-  type InstanceType,
-  type ISecurityGroup,
-  type IVpc,
-  Peer,
-  Port,
-  SecurityGroup,
-  Subnet,
-  UserData,
-  Vpc,
-} from 'aws-cdk-lib/aws-ec2';
+import { type InstanceType, type IVpc, Peer, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
 import { NetworkTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -31,9 +21,12 @@ import { Construct } from 'constructs';
 import { acknowledgeFinding } from './nag.js';
 import { DEFAULT_BUNDLE_DIR, DEFAULT_SYSTEMD_UNIT_PATH, readProxyUnit, requireBundle } from './artifacts.js';
 import {
+  allowBaseEgress,
   createHardenedLaunchTemplate,
   createInstanceRole,
   createLogGroup,
+  importSecurityGroup,
+  importVpcSubnets,
   isRetentionDays,
 } from './hardened-instance.js';
 import { PROXY_DATA_PORT, renderProxyConfigFile, renderProxyConfigInput } from './proxy-config.js';
@@ -204,24 +197,13 @@ export class ProxyFleet extends Construct {
     const bundleDir = requireBundle(props.bundleDir ?? DEFAULT_BUNDLE_DIR);
     const unit = readProxyUnit(props.systemdUnitPath ?? DEFAULT_SYSTEMD_UNIT_PATH);
 
-    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
+    const { vpc, subnets } = importVpcSubnets(this, {
       vpcId: props.vpcId,
-      vpcCidrBlock: r.vpcCidr,
+      vpcCidr: r.vpcCidr,
+      subnetIds: props.privateSubnetIds,
       availabilityZones: props.availabilityZones,
-      privateSubnetIds: props.privateSubnetIds,
+      subnetKind: 'private',
     });
-    const subnets = props.privateSubnetIds.map((subnetId, i) =>
-      Subnet.fromSubnetAttributes(this, `Subnet${i}`, {
-        subnetId,
-        availabilityZone: props.availabilityZones[i] as string,
-      }),
-    );
-
-    acknowledgeFinding(
-      this,
-      'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
-      'The imported subnets only fill the ASG VPCZoneIdentifier; nothing here reads their route tables, so no route table ID is needed.',
-    );
     this.securityGroup = this.createSecurityGroup(vpc, props, r);
 
     const bundle = new Asset(this, 'ProxyBundle', { path: bundleDir });
@@ -324,35 +306,22 @@ export class ProxyFleet extends Construct {
       'Health checks and metrics from the VPC CIDR',
     );
 
-    const cluster = importSg(this, 'ClusterSecurityGroup', props.clusterSecurityGroupId);
+    const cluster = importSecurityGroup(this, 'ClusterSecurityGroup', props.clusterSecurityGroupId);
     sg.addEgressRule(cluster, Port.tcp(443), 'TLS to the EKS API server');
     cluster.addIngressRule(sg, Port.tcp(443), 'ekslink proxy fleet to the EKS API server');
 
-    const resolver = Peer.ipv4(`${r.resolverIp}/32`);
-    sg.addEgressRule(resolver, Port.udp(53), 'DNS to the VPC resolver');
-    sg.addEgressRule(resolver, Port.tcp(53), 'DNS over TCP to the VPC resolver');
-
-    const endpoints = importSg(this, 'AwsEndpointsSecurityGroup', props.awsEndpointsSecurityGroupId);
-    sg.addEgressRule(
-      endpoints,
-      Port.tcp(443),
-      'AWS APIs through the VPC interface endpoints (SSM, logs, signals)',
-    );
-    endpoints.addIngressRule(sg, Port.tcp(443), 'ekslink proxy fleet to the AWS interface endpoints');
-    sg.addEgressRule(
-      Peer.prefixList(props.s3PrefixListId),
-      Port.tcp(443),
-      'S3 gateway endpoint: proxy bundle and AL2023 packages',
-    );
+    allowBaseEgress(this, sg, {
+      resolverIp: r.resolverIp,
+      awsEndpointsSecurityGroupId: props.awsEndpointsSecurityGroupId,
+      s3PrefixListId: props.s3PrefixListId,
+      descriptions: {
+        awsEndpointsEgress: 'AWS APIs through the VPC interface endpoints (SSM, logs, signals)',
+        awsEndpointsIngress: 'ekslink proxy fleet to the AWS interface endpoints',
+        s3Egress: 'S3 gateway endpoint: proxy bundle and AL2023 packages',
+      },
+    });
     return sg;
   }
-}
-
-function importSg(scope: Construct, id: string, securityGroupId: string): ISecurityGroup {
-  return SecurityGroup.fromSecurityGroupId(scope, id, securityGroupId, {
-    mutable: true,
-    allowAllOutbound: false,
-  });
 }
 
 function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {

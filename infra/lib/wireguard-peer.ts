@@ -6,23 +6,17 @@
  */
 import { Arn, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
 import { AutoScalingGroup, HealthChecks, Signals, UpdatePolicy } from 'aws-cdk-lib/aws-autoscaling';
-import {
-  CfnEIP,
-  type ISecurityGroup,
-  Peer,
-  Port,
-  SecurityGroup,
-  Subnet,
-  UserData,
-  Vpc,
-} from 'aws-cdk-lib/aws-ec2';
+import { CfnEIP, Peer, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledgeFinding, nagArn } from './nag.js';
 import {
+  allowBaseEgress,
   createHardenedLaunchTemplate,
   createInstanceRole,
   createLogGroup,
+  importSecurityGroup,
+  importVpcSubnets,
   isRetentionDays,
 } from './hardened-instance.js';
 import { numberToIpv4, PropChecker } from './validate.js';
@@ -160,24 +154,13 @@ export class WireGuardPeer extends Construct {
     }
     this.listenPort = files.listenPort;
 
-    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
+    const { vpc, subnets } = importVpcSubnets(this, {
       vpcId: props.vpcId,
-      vpcCidrBlock: vpcCidr.text,
+      vpcCidr: vpcCidr.text,
+      subnetIds,
       availabilityZones: props.availabilityZones,
-      publicSubnetIds: subnetIds,
+      subnetKind: 'public',
     });
-    const subnets = subnetIds.map((subnetId, i) =>
-      Subnet.fromSubnetAttributes(this, `Subnet${i}`, {
-        subnetId,
-        availabilityZone: props.availabilityZones[i] as string,
-      }),
-    );
-
-    acknowledgeFinding(
-      this,
-      'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
-      'The imported subnets only fill the ASG VPCZoneIdentifier; nothing here reads their route tables, so no route table ID is needed.',
-    );
     this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description:
@@ -192,31 +175,22 @@ export class WireGuardPeer extends Construct {
         `WireGuard from GCP egress ${cidr.text}`,
       );
     }
-    const vpce = importSg(this, 'VpcEndpointSecurityGroup', props.vpcEndpointSecurityGroupId);
+    const vpce = importSecurityGroup(this, 'VpcEndpointSecurityGroup', props.vpcEndpointSecurityGroupId);
     this.securityGroup.addEgressRule(
       vpce,
       Port.tcp(443),
       'Tunnel traffic to the ekslink VPC endpoint (TLS only)',
     );
-    const resolver = Peer.ipv4(`${numberToIpv4((vpcCidr.network as number) + 2)}/32`);
-    this.securityGroup.addEgressRule(resolver, Port.udp(53), 'DNS to the VPC resolver');
-    this.securityGroup.addEgressRule(resolver, Port.tcp(53), 'DNS over TCP to the VPC resolver');
-    const endpoints = importSg(this, 'AwsEndpointsSecurityGroup', props.awsEndpointsSecurityGroupId);
-    this.securityGroup.addEgressRule(
-      endpoints,
-      Port.tcp(443),
-      'AWS APIs through the VPC interface endpoints',
-    );
-    endpoints.addIngressRule(
-      this.securityGroup,
-      Port.tcp(443),
-      'ekslink WireGuard peer to the AWS interface endpoints',
-    );
-    this.securityGroup.addEgressRule(
-      Peer.prefixList(props.s3PrefixListId),
-      Port.tcp(443),
-      'S3 gateway endpoint: AL2023 packages',
-    );
+    allowBaseEgress(this, this.securityGroup, {
+      resolverIp: numberToIpv4((vpcCidr.network as number) + 2),
+      awsEndpointsSecurityGroupId: props.awsEndpointsSecurityGroupId,
+      s3PrefixListId: props.s3PrefixListId,
+      descriptions: {
+        awsEndpointsEgress: 'AWS APIs through the VPC interface endpoints',
+        awsEndpointsIngress: 'ekslink WireGuard peer to the AWS interface endpoints',
+        s3Egress: 'S3 gateway endpoint: AL2023 packages',
+      },
+    });
 
     if (props.elasticIpAllocationId !== undefined) {
       this.elasticIpAllocationId = props.elasticIpAllocationId;
@@ -336,11 +310,4 @@ export class WireGuardPeer extends Construct {
       `The instance ID is only known after the ASG launches it; the statements are limited to instances tagged ${PEER_TAG_KEY}=<this peer>, and ModifyInstanceAttribute further to turning the source/dest check off.`,
     );
   }
-}
-
-function importSg(scope: Construct, id: string, securityGroupId: string): ISecurityGroup {
-  return SecurityGroup.fromSecurityGroupId(scope, id, securityGroupId, {
-    mutable: true,
-    allowAllOutbound: false,
-  });
 }

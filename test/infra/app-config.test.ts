@@ -62,7 +62,9 @@ describe('loadAppConfig', () => {
       'deploymentName: must be 1-32 of [a-z0-9-] starting with a letter, e.g. "acme-prod" (got "Prod_1")',
     );
     expect(message).toContain('proxyFleet.region: must be a region name, e.g. "us-east-1" (got "useast1")');
-    expect(message).toMatch(/proxyFleet: Unrecognized key: "minCapcity"/i);
+    expect(message).toContain(
+      'proxyFleet: unknown key "minCapcity": check the spelling (keys are case-sensitive) or remove it',
+    );
     expect(message).toMatch(/proxyFleet\.maxCapacity: .* \(got "4"\)/);
   });
 
