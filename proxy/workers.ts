@@ -97,6 +97,14 @@ function isReply(m: unknown): m is Reply {
 const METRICS_TIMEOUT_MS = 2000;
 /** After destroy, how long a worker gets to exit before it is killed. */
 const EXIT_TIMEOUT_MS = 5000;
+/** A worker that lived shorter than this counts as a crash loop for the respawn backoff. */
+const STABLE_AFTER_MS = 60_000;
+const MAX_RESPAWN_DELAY_MS = 30_000;
+
+/** Immediately for a first crash; then 1 s, 2 s, 4 s... up to 30 s while workers keep dying young. */
+export function respawnDelayMs(quickExits: number): number {
+  return quickExits <= 1 ? 0 : Math.min(MAX_RESPAWN_DELAY_MS, 1000 * 2 ** (quickExits - 2));
+}
 
 class WorkerHandle {
   private nextId = 0;
@@ -168,6 +176,9 @@ export class ClusterDataPlane implements DataPlane {
    * would read the drop as a counter reset and count the survivors' totals again.
    */
   private retired: MetricsSnapshot[] = [];
+  /** Workers in a row that died young (respawn backoff). */
+  private quickExits = 0;
+  private respawnTimer: NodeJS.Timeout | undefined;
 
   constructor(
     config: ProxyConfig,
@@ -189,26 +200,48 @@ export class ClusterDataPlane implements DataPlane {
   }
 
   private async spawn(port: number): Promise<AddressInfo> {
+    return this.startWorker(this.fork(), port);
+  }
+
+  private async startWorker(handle: WorkerHandle, port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve) => handle.worker.once('online', () => resolve()));
+    const config: ProxyConfig = { ...this.config, listen: { ...this.config.listen, port } };
+    return handle.call<AddressInfo>('start', { config });
+  }
+
+  private fork(): WorkerHandle {
     const handle = new WorkerHandle(cluster.fork());
     this.workers.add(handle);
     const pid = handle.worker.process.pid;
+    const spawnedAt = performance.now();
     handle.worker.once('exit', (code, signal) => {
       this.workers.delete(handle);
       this.retire(handle);
       if (this.stopping) return;
+      // A worker that dies young again and again (bad host state, a bug on start) must not
+      // turn the primary into a fork loop on a 2-core instance.
+      this.quickExits = performance.now() - spawnedAt < STABLE_AFTER_MS ? this.quickExits + 1 : 0;
+      const respawnInMs = respawnDelayMs(this.quickExits);
       this.logger.error(
-        { event: 'worker_exited', workerPid: pid, code, signal },
+        { event: 'worker_exited', workerPid: pid, code, signal, respawnInMs },
         'worker exited; starting another',
       );
-      this.spawn(this.port).then(
-        () => this.logger.info({ event: 'worker_replaced', exitedPid: pid, workers: this.workers.size }),
-        (err: unknown) =>
-          this.logger.error({ event: 'worker_start_failed', err: String(err) }, 'replacement worker failed'),
-      );
+      this.respawnTimer = setTimeout(() => this.replace(pid), respawnInMs);
     });
-    await new Promise<void>((resolve) => handle.worker.once('online', () => resolve()));
-    const config: ProxyConfig = { ...this.config, listen: { ...this.config.listen, port } };
-    return handle.call<AddressInfo>('start', { config });
+    return handle;
+  }
+
+  private replace(exitedPid: number | undefined): void {
+    if (this.stopping) return;
+    const handle = this.fork();
+    this.startWorker(handle, this.port).then(
+      () => this.logger.info({ event: 'worker_replaced', exitedPid, workers: this.workers.size }),
+      (err: unknown) => {
+        this.logger.error({ event: 'worker_start_failed', err: String(err) }, 'replacement worker failed');
+        // A worker that cannot listen serves nobody: end it; its exit schedules the next try.
+        handle.worker.kill();
+      },
+    );
   }
 
   private all<T>(op: Op, extra: Partial<Request> = {}, timeoutMs?: number): Promise<T[]> {
@@ -233,6 +266,7 @@ export class ClusterDataPlane implements DataPlane {
 
   async destroy(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.respawnTimer);
     const workers = [...this.workers];
     await Promise.all(
       workers.map(async (w) => {

@@ -111,6 +111,24 @@ describe('workers: 2', () => {
     expect(await opened()).toBe(openedBefore + 6);
   });
 
+  it('backs off respawning when workers keep dying young, and serves meanwhile', async () => {
+    // The worker replaced above is young: killing it is the second quick exit in a row.
+    const replaced = proxy.events.filter((e) => e.event === 'worker_replaced').length;
+    const young = proxy.events.filter((e) => e.event === 'worker_exited').length;
+    const pids = [...new Set(proxy.connections().map((l) => l.pid as number))].filter(alive);
+    const newest = pids[pids.length - 1] as number;
+    const killedAt = Date.now();
+    process.kill(newest, 'SIGKILL');
+    const exited = await proxy.waitFor((e) => e.event === 'worker_exited' && e.workerPid === newest);
+    expect(proxy.events.filter((e) => e.event === 'worker_exited').length).toBe(young + 1);
+    expect(exited.respawnInMs).toBe(1000);
+    // One worker serves while the other waits to be started again.
+    expect(await tryHandshake(proxy.port, SNI, pki.caCertPem)).toBe('ok');
+    await proxy.waitFor((e) => e.event === 'worker_replaced' && e.exitedPid === newest);
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000);
+    expect(proxy.events.filter((e) => e.event === 'worker_replaced').length).toBe(replaced + 1);
+  });
+
   it('reloads every worker on SIGHUP, then drains them all and leaves no process behind on SIGTERM', async () => {
     proxy.rewriteConfig(config([SNI, OTHER]));
     proxy.signal('SIGHUP');
