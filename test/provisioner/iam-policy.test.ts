@@ -102,22 +102,3 @@ test('gcp-to-aws consumer: the endpoint may still use the customer VPC, subnets 
   expect(allows(policy, 'ec2:DeleteSecurityGroup', `${EC2}:security-group/sg-0123`)).toBe(false);
   expect(allows(policy, 'ec2:AuthorizeSecurityGroupIngress', `${EC2}:security-group/sg-0123`)).toBe(false);
 });
-
-test('gcp-to-aws provider: ELB may create its service-linked role (first NLB in an account), and only that role', () => {
-  const policy = getTopology('gcp-to-aws').iamPolicy('provider');
-  const role =
-    'arn:aws:iam::111111111111:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing';
-  expect(
-    allows(policy, 'iam:CreateServiceLinkedRole', role, {
-      'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com',
-    }),
-  ).toBe(true);
-  expect(
-    allows(policy, 'iam:CreateServiceLinkedRole', 'arn:aws:iam::111111111111:role/admin', {
-      'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com',
-    }),
-  ).toBe(false);
-  expect(
-    allows(policy, 'iam:CreateServiceLinkedRole', role, { 'iam:AWSServiceName': 'ec2.amazonaws.com' }),
-  ).toBe(false);
-});

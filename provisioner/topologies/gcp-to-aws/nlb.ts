@@ -310,17 +310,6 @@ export const NLB_PERMISSIONS: readonly IamPermission[] = [
     resources: ['*'],
     tagCondition: 'resource',
   },
-  {
-    // The first load balancer in an account makes ELB create its service-linked role on the
-    // caller's behalf; without this, apply fails with AccessDenied on a fresh account.
-    why: 'let ELB create its service linked role for the first load balancer in the account',
-    actions: ['iam:CreateServiceLinkedRole'],
-    resources: [
-      'arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
-    ],
-    tagCondition: 'none',
-    condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
-  },
 ];
 
 /** Step 1, provider: internal NLB (cross-zone), TCP 443 target group, TCP 443 listener. */
