@@ -79,11 +79,17 @@ interface PeerFigures {
   latencyP50Ms: number;
   latencyP99Ms: number;
   rateFailed: number;
+  /** DNS queries the peer sent per connection served in the rate phase. */
+  dnsQueriesPerConnection: number;
   mibPerSec: number;
   bulkFailed: number;
 }
 
-async function measure(peer: Peer, hellos: { rate: Buffer; bulk: Buffer }): Promise<PeerFigures> {
+async function measure(
+  peer: Peer,
+  hellos: { rate: Buffer; bulk: Buffer },
+  dns: TestDnsServer,
+): Promise<PeerFigures> {
   const base = { host: peer.host, bulkBytes, durationMs: phaseMs };
   // Warm-up: JIT, DNS caches where a peer has them, connection pools.
   await runLoadProcess({
@@ -95,6 +101,8 @@ async function measure(peer: Peer, hellos: { rate: Buffer; bulk: Buffer }): Prom
     maxConnections: 500,
     durationMs: 2000,
   });
+  // ekslink resolves per connection (sharing concurrent lookups); the others cache.
+  const queriesBefore = dns.queryCount();
   const rate = await runLoadProcess({
     ...base,
     port: peer.portFor('rate'),
@@ -103,6 +111,7 @@ async function measure(peer: Peer, hellos: { rate: Buffer; bulk: Buffer }): Prom
     concurrency,
     maxConnections,
   });
+  const queries = dns.queryCount() - queriesBefore;
   const bulk = await runLoadProcess({
     ...base,
     port: peer.portFor('bulk'),
@@ -117,6 +126,7 @@ async function measure(peer: Peer, hellos: { rate: Buffer; bulk: Buffer }): Prom
     latencyP50Ms: rate.latencyP50Ms,
     latencyP99Ms: rate.latencyP99Ms,
     rateFailed: rate.failed,
+    dnsQueriesPerConnection: rate.completed > 0 ? queries / rate.completed : 0,
     mibPerSec: bulk.bytes / 1024 / 1024 / (bulk.elapsedMs / 1000),
     bulkFailed: bulk.failed,
   };
@@ -134,6 +144,7 @@ function table(rows: PeerFigures[]): string {
     'p99 ms',
     'MiB/s',
     'failed',
+    'DNS q/conn',
     'ekslink/peer conn/s',
     'ekslink/peer MiB/s',
   ];
@@ -144,6 +155,7 @@ function table(rows: PeerFigures[]): string {
     r.latencyP99Ms.toFixed(2),
     r.mibPerSec.toFixed(0),
     String(r.rateFailed + r.bulkFailed),
+    r.dnsQueriesPerConnection.toFixed(2),
     r.peer === 'ekslink' ? '1.00x' : ratio(ek?.connectionsPerSec, r.connectionsPerSec),
     r.peer === 'ekslink' ? '1.00x' : ratio(ek?.mibPerSec, r.mibPerSec),
   ]);
@@ -186,7 +198,7 @@ async function main(): Promise<void> {
       }
       const peer = await factory.start(routes, workDir, workers);
       try {
-        const figures = await measure(peer, hellos);
+        const figures = await measure(peer, hellos, dns);
         rows.push(figures);
         console.log(
           `${figures.peer}: ${figures.connectionsPerSec.toFixed(0)} conn/s, ${figures.mibPerSec.toFixed(0)} MiB/s`,
