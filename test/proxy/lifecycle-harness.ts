@@ -57,15 +57,20 @@ export class ProxyProcess {
     this.exited = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
   }
 
-  /** Write the config, spawn `ekslink proxy --config`, wait for the `listening` line. */
+  /**
+   * Write the config, spawn `ekslink proxy --config`, wait for the `listening` line.
+   * `launcher` runs it through another command that execs it, e.g. `['ip', 'netns', 'exec', ns]`.
+   */
   static async start(
     config: ProxyConfigInput,
     dir = mkdtempSync(join(tmpdir(), 'ekslink-life-')),
+    launcher: readonly string[] = [],
   ): Promise<ProxyProcess> {
     requireBundle();
     const configPath = join(dir, 'proxy.json');
     writeFileSync(configPath, JSON.stringify(config, null, 2));
-    const child = spawn(NODE, [BUNDLE, 'proxy', '--config', configPath], {
+    const argv = [...launcher, NODE, BUNDLE, 'proxy', '--config', configPath];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_OPTIONS: '' },
