@@ -10,6 +10,8 @@ export const ERROR_CATALOG = {
     'An AWS call kept failing with a throttling or eventual-consistency error until the retry bound. Wait a minute and run again; if it persists, check service quotas.',
   EKL_PROVISION_WAIT_TIMEOUT:
     'A resource did not reach the expected state in time (NLB active, endpoint available). Check it in the console; run `apply` again to keep waiting.',
+  EKL_PROVISION_NLB_FAILED:
+    'The load balancer went to state `failed` while apply waited for it (the message carries the reason AWS gave, e.g. subnet capacity or quota). Fix the cause, then run `apply` again: it deletes the failed NLB and creates a new one.',
   EKL_PROVISION_ACCOUNT_MISMATCH:
     'The credentials for an account resolve to a different AWS account ID than the config says. Fix the profile or role ARN, or the accountId.',
   EKL_PROVISION_CREDENTIALS:

@@ -2,7 +2,13 @@ import { MSG } from './engine/messages.js';
 import type { OutputMessage, OutputSink } from './engine/output.js';
 import type { Change } from './engine/step.js';
 
-const SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', delete: '-', none: '=' };
+const SYMBOL: Record<Change['action'], string> = {
+  create: '+',
+  update: '~',
+  replace: '-/+',
+  delete: '-',
+  none: '=',
+};
 
 function seconds(ms: unknown): string {
   return typeof ms === 'number' ? `${(ms / 1000).toFixed(1)}s` : '';

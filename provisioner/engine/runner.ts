@@ -19,14 +19,14 @@ export interface StepReport {
 
 export interface RunResult {
   readonly steps: readonly StepReport[];
-  /** Number of create/update/delete changes planned or made. */
+  /** Number of create/update/replace/delete changes planned or made. */
   readonly changed: number;
 }
 
 type AnyStep<C> = Step<C, unknown>;
 
-function counts(reports: readonly StepReport[]): Record<'create' | 'update' | 'delete', number> {
-  const out = { create: 0, update: 0, delete: 0 };
+function counts(reports: readonly StepReport[]): Record<'create' | 'update' | 'replace' | 'delete', number> {
+  const out = { create: 0, update: 0, replace: 0, delete: 0 };
   for (const r of reports) for (const c of r.changes) if (c.action !== 'none') out[c.action]++;
   return out;
 }
@@ -165,10 +165,12 @@ export async function destroySteps<C extends StepContext>(
   return { steps: reports, changed };
 }
 
-/** `2 to create, 1 to update` or `up to date`. */
+/** `2 create, 1 update` or `up to date`. */
 export function summarize(changes: readonly Change[]): string {
-  const n = { create: 0, update: 0, delete: 0 };
+  const n = { create: 0, update: 0, replace: 0, delete: 0 };
   for (const c of changes) if (c.action !== 'none') n[c.action]++;
-  const parts = (['create', 'update', 'delete'] as const).filter((k) => n[k] > 0).map((k) => `${n[k]} ${k}`);
+  const parts = (['create', 'update', 'replace', 'delete'] as const)
+    .filter((k) => n[k] > 0)
+    .map((k) => `${n[k]} ${k}`);
   return parts.length === 0 ? 'up to date' : parts.join(', ');
 }

@@ -8,7 +8,7 @@
  *   file. Read-only. It may publish facts for later steps on `ctx` (e.g. the NLB ARN it
  *   found), because `plan` runs read for every step without applying anything.
  * - `plan(ctx, current)`: pure. Compare `current` with the config and return one Change per
- *   resource: `create`, `update` or `delete` with a reason a person can act on, or `none`
+ *   resource: `create`, `update`, `replace` or `delete` with a reason a person can act on, or `none`
  *   ("exists, matches config"). When a dependency from an earlier step does not exist yet,
  *   plan `create` with a reason that says so. An empty list means "nothing to manage".
  * - `apply(ctx, current, changes)`: make the planned changes, then publish the same facts
@@ -31,7 +31,8 @@
  */
 import type { IamPermission } from '../iam/policy.js';
 
-export type ChangeAction = 'create' | 'update' | 'delete' | 'none';
+/** `replace`: delete a resource that can never work again (e.g. state `failed`) and create a new one. */
+export type ChangeAction = 'create' | 'update' | 'replace' | 'delete' | 'none';
 
 /** One resource and what will happen (or happened) to it. */
 export interface Change {

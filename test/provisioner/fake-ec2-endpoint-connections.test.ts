@@ -5,17 +5,22 @@ import {
   CreateVpcEndpointServiceConfigurationCommand,
   DeleteVpcEndpointServiceConfigurationsCommand,
   DeleteVpcEndpointsCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
   DescribeVpcEndpointConnectionsCommand,
+  DescribeVpcEndpointServiceConfigurationsCommand,
   DescribeVpcEndpointsCommand,
   ModifyVpcEndpointServicePermissionsCommand,
   RejectVpcEndpointConnectionsCommand,
 } from '@aws-sdk/client-ec2';
 import {
   CreateLoadBalancerCommand,
+  DeleteLoadBalancerCommand,
   DescribeLoadBalancersCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mapSetItems } from './fake-ec2-endpoint-connections.js';
+import { mapSetItems, pageOf } from './fake-ec2-endpoint-connections.js';
 import { CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, startWorld, type World } from './world.js';
 
 let world: World;
@@ -173,6 +178,118 @@ describe('endpoint connections fake', () => {
     const lbs = await world.aws.provider.elbv2.send(new DescribeLoadBalancersCommand({}));
     expect(lbs.LoadBalancers!.map((l) => l.LoadBalancerName)).toContain('fake-test');
     expect(lbs.LoadBalancers![0]!.LoadBalancerArn).toContain(`:${PROVIDER_ACCOUNT}:`);
+  });
+
+  test('failed states moto never produces: NLB provisioning -> failed with a reason; endpoint service Failed', async () => {
+    world.fake.failNextLoadBalancer('Insufficient capacity');
+    const created = (
+      await world.aws.provider.elbv2.send(
+        new CreateLoadBalancerCommand({
+          Name: 'fake-failed',
+          Type: 'network',
+          Scheme: 'internal',
+          Subnets: world.provider.subnetIds,
+        }),
+      )
+    ).LoadBalancers![0]!;
+    expect(created.State).toEqual({ Code: 'provisioning' });
+    const describe = async (arn: string) =>
+      (await world.aws.provider.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] })))
+        .LoadBalancers![0]!.State;
+    expect(await describe(created.LoadBalancerArn!)).toEqual({
+      Code: 'failed',
+      Reason: 'Insufficient capacity',
+    });
+    // Only that one: the next create is active as usual.
+    const other = (
+      await world.aws.provider.elbv2.send(
+        new CreateLoadBalancerCommand({
+          Name: 'fake-ok',
+          Type: 'network',
+          Subnets: world.provider.subnetIds,
+        }),
+      )
+    ).LoadBalancers![0]!;
+    expect(await describe(other.LoadBalancerArn!)).toEqual({ Code: 'active' });
+    world.fake.failLoadBalancer(other.LoadBalancerArn!, 'Internal failure');
+    expect(await describe(other.LoadBalancerArn!)).toEqual({ Code: 'failed', Reason: 'Internal failure' });
+    for (const lb of [created, other])
+      await world.aws.provider.elbv2.send(
+        new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }),
+      );
+    const left = (await world.aws.provider.elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!;
+    expect(left.map((l) => l.LoadBalancerName)).not.toContain('fake-failed');
+
+    const svc = (
+      await world.aws.provider.ec2.send(
+        new CreateVpcEndpointServiceConfigurationCommand({
+          NetworkLoadBalancerArns: [left[0]!.LoadBalancerArn!],
+        }),
+      )
+    ).ServiceConfiguration!;
+    const stateOf = async () =>
+      (
+        await world.aws.provider.ec2.send(
+          new DescribeVpcEndpointServiceConfigurationsCommand({ ServiceIds: [svc.ServiceId!] }),
+        )
+      ).ServiceConfigurations?.[0]?.ServiceState;
+    expect(await stateOf()).toBe('Available');
+    world.fake.failEndpointService(svc.ServiceId!);
+    expect(await stateOf()).toBe('Failed');
+    const deleted = await world.aws.provider.ec2.send(
+      new DeleteVpcEndpointServiceConfigurationsCommand({ ServiceIds: [svc.ServiceId!] }),
+    );
+    expect(deleted.Unsuccessful ?? []).toEqual([]);
+  });
+
+  test('paginate: DescribeSecurityGroups in pages with nextToken until every item was served', async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const out = await world.aws.consumer.ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `fake-page-${n}`,
+          Description: 'x',
+          VpcId: world.consumer.vpcId,
+        }),
+      );
+      ids.push(out.GroupId!);
+    }
+    const all = async () => {
+      const seen: string[] = [];
+      const tokens: (string | undefined)[] = [];
+      let token: string | undefined;
+      do {
+        const out = await world.aws.consumer.ec2.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [{ Name: 'group-id', Values: ids }],
+            NextToken: token,
+          }),
+        );
+        seen.push(...out.SecurityGroups!.map((g) => g.GroupId!));
+        token = out.NextToken;
+        tokens.push(token);
+      } while (token && tokens.length < 10);
+      return { seen, tokens };
+    };
+    world.fake.paginate('DescribeSecurityGroups', 2);
+    try {
+      const paged = await all();
+      expect(paged.tokens).toEqual(['fake-page-2', undefined]);
+      expect(paged.seen.sort()).toEqual([...ids].sort());
+    } finally {
+      world.fake.paginate('DescribeSecurityGroups', undefined);
+    }
+    expect((await all()).tokens).toEqual([undefined]);
+    for (const GroupId of ids) await world.aws.consumer.ec2.send(new DeleteSecurityGroupCommand({ GroupId }));
+  });
+
+  test('pageOf keeps the items of one page and adds nextToken only when more remain', () => {
+    const xml =
+      '<R><requestId>r</requestId><set><item><i>1</i></item><item><i>2</i></item><item><i>3</i></item></set></R>';
+    expect(pageOf(xml, 'set', 0, 2)).toBe(
+      '<R><nextToken>fake-page-2</nextToken><requestId>r</requestId><set><item><i>1</i></item><item><i>2</i></item></set></R>',
+    );
+    expect(pageOf(xml, 'set', 2, 2)).toBe('<R><requestId>r</requestId><set><item><i>3</i></item></set></R>');
   });
 
   test('mapSetItems rewrites top-level items only', () => {

@@ -2,8 +2,10 @@
  * A loopback HTTP front for moto that adds what moto lacks for PrivateLink acceptance:
  * AcceptVpcEndpointConnections, RejectVpcEndpointConnections and
  * DescribeVpcEndpointConnections, plus the real endpoint state machine
- * (pendingAcceptance -> pending -> available, or -> rejected). Every other request is
- * forwarded to moto unchanged. The behaviour is specified in
+ * (pendingAcceptance -> pending -> available, or -> rejected); the `failed` states of
+ * load balancers and endpoint services that moto never produces; and pagination of
+ * DescribeVpcEndpoints / DescribeSecurityGroups, which moto answers in one page. Every other
+ * request is forwarded to moto unchanged. The behaviour is specified in
  * fake-ec2-endpoint-connections.md; its own tests are fake-ec2-endpoint-connections.test.ts.
  */
 import { randomUUID } from 'node:crypto';
@@ -48,11 +50,22 @@ export interface FaultRule {
   times: number;
 }
 
+/** Describe calls the fake can split into pages (moto returns everything in one). */
+export type PagedAction = 'DescribeVpcEndpoints' | 'DescribeSecurityGroups';
+
 export interface EndpointConnectionsFake {
   /** Point EC2 (and ELBv2) endpoint overrides here. */
   readonly url: string;
   /** Snapshot of every tracked connection. */
   connections(): ConnectionRecord[];
+  /** Put an existing load balancer in state `failed` with this reason (AWS: provisioning -> failed). */
+  failLoadBalancer(arn: string, reason: string): void;
+  /** The next load balancer created answers `provisioning`, then `failed` with this reason. */
+  failNextLoadBalancer(reason: string): void;
+  /** Put an existing endpoint service in state `Failed`. */
+  failEndpointService(serviceId: string): void;
+  /** Answer `action` in pages of `pageSize` items with a `nextToken`, as AWS may; undefined: one page. */
+  paginate(action: PagedAction, pageSize: number | undefined): void;
   /** Make the next matching requests fail (throttling, eventual consistency). */
   inject(rule: Omit<FaultRule, 'times'> & { times?: number }): void;
   /** How many requests were answered by injected faults, per `service:action`. */
@@ -102,7 +115,12 @@ function filters(form: URLSearchParams): Map<string, string[]> {
  * Apply `fn` to each top-level `<item>` of the first `<setTag>` element, depth-aware so
  * nested item lists (tags, subnets, DNS entries) are left alone.
  */
-export function mapSetItems(xml: string, setTag: string, fn: (item: string) => string): string {
+export function mapSetItems(
+  xml: string,
+  setTag: string,
+  fn: (item: string, index: number) => string,
+  itemTag = 'item',
+): string {
   const open = xml.indexOf(`<${setTag}>`);
   if (open < 0) return xml;
   const re = /<(\/?)([A-Za-z0-9]+)[^>]*?(\/?)>/g;
@@ -114,16 +132,40 @@ export function mapSetItems(xml: string, setTag: string, fn: (item: string) => s
     const [, closing, name, selfClosing] = m;
     if (selfClosing) continue;
     if (!closing) {
-      if (depth === 0 && name === 'item') itemStart = m.index;
+      if (depth === 0 && name === itemTag) itemStart = m.index;
       depth++;
     } else {
       if (depth === 0 && name === setTag) break;
       depth--;
-      if (depth === 0 && name === 'item') spans.push([itemStart, re.lastIndex]);
+      if (depth === 0 && name === itemTag) spans.push([itemStart, re.lastIndex]);
     }
   }
   let out = xml;
-  for (const [s, e] of spans.reverse()) out = out.slice(0, s) + fn(out.slice(s, e)) + out.slice(e);
+  for (let i = spans.length - 1; i >= 0; i--) {
+    const [s, e] = spans[i]!;
+    out = out.slice(0, s) + fn(out.slice(s, e), i) + out.slice(e);
+  }
+  return out;
+}
+
+const PAGED_SETS: Record<PagedAction, string> = {
+  DescribeVpcEndpoints: 'vpcEndpointSet',
+  DescribeSecurityGroups: 'securityGroupInfo',
+};
+
+/**
+ * One page of a full moto answer: items [offset, offset + size) of the set, and a
+ * `<nextToken>` when more remain. The token is the fake's own (`fake-page-<offset>`).
+ */
+export function pageOf(xml: string, setTag: string, offset: number, size: number): string {
+  let total = 0;
+  let out = mapSetItems(xml, setTag, (item, i) => {
+    total = Math.max(total, i + 1);
+    return i >= offset && i < offset + size ? item : '';
+  });
+  if (offset + size < total) {
+    out = out.replace(/<requestId>/, `<nextToken>fake-page-${offset + size}</nextToken><requestId>`);
+  }
   return out;
 }
 
@@ -163,6 +205,11 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
   const rules: FaultRule[] = [];
   const faultsServed = new Map<string, number>();
   const pendingPolls = options.pendingPolls ?? 1;
+  /** Load balancer ARN -> reason it failed. */
+  const failedLbs = new Map<string, string>();
+  let nextLbFailure: string | undefined;
+  const failedServices = new Set<string>();
+  const pageSizes = new Map<string, number>();
 
   function forward(
     method: string,
@@ -278,6 +325,7 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
       const out = await forward(req.method ?? 'POST', req.url ?? '/', req.headers, raw);
       return out;
     };
+    if (service === 'elasticloadbalancing') return handleElb(action, form, res, await pass());
     if (service !== 'ec2') {
       const out = await pass();
       return send(res, out.status, out.body);
@@ -307,6 +355,16 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           svc.acceptanceRequired = form.get('AcceptanceRequired') === 'true';
         return send(res, out.status, out.body);
       }
+      case 'DescribeVpcEndpointServiceConfigurations': {
+        const out = await pass();
+        if (out.status !== 200) return send(res, out.status, out.body);
+        const body = mapSetItems(out.body, 'serviceConfigurationSet', (item) =>
+          failedServices.has(tagValue(item, 'serviceId') ?? '')
+            ? item.replace(/<serviceState>[^<]*<\/serviceState>/, '<serviceState>Failed</serviceState>')
+            : item,
+        );
+        return send(res, 200, body);
+      }
       case 'DeleteVpcEndpointServiceConfigurations': {
         const ids = listParam(form, 'ServiceId');
         const blocked = ids.filter((id) =>
@@ -333,6 +391,7 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           unsuccessful.push(...motoFailed.map((m) => ({ id: m[3]!, code: m[1]!, message: m[2]! })));
           for (const id of rest) {
             const svc = services.get(id);
+            if (!motoFailed.some((m) => m[3] === id)) failedServices.delete(id);
             if (svc && !motoFailed.some((m) => m[3] === id)) {
               services.delete(id);
               byName.delete(svc.serviceName);
@@ -377,7 +436,12 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           tick(conn);
           return item.replace(/<state>[^<]*<\/state>/, `<state>${endpointStateOf(conn.state)}</state>`);
         });
-        return send(res, 200, body);
+        return send(res, 200, paged(action, form, body));
+      }
+      case 'DescribeSecurityGroups': {
+        const out = await pass();
+        if (out.status !== 200) return send(res, out.status, out.body);
+        return send(res, 200, paged(action, form, out.body));
       }
       case 'DeleteVpcEndpoints': {
         const out = await pass();
@@ -460,6 +524,59 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
     }
   }
 
+  /** Cut a full answer to the page the request's NextToken asks for, when paging is on. */
+  function paged(action: PagedAction, form: URLSearchParams, body: string): string {
+    const size = pageSizes.get(action);
+    if (size === undefined) return body;
+    const offset = Number(/^fake-page-(\d+)$/.exec(form.get('NextToken') ?? '')?.[1] ?? 0);
+    return pageOf(body, PAGED_SETS[action], offset, size);
+  }
+
+  /** ELBv2: forwarded to moto; the fake only overlays the `failed` state of load balancers. */
+  function handleElb(
+    action: string,
+    form: URLSearchParams,
+    res: ServerResponse,
+    out: { status: number; body: string },
+  ): void {
+    if (out.status !== 200) return send(res, out.status, out.body);
+    const withState = (item: string, code: string, reason?: string) =>
+      item.replace(
+        /<State>[\s\S]*?<\/State>/,
+        `<State><Code>${code}</Code>${reason ? `<Reason>${xmlEscape(reason)}</Reason>` : ''}</State>`,
+      );
+    switch (action) {
+      case 'CreateLoadBalancer': {
+        if (nextLbFailure === undefined) return send(res, 200, out.body);
+        const arn = tagValue(out.body, 'LoadBalancerArn')!;
+        failedLbs.set(arn, nextLbFailure);
+        nextLbFailure = undefined;
+        return send(
+          res,
+          200,
+          mapSetItems(out.body, 'LoadBalancers', (item) => withState(item, 'provisioning'), 'member'),
+        );
+      }
+      case 'DescribeLoadBalancers': {
+        const body = mapSetItems(
+          out.body,
+          'LoadBalancers',
+          (item) => {
+            const reason = failedLbs.get(tagValue(item, 'LoadBalancerArn') ?? '');
+            return reason === undefined ? item : withState(item, 'failed', reason);
+          },
+          'member',
+        );
+        return send(res, 200, body);
+      }
+      case 'DeleteLoadBalancer':
+        failedLbs.delete(form.get('LoadBalancerArn') ?? '');
+        return send(res, 200, out.body);
+      default:
+        return send(res, 200, out.body);
+    }
+  }
+
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent)
@@ -472,6 +589,11 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
   return {
     url: `http://127.0.0.1:${port}`,
     connections: () => [...conns.values()].map((c) => ({ ...c })),
+    failLoadBalancer: (arn, reason) => void failedLbs.set(arn, reason),
+    failNextLoadBalancer: (reason) => void (nextLbFailure = reason),
+    failEndpointService: (id) => void failedServices.add(id),
+    paginate: (action, pageSize) =>
+      void (pageSize === undefined ? pageSizes.delete(action) : pageSizes.set(action, pageSize)),
     inject: (rule) => rules.push({ times: 1, ...rule }),
     faultsServed,
     stop: () =>

@@ -19,11 +19,16 @@ import type { GcpToAwsContext } from './context.js';
 export interface EndpointServiceState {
   /** Every endpoint service carrying this deployment's tags (more than one only after a fault). */
   readonly services: readonly ServiceConfiguration[];
+  /** Tagged services in state `Failed`: they never recover, so apply replaces and destroy deletes them. */
+  readonly failedServices: readonly ServiceConfiguration[];
   /** Allowed principals of the first one. */
   readonly principals: readonly string[];
 }
 
 const GONE = ['InvalidVpcEndpointService.NotFound', 'InvalidVpcEndpointServiceId.NotFound'];
+/** ServiceConfiguration carries no failure reason, unlike an NLB's State.Reason. */
+const FAILED_REASON =
+  'it failed: service state Failed (AWS gives no reason; check the NLB it was created for)';
 
 async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServiceState> {
   const conn = ctx.provider;
@@ -40,11 +45,12 @@ async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServic
     return { items: out.ServiceConfigurations ?? [], next: out.NextToken };
   });
   // Filter again by tags: a filter the API ignores must not make us adopt someone else's service.
-  const services: ServiceConfiguration[] = listed.filter(
+  const tagged = listed.filter(
     (s) =>
-      isDeploymentResource(s.Tags, deployment) &&
-      !['Deleting', 'Deleted', 'Failed'].includes(s.ServiceState ?? ''),
+      isDeploymentResource(s.Tags, deployment) && !['Deleting', 'Deleted'].includes(s.ServiceState ?? ''),
   );
+  const services = tagged.filter((s) => s.ServiceState !== 'Failed');
+  const failedServices = tagged.filter((s) => s.ServiceState === 'Failed');
   const svc = services[0];
   let principals: string[] = [];
   if (svc) {
@@ -57,7 +63,7 @@ async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServic
     ctx.facts.serviceId = svc.ServiceId;
     ctx.facts.serviceName = svc.ServiceName;
   }
-  return { services, principals };
+  return { services, failedServices, principals };
 }
 
 function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
@@ -66,15 +72,20 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
   const want = [...ctx.allowedPrincipals].sort();
   const svc = s.services[0];
   const ops: Op[] = [];
+  const failed = s.failedServices;
   if (!svc) {
     const label = `endpoint service ${resourceNames(deployment).endpointService}`;
+    const replaced = failed[0];
     ops.push({
-      change: change(
-        'create',
-        label,
-        `acceptance required, allowed principals ${want.join(', ')}${ctx.facts.loadBalancerArn ? '' : ' (for the NLB created in step nlb)'}`,
-      ),
+      change: replaced
+        ? change('replace', label, `${replaced.ServiceId}: ${FAILED_REASON}`)
+        : change(
+            'create',
+            label,
+            `acceptance required, allowed principals ${want.join(', ')}${ctx.facts.loadBalancerArn ? '' : ' (for the NLB created in step nlb)'}`,
+          ),
       run: async () => {
+        for (const f of failed) await deleteService(ctx, f.ServiceId!);
         const token = randomUUID();
         const out = await conn.call('CreateVpcEndpointServiceConfiguration', label, () =>
           conn.ec2.send(
@@ -97,6 +108,12 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
       },
     });
   } else {
+    for (const f of failed) {
+      ops.push({
+        change: change('delete', `endpoint service ${f.ServiceId}`, FAILED_REASON),
+        run: () => deleteService(ctx, f.ServiceId!),
+      });
+    }
     const label = `endpoint service ${svc.ServiceId}`;
     const before = ops.length;
     if (svc.AcceptanceRequired !== true) {
@@ -247,7 +264,8 @@ export const endpointServiceStep: Step<GcpToAwsContext, EndpointServiceState> = 
   apply: (ctx, current) => runOps(ctx, 'endpoint-service', 'provider', serviceOps(ctx, current)),
   async destroy(ctx, current) {
     const done: Change[] = [];
-    for (const svc of current.services) {
+    // Failed services too: they carry our tags and would otherwise be left behind.
+    for (const svc of [...current.services, ...current.failedServices]) {
       await deleteService(ctx, svc.ServiceId!);
       done.push(change('delete', `endpoint service ${svc.ServiceId}`, 'destroy'));
     }

@@ -31,8 +31,8 @@ export async function waitActive(ctx: GcpToAwsContext, arn: string, name: string
       const state = out.LoadBalancers?.[0]?.State;
       if (state?.Code === 'failed') {
         throw new ProvisionError(
-          'EKL_PROVISION_WAIT_TIMEOUT',
-          `load balancer ${name} failed: ${state.Reason ?? 'no reason given'}`,
+          'EKL_PROVISION_NLB_FAILED',
+          `load balancer ${name} is in state failed: ${state.Reason ?? 'no reason given'}; fix the cause and run apply again to replace it`,
         );
       }
       return state?.Code === 'active'

@@ -19,7 +19,10 @@ import type { GcpToAwsContext } from './context.js';
 
 /** The NLB, target group and listener found by this deployment's tags, with their attributes. */
 export interface NlbState {
+  /** Tagged NLBs that are provisioning or active (more than one only after a fault). */
   readonly loadBalancers: readonly LoadBalancer[];
+  /** Tagged NLBs in state `failed`: they never recover, so apply replaces and destroy deletes them. */
+  readonly failedLoadBalancers: readonly LoadBalancer[];
   readonly lbAttributes: Readonly<Record<string, string>>;
   readonly targetGroups: readonly TargetGroup[];
   readonly tgAttributes: Readonly<Record<string, string>>;
@@ -75,7 +78,9 @@ export async function readNlb(ctx: GcpToAwsContext): Promise<NlbState> {
     [...allLbs.map((lb) => lb.LoadBalancerArn!), ...allTgs.map((tg) => tg.TargetGroupArn!)],
     deployment,
   );
-  const loadBalancers = allLbs.filter((lb) => ours.has(lb.LoadBalancerArn!) && lb.State?.Code !== 'failed');
+  const tagged = allLbs.filter((lb) => ours.has(lb.LoadBalancerArn!));
+  const loadBalancers = tagged.filter((lb) => lb.State?.Code !== 'failed');
+  const failedLoadBalancers = tagged.filter((lb) => lb.State?.Code === 'failed');
   const targetGroups = allTgs.filter((tg) => ours.has(tg.TargetGroupArn!));
   const lb = loadBalancers[0];
   const tg = targetGroups[0];
@@ -137,5 +142,13 @@ export async function readNlb(ctx: GcpToAwsContext): Promise<NlbState> {
       },
     );
   }
-  return { loadBalancers, lbAttributes, targetGroups, tgAttributes, listeners, listenerAttributes };
+  return {
+    loadBalancers,
+    failedLoadBalancers,
+    lbAttributes,
+    targetGroups,
+    tgAttributes,
+    listeners,
+    listenerAttributes,
+  };
 }

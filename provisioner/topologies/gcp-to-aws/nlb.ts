@@ -41,10 +41,16 @@ function loadBalancerOps(ctx: GcpToAwsContext, lb: LoadBalancer | undefined, s: 
   const cfg = ctx.config.provider;
   const lbName = `load balancer ${names.loadBalancer}`;
   const ops: Op[] = [];
+  const failed = s.failedLoadBalancers;
   if (!lb) {
+    const replaced = failed[0];
     ops.push({
-      change: change('create', lbName, 'no internal NLB tagged for this deployment'),
+      change: replaced
+        ? change('replace', lbName, failedReason(replaced))
+        : change('create', lbName, 'no internal NLB tagged for this deployment'),
       run: async () => {
+        // A failed NLB never recovers and holds the name: delete it before creating the new one.
+        for (const f of failed) await deleteLoadBalancer(ctx, f.LoadBalancerArn!);
         const out = await conn.call('CreateLoadBalancer', lbName, () =>
           conn.elbv2.send(
             new CreateLoadBalancerCommand({
@@ -65,6 +71,13 @@ function loadBalancerOps(ctx: GcpToAwsContext, lb: LoadBalancer | undefined, s: 
       },
     });
   } else {
+    for (const f of failed) {
+      ops.push({
+        change: change('delete', `load balancer ${f.LoadBalancerArn}`, failedReason(f)),
+        run: () => deleteLoadBalancer(ctx, f.LoadBalancerArn!),
+      });
+    }
+    const before = ops.length;
     const subnets = (lb.AvailabilityZones ?? []).map((az) => az.SubnetId!).sort();
     const wantSubnets = [...cfg.subnetIds].sort();
     if (subnets.join() !== wantSubnets.join()) {
@@ -93,9 +106,13 @@ function loadBalancerOps(ctx: GcpToAwsContext, lb: LoadBalancer | undefined, s: 
         run: () => waitActive(ctx, lb.LoadBalancerArn!, names.loadBalancer),
       });
     }
-    if (ops.length === 0) ops.push({ change: change('none', lbName, 'exists, matches config') });
+    if (ops.length === before) ops.push({ change: change('none', lbName, 'exists, matches config') });
   }
   return ops;
+}
+
+function failedReason(lb: LoadBalancer): string {
+  return `it failed: ${lb.State?.Reason ?? 'no reason given'}`;
 }
 
 /** Create the TCP 443 target group, or correct its health check and attributes. */
@@ -331,7 +348,8 @@ export const nlbStep: Step<GcpToAwsContext, NlbState> = {
       );
       done.push(change('delete', `listener ${listener.ListenerArn}`, 'destroy'));
     }
-    for (const lb of current.loadBalancers) {
+    // Failed NLBs too: they carry our tags and would otherwise be left behind.
+    for (const lb of [...current.loadBalancers, ...current.failedLoadBalancers]) {
       await deleteLoadBalancer(ctx, lb.LoadBalancerArn!);
       done.push(change('delete', `load balancer ${lb.LoadBalancerName}`, 'destroy'));
     }

@@ -20,6 +20,7 @@ import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
+import { collectPages } from '../shared/pages.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
@@ -38,18 +39,28 @@ const SG_GONE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound'];
 async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> {
   const conn = ctx.consumer;
   const deployment = ctx.config.deployment;
-  const sgOut = await conn.call('DescribeSecurityGroups', 'security groups', () =>
-    conn.ec2.send(
-      new DescribeSecurityGroupsCommand({
-        Filters: [...deploymentFilters(deployment), { Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] }],
-      }),
-    ),
-  );
-  const securityGroups = (sgOut.SecurityGroups ?? []).filter((g) => isDeploymentResource(g.Tags, deployment));
-  const epOut = await conn.call('DescribeVpcEndpoints', 'VPC endpoints', () =>
-    conn.ec2.send(new DescribeVpcEndpointsCommand({ Filters: deploymentFilters(deployment) })),
-  );
-  const endpoints = (epOut.VpcEndpoints ?? []).filter(
+  const allGroups = await collectPages(async (NextToken) => {
+    const out = await conn.call('DescribeSecurityGroups', 'security groups', () =>
+      conn.ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            ...deploymentFilters(deployment),
+            { Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] },
+          ],
+          NextToken,
+        }),
+      ),
+    );
+    return { items: out.SecurityGroups ?? [], next: out.NextToken };
+  });
+  const securityGroups = allGroups.filter((g) => isDeploymentResource(g.Tags, deployment));
+  const allEndpoints = await collectPages(async (NextToken) => {
+    const out = await conn.call('DescribeVpcEndpoints', 'VPC endpoints', () =>
+      conn.ec2.send(new DescribeVpcEndpointsCommand({ Filters: deploymentFilters(deployment), NextToken })),
+    );
+    return { items: out.VpcEndpoints ?? [], next: out.NextToken };
+  });
+  const endpoints = allEndpoints.filter(
     (e) =>
       isDeploymentResource(e.Tags, deployment) &&
       !['deleting', 'deleted'].includes((e.State ?? '').toLowerCase()),
