@@ -1,5 +1,6 @@
 import { ConfigError } from '../common/errors.js';
 import { loadConfigFile } from '../common/config-file.js';
+import { PARTITIONS, partitionOfRegion, type Partition } from './aws/partition.js';
 import { systemClock, type Clock } from './engine/clock.js';
 import { MemorySink, teeSink } from './engine/output.js';
 import { ProvisionError } from './errors.js';
@@ -102,17 +103,39 @@ export async function runProvision(
   }
 }
 
+export interface IamPolicyOptions {
+  readonly topology: string;
+  readonly account: string;
+  /** ARN partition of the printed policy. @default from the account's region in `config`, else aws */
+  readonly partition?: string | undefined;
+  /** Deployment config: its `<account>.region` gives the default partition. */
+  readonly config?: string | undefined;
+}
+
 /** `ekslink provision iam-policy`: prints the policy document for one account. */
-export function runIamPolicy(
-  options: { topology: string; account: string },
-  io: Pick<ProvisionIo, 'out'>,
-): number {
+export async function runIamPolicy(options: IamPolicyOptions, io: Pick<ProvisionIo, 'out'>): Promise<number> {
   const topology = getTopology(options.topology);
   if (!topology.accounts.includes(options.account)) {
     throw new ConfigError(
       `--account ${options.account} is not an account of topology ${topology.name}; use one of: ${topology.accounts.join(', ')}`,
     );
   }
-  io.out(JSON.stringify(topology.iamPolicy(options.account), null, 2));
+  let partition: Partition = 'aws';
+  if (options.partition !== undefined) {
+    if (!(PARTITIONS as readonly string[]).includes(options.partition)) {
+      throw new ConfigError(
+        `--partition ${options.partition} is not an AWS partition; use one of: ${PARTITIONS.join(', ')} (e.g. --partition aws-cn for cn-north-1)`,
+      );
+    }
+    partition = options.partition as Partition;
+  } else if (options.config !== undefined) {
+    const config = (await loadConfigFile(options.config, topology.configSchema)) as Record<
+      string,
+      { region?: unknown } | undefined
+    >;
+    const region = config[options.account]?.region;
+    if (typeof region === 'string') partition = partitionOfRegion(region);
+  }
+  io.out(JSON.stringify(topology.iamPolicy(options.account, partition), null, 2));
   return 0;
 }

@@ -70,8 +70,15 @@ export const registerProvision: RegisterCommand = (program, run) => {
     .description('Print the least-privilege IAM policy for one account of a topology')
     .requiredOption('--topology <name>', 'topology, e.g. gcp-to-aws')
     .requiredOption('--account <account>', 'which account the policy is for, e.g. provider or consumer')
+    .addOption(
+      new Option(
+        '--partition <partition>',
+        'ARN partition (default: from the account region in --config, else aws)',
+      ).choices(['aws', 'aws-cn', 'aws-us-gov']),
+    )
+    .option('--config <file>', 'deployment config: the account region picks the partition')
     .action(
-      run(async (raw: { topology: string; account: string }) => {
+      run(async (raw: { topology: string; account: string; partition?: string; config?: string }) => {
         const { runIamPolicy } = await import('../../provisioner/command.js');
         return runIamPolicy(raw, { out: (line) => console.log(line) });
       }),

@@ -9,6 +9,7 @@ import { MSG } from '../engine/messages.js';
 import { emit, type OutputSink } from '../engine/output.js';
 import { RetryStopped, withRetry, type RetryPolicy } from '../engine/retry.js';
 import type { AccountConfig } from './account-config.js';
+import { partitionOfArn, partitionOfRegion, type Partition } from './partition.js';
 
 /** One AWS call as the observer sees it, before it is sent. */
 export interface ObservedCall {
@@ -116,6 +117,16 @@ export class AccountConnection {
     return this.config.region;
   }
 
+  /**
+   * The account's partition: from the caller identity ARN once `verifyIdentity` has run
+   * (`arn:aws-cn:sts::...`), else from the region prefix.
+   */
+  get partition(): Partition {
+    return this.identityPartition ?? partitionOfRegion(this.config.region);
+  }
+
+  private identityPartition: Partition | undefined;
+
   private observe(client: { middlewareStack: unknown }, service: string): void {
     const observer = this.options.observer;
     if (observer === undefined) return;
@@ -176,6 +187,7 @@ export class AccountConnection {
         this.sts.send(new GetCallerIdentityCommand({})),
       );
       actual = out.Account;
+      this.identityPartition = partitionOfArn(out.Arn);
     } catch (err) {
       if (err instanceof AwsCallError && err.awsCode !== undefined) throw err;
       const cause = err instanceof AwsCallError ? err.cause : err;
@@ -201,9 +213,10 @@ export class AccountConnection {
       this.options.sink,
       MSG.ACCOUNT_VERIFIED,
       this.options.clock.now(),
-      `${this.key}: account ${actual}`,
+      `${this.key}: account ${actual} (partition ${this.partition})`,
       {
         account: this.key,
+        data: { accountId: actual, partition: this.partition },
       },
     );
   }

@@ -1,3 +1,4 @@
+import { inPartition, type Partition } from '../aws/partition.js';
 import { MANAGED_BY_KEY, MANAGED_BY_VALUE } from '../aws/tags.js';
 
 /**
@@ -7,7 +8,10 @@ import { MANAGED_BY_KEY, MANAGED_BY_VALUE } from '../aws/tags.js';
 export interface IamPermission {
   /** Fully qualified: `ec2:CreateVpcEndpoint`. */
   readonly actions: readonly string[];
-  /** ARN patterns; `*` where the API has no resource-level permissions (Describe*). */
+  /**
+   * ARN patterns, written in the `aws` partition (`arn:aws:ec2:*:*:vpc/*`): buildPolicy
+   * rewrites them for aws-cn / aws-us-gov. `*` where the API has no resource-level permissions.
+   */
   readonly resources: readonly string[];
   /**
    * `request`: creates that carry the tags (`aws:RequestTag/chalk.ai/managed-by`);
@@ -66,18 +70,22 @@ function sidOf(text: string): string {
  * One policy from many declarations: declarations with the same resources and condition
  * merge into one statement; actions are sorted and unique so the output is stable.
  */
-export function buildPolicy(permissions: readonly IamPermission[]): PolicyDocument {
+export function buildPolicy(
+  permissions: readonly IamPermission[],
+  partition: Partition = 'aws',
+): PolicyDocument {
   const groups = new Map<
     string,
     { why: string[]; actions: Set<string>; resources: string[]; condition: PolicyStatement['Condition'] }
   >();
   for (const p of permissions) {
     const condition = conditionFor(p);
-    const key = JSON.stringify([[...p.resources].sort(), condition]);
+    const resources = p.resources.map((r) => inPartition(r, partition)).sort();
+    const key = JSON.stringify([resources, condition]);
     const group = groups.get(key) ?? {
       why: [],
       actions: new Set<string>(),
-      resources: [...p.resources].sort(),
+      resources,
       condition,
     };
     if (!group.why.includes(p.why)) group.why.push(p.why);

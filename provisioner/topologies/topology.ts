@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { CallObserver } from '../aws/account.js';
+import type { Partition } from '../aws/partition.js';
 import type { Clock } from '../engine/clock.js';
 import type { OutputSink } from '../engine/output.js';
 import type { RetryPolicy } from '../engine/retry.js';
@@ -45,8 +46,8 @@ export interface Topology {
   readonly configSchema: z.ZodType;
   /** Connect to every account (verifying identities) and return the deployment. */
   open(config: unknown, deps: DeploymentDeps): Promise<Deployment>;
-  /** Least-privilege policy for one account, built from the steps' declarations. */
-  iamPolicy(account: string): PolicyDocument;
+  /** Least-privilege policy for one account, built from the steps' declarations. @default partition aws */
+  iamPolicy(account: string, partition?: Partition): PolicyDocument;
   /** Ordered steps, for docs and help: id, account, title. */
   describeSteps(): { id: string; account: string; title: string }[];
 }
@@ -85,11 +86,14 @@ export function defineTopology<Cfg, Ctx extends StepContext>(def: TopologyDefini
     accounts: def.accounts,
     configSchema: def.configSchema,
     describeSteps: () => steps.map((s) => ({ id: s.id, account: s.account, title: s.title })),
-    iamPolicy: (account) =>
-      buildPolicy([
-        ...BASE_PERMISSIONS,
-        ...steps.flatMap((s) => s.permissions.filter((p) => (p.account ?? s.account) === account)),
-      ]),
+    iamPolicy: (account, partition = 'aws') =>
+      buildPolicy(
+        [
+          ...BASE_PERMISSIONS,
+          ...steps.flatMap((s) => s.permissions.filter((p) => (p.account ?? s.account) === account)),
+        ],
+        partition,
+      ),
     async open(config, deps) {
       const cfg = config as Cfg;
       const ctx = def.createContext(cfg, deps);

@@ -70,6 +70,38 @@ describe('ekslink provision (process)', () => {
     expect(bad.stderr).toContain('EKL_PROVISION_UNKNOWN_TOPOLOGY');
   });
 
+  test('iam-policy --partition, or the partition of the account region in --config; aws by default', async () => {
+    const arns = (stdout: string) =>
+      (JSON.parse(stdout) as { Statement: { Resource: string[] }[] }).Statement.flatMap(
+        (s) => s.Resource,
+      ).filter((r) => r !== '*');
+    const base = ['provision', 'iam-policy', '--topology', 'gcp-to-aws', '--account', 'provider'];
+    const byDefault = await cli(base);
+    expect(arns(byDefault.stdout).length).toBeGreaterThan(0);
+    expect(arns(byDefault.stdout).every((r) => r.startsWith('arn:aws:'))).toBe(true);
+
+    const gov = await cli([...base, '--partition', 'aws-us-gov']);
+    expect(gov.code).toBe(0);
+    expect(arns(gov.stdout).every((r) => r.startsWith('arn:aws-us-gov:ec2:'))).toBe(true);
+
+    const path = join(dir, 'china.yaml');
+    const chinaConfig = world.config('china', (c) => {
+      c.provider.region = 'cn-north-1';
+      c.consumer.region = 'cn-north-1';
+    });
+    writeFileSync(path, stringify(chinaConfig));
+    const china = await cli([...base, '--config', path]);
+    expect(china.code).toBe(0);
+    expect(arns(china.stdout).every((r) => r.startsWith('arn:aws-cn:ec2:'))).toBe(true);
+    // An explicit --partition wins over the config's region.
+    const explicit = await cli([...base, '--config', path, '--partition', 'aws']);
+    expect(arns(explicit.stdout).every((r) => r.startsWith('arn:aws:'))).toBe(true);
+
+    const bad = await cli([...base, '--partition', 'aws-eu']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('aws-eu');
+  });
+
   test('a config error names the key and the fix', async () => {
     const path = join(dir, 'bad.yaml');
     const cfg = world.config('bad') as unknown as { consumer: { allowedCidrs: string[] } };

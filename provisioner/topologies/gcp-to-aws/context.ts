@@ -31,7 +31,10 @@ export interface GcpToAwsContext extends StepContext {
   readonly clock: Clock;
   readonly pollIntervalMs: number;
   readonly facts: GcpToAwsFacts;
-  /** Principals allowed on the endpoint service: config, or the consumer account root. */
+  /**
+   * Principals allowed on the endpoint service: config, or the consumer account root in the
+   * consumer's partition (known from its caller identity once the accounts are connected).
+   */
   readonly allowedPrincipals: readonly string[];
 }
 
@@ -48,9 +51,13 @@ export function createGcpToAwsContext(config: GcpToAwsConfig, deps: DeploymentDe
     clock: deps.clock,
     pollIntervalMs: deps.pollIntervalMs ?? 2000,
     facts: {},
-    allowedPrincipals: config.provider.allowedPrincipals ?? [
-      `arn:aws:iam::${config.consumer.accountId}:root`,
-    ],
+    get allowedPrincipals() {
+      return (
+        config.provider.allowedPrincipals ?? [
+          `arn:${consumer.partition}:iam::${config.consumer.accountId}:root`,
+        ]
+      );
+    },
     accountId: accountIdLookup({ provider: config.provider, consumer: config.consumer }),
   };
 }
