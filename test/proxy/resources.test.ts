@@ -1,7 +1,8 @@
 /**
  * Nothing outlives a connection: after many connections through every path (served,
  * refused, timed out, reset, failed upstream, client gone while DNS is pending), the
- * process holds exactly the handles and timers it held before them.
+ * process holds no more handles or timers of any kind than it held before them. (A timer
+ * that was already running before may have fired since, so "no more", not "the same".)
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,7 +106,9 @@ describe('resources per connection', () => {
     // Let the dropped queries time out inside c-ares (dns.timeoutMs) and closes settle.
     await new Promise((r) => setTimeout(r, 600));
 
-    expect(resources()).toEqual(before);
+    const after = resources();
+    const grown = Object.entries(after).filter(([kind, n]) => n > (before[kind] ?? 0));
+    expect(grown, `before: ${JSON.stringify(before)}, after: ${JSON.stringify(after)}`).toEqual([]);
     expect(proxy.sink.connections.length).toBeGreaterThanOrEqual(1 + rounds * 9 + 5);
   });
 });
