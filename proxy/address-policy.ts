@@ -45,6 +45,34 @@ const SPECIAL_RANGES: readonly Block[] = [
   '::ffff:0:0:0/96', // IPv4-translated (SIIT)
 ].map((c) => parseBlock(c) as Block);
 
+/**
+ * Address space that is not routed on the public internet: where a VPC's EKS API ENIs
+ * live (RFC 1918, the 100.64.0.0/10 range AWS allows as a secondary VPC CIDR, the
+ * 198.18.0.0/15 benchmarking range, IPv6 ULAs) plus the special ranges above, which the
+ * policy guards separately.
+ */
+const NON_PUBLIC_RANGES: readonly Block[] = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '198.18.0.0/15',
+  'fc00::/7',
+]
+  .map((c) => parseBlock(c) as Block)
+  .concat(SPECIAL_RANGES);
+
+/**
+ * True when a CIDR block lies wholly inside non-public address space. A block that reaches
+ * public addresses (0.0.0.0/0, a public /16, any global IPv6 range) would let a poisoned
+ * DNS answer send kube traffic to the internet. Undefined when the block does not parse.
+ */
+export function isNonPublicCidr(cidr: string): boolean | undefined {
+  const block = parseBlock(cidr);
+  if (block === undefined) return undefined;
+  return NON_PUBLIC_RANGES.some((r) => block.bits >= r.bits && contains(r, block.base));
+}
+
 const NEVER: readonly bigint[] = ['169.254.169.254', 'fd00:ec2::254'].map((a) => parseAddress(a) as bigint);
 
 export class AddressPolicy {

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import { z } from 'zod';
 import { loadConfigFile, validateConfig } from '../common/config-file.js';
+import { isNonPublicCidr } from './address-policy.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const EXAMPLE_HOST = '"0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"';
@@ -112,6 +113,11 @@ export const proxyConfigSchema = z
     allowedUpstreamCidrs: z.array(cidrString).min(1, {
       message: 'allowedUpstreamCidrs must list at least one block, e.g. ["10.0.0.0/16"] (your VPC CIDR)',
     }),
+    /**
+     * Allow blocks that reach public addresses (a VPC that uses a public range privately,
+     * or global IPv6 VPC ranges). Off: every block must be private address space. @default false
+     */
+    allowPublicUpstreamCidrs: z.boolean().default(false),
     dns: z
       .object({
         /** `host` or `host:port` or `[v6]:port`. @default the system's resolvers */
@@ -258,6 +264,18 @@ export const proxyConfigSchema = z
         code: 'custom',
         path: ['defaultRoute'],
         message: `must be the name of a route (${[...names].join(', ')}); omit it to refuse clients without SNI`,
+      });
+    }
+    if (!cfg.allowPublicUpstreamCidrs) {
+      cfg.allowedUpstreamCidrs.forEach((cidr, i) => {
+        if (isNonPublicCidr(cidr) !== false) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allowedUpstreamCidrs', i],
+          message:
+            'reaches public internet addresses; list your VPC CIDR or the EKS subnets (e.g. "10.0.0.0/16"), ' +
+            'or set allowPublicUpstreamCidrs: true if your VPC really uses this range',
+        });
       });
     }
     if (cfg.proxyProtocol.allowedVpcEndpointIds.length > 0 && cfg.proxyProtocol.mode !== 'required') {

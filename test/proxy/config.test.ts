@@ -18,6 +18,16 @@ function problems(data: unknown): string[] {
   throw new Error('config was accepted');
 }
 
+/** The problems, or none when the config is accepted. */
+function problemsIfAny(data: unknown): string[] {
+  try {
+    parseProxyConfig(data);
+    return [];
+  } catch {
+    return problems(data);
+  }
+}
+
 describe('proxy config validation', () => {
   it('fills every default from a minimal config', () => {
     const c = parseProxyConfig(valid);
@@ -70,6 +80,20 @@ describe('proxy config validation', () => {
       '[]',
       'e.g. ["10.0.0.0/16"]',
     ],
+    [
+      { ...valid, allowedUpstreamCidrs: ['10.0.0.0/16', '0.0.0.0/0'] },
+      'allowedUpstreamCidrs[1]',
+      'reaches public internet addresses',
+      '"0.0.0.0/0"',
+      'allowPublicUpstreamCidrs: true',
+    ],
+    [
+      { ...valid, allowedUpstreamCidrs: ['2600:1f18::/56'] },
+      'allowedUpstreamCidrs[0]',
+      'reaches public internet addresses',
+      '"2600:1f18::/56"',
+      'e.g. "10.0.0.0/16"',
+    ],
     [{ ...valid, dns: { timeoutMs: 10 } }, 'dns.timeoutMs', 'at least 50', '10', 'e.g. 2000'],
     [
       { ...valid, clientHello: { maxBytes: 100 } },
@@ -112,6 +136,17 @@ describe('proxy config validation', () => {
       expect(found).toContain(example);
     },
   );
+
+  it('takes private blocks, and public ones only with allowPublicUpstreamCidrs', () => {
+    const cidrs = ['10.0.0.0/16', '172.31.0.0/16', '192.168.1.0/24', '100.64.0.0/16', 'fd12:3456::/48'];
+    expect(problemsIfAny({ ...valid, allowedUpstreamCidrs: cidrs })).toEqual([]);
+    expect(problemsIfAny({ ...valid, allowedUpstreamCidrs: ['127.0.10.0/24'] })).toEqual([]);
+    expect(problemsIfAny({ ...valid, allowedUpstreamCidrs: ['11.0.0.0/8'] })).toHaveLength(1);
+    expect(problemsIfAny({ ...valid, allowedUpstreamCidrs: ['8.0.0.0/7'] })).toHaveLength(1);
+    expect(
+      problemsIfAny({ ...valid, allowedUpstreamCidrs: ['2600:1f18::/56'], allowPublicUpstreamCidrs: true }),
+    ).toEqual([]);
+  });
 
   it('lists every problem at once, and unknown keys by name', () => {
     const all = problems({ ...valid, listen: { port: -1 }, dns: { tries: 0, server: ['x'] } });

@@ -93,6 +93,7 @@ describe('upstream address policy', () => {
     const input = {
       routes: [{ sni: EKS, upstreamPort: upstreams.port }],
       allowedUpstreamCidrs: ['0.0.0.0/0', '::/0'],
+      allowPublicUpstreamCidrs: true,
       dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0 },
       listen: { host: proxy.host, port: 0 },
     };
@@ -114,7 +115,13 @@ describe('upstream address policy', () => {
       dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0, ipv6: true },
       listen: { host: proxy.host, port: 0 },
     };
-    proxy.server.reload(parseProxyConfig({ ...base, allowedUpstreamCidrs: ['0.0.0.0/0', '::/0'] }));
+    proxy.server.reload(
+      parseProxyConfig({
+        ...base,
+        allowedUpstreamCidrs: ['0.0.0.0/0', '::/0'],
+        allowPublicUpstreamCidrs: true,
+      }),
+    );
     try {
       for (const address of [
         '::ffff:127.0.0.1',
