@@ -41,6 +41,7 @@ const fleetSchema = z
     awsEndpointsSecurityGroupId: z.string(),
     s3PrefixListId: z.string(),
     allowedUpstreamCidrs: strings.optional(),
+    allowPublicUpstreamCidrs: z.boolean().optional(),
     dnsResolverIp: z.string().optional(),
     instanceType: z.string().optional(),
     minCapacity: z.number().optional(),

@@ -14,6 +14,7 @@ export const PROXY_DATA_PORT = 443;
 export interface FleetProxySettings {
   readonly eksApiHostnames: readonly string[];
   readonly allowedUpstreamCidrs: readonly string[];
+  readonly allowPublicUpstreamCidrs: boolean;
   readonly dnsResolverIp: string;
   readonly healthPort: number;
   readonly proxyProtocolMode: 'off' | 'required';
@@ -27,6 +28,7 @@ export function renderProxyConfigInput(s: FleetProxySettings): ProxyConfigInput 
     listen: { host: '0.0.0.0', port: PROXY_DATA_PORT },
     routes: s.eksApiHostnames.map((sni) => ({ sni })),
     allowedUpstreamCidrs: [...s.allowedUpstreamCidrs],
+    allowPublicUpstreamCidrs: s.allowPublicUpstreamCidrs,
     // The VPC resolver answers the EKS private hostname; the proxy asks it directly, not getaddrinfo.
     dns: { servers: [s.dnsResolverIp] },
     proxyProtocol: { mode: s.proxyProtocolMode, allowedVpcEndpointIds: [...s.allowedVpcEndpointIds] },

@@ -66,6 +66,12 @@ export interface ProxyFleetProps {
    */
   readonly allowedUpstreamCidrs?: string[];
   /**
+   * Let allowedUpstreamCidrs (or the VPC CIDR) reach public address space: only for a VPC
+   * that uses a public range privately, or an EKS API reached over the VPC's IPv6 range.
+   * @default false
+   */
+  readonly allowPublicUpstreamCidrs?: boolean;
+  /**
    * DNS server the proxy and the instances use.
    * @default - the VPC resolver, base of vpcCidr + 2
    */
@@ -183,6 +189,7 @@ export class ProxyFleet extends Construct {
     const configInput = renderProxyConfigInput({
       eksApiHostnames: props.eksApiHostnames,
       allowedUpstreamCidrs: props.allowedUpstreamCidrs ?? [r.vpcCidr],
+      allowPublicUpstreamCidrs: props.allowPublicUpstreamCidrs ?? false,
       dnsResolverIp: r.resolverIp,
       healthPort: r.healthPort,
       proxyProtocolMode: props.proxyProtocolMode ?? 'off',

@@ -143,6 +143,17 @@ describe('ProxyFleet props', () => {
     expect(build).toThrow(/proxyProtocol\.allowedVpcEndpointIds: needs proxyProtocol\.mode: required/);
   });
 
+  it('refuses upstream CIDRs that reach public addresses unless allowPublicUpstreamCidrs is set', () => {
+    // GIVEN a public range as the upstream CIDR
+    const build = fleet({ allowedUpstreamCidrs: ['52.0.0.0/16'] });
+    // THEN the proxy's own schema refuses it and names the way out
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(/allowedUpstreamCidrs\[0\]: reaches public internet addresses/);
+    expect(build).toThrow(/allowPublicUpstreamCidrs: true/);
+    // WHEN the prop says the VPC really uses it THEN synth goes on
+    expect(fleet({ allowedUpstreamCidrs: ['52.0.0.0/16'], allowPublicUpstreamCidrs: true })).not.toThrow();
+  });
+
   it('tells to run `npm run build` when the bundle is missing', () => {
     const empty = mkdtempSync(join(tmpdir(), 'ekslink-nobundle-'));
     try {
