@@ -106,25 +106,14 @@ export async function applySteps<C extends StepContext>(
 ): Promise<RunResult> {
   const reports: StepReport[] = [];
   for (const step of steps) {
-    const started = options.clock.now();
-    emit(options.sink, MSG.STEP_START, started, `${step.id}: ${step.title}`, {
-      step: step.id,
-      account: step.account,
-    });
-    const changes = await guarded(step, ctx, options, async () => {
-      const current = await step.read(ctx);
-      const planned = step.plan(ctx, current);
-      if (planned.some(isChange)) await step.apply(ctx, current, planned);
-      return planned;
-    });
-    const elapsedMs = options.clock.now() - started;
-    reports.push({ step: step.id, account: step.account, title: step.title, changes, elapsedMs });
-    const spec = changes.some(isChange) ? MSG.STEP_DONE : MSG.STEP_UNCHANGED;
-    emit(options.sink, spec, options.clock.now(), `${step.id}: ${summarize(changes)}`, {
-      step: step.id,
-      account: step.account,
-      data: { elapsedMs, changes },
-    });
+    reports.push(
+      await execute(step, ctx, options, step.title, 'up to date', async () => {
+        const current = await step.read(ctx);
+        const planned = step.plan(ctx, current);
+        if (planned.some(isChange)) await step.apply(ctx, current, planned);
+        return planned;
+      }),
+    );
   }
   return { steps: reports, changed: changedCount(reports) };
 }
@@ -137,25 +126,10 @@ export async function destroySteps<C extends StepContext>(
 ): Promise<RunResult> {
   const reports: StepReport[] = [];
   for (const step of [...steps].reverse()) {
-    const started = options.clock.now();
-    emit(options.sink, MSG.STEP_START, started, `${step.id}: destroy`, {
-      step: step.id,
-      account: step.account,
-    });
-    const changes = await guarded(step, ctx, options, async () => step.destroy(ctx, await step.read(ctx)));
-    const elapsedMs = options.clock.now() - started;
-    reports.push({ step: step.id, account: step.account, title: step.title, changes, elapsedMs });
-    const spec = changes.some(isChange) ? MSG.STEP_DONE : MSG.STEP_UNCHANGED;
-    emit(
-      options.sink,
-      spec,
-      options.clock.now(),
-      `${step.id}: ${changes.some(isChange) ? summarize(changes) : 'nothing to delete'}`,
-      {
-        step: step.id,
-        account: step.account,
-        data: { elapsedMs, changes },
-      },
+    reports.push(
+      await execute(step, ctx, options, 'destroy', 'nothing to delete', async () =>
+        step.destroy(ctx, await step.read(ctx)),
+      ),
     );
   }
   const changed = changedCount(reports);
@@ -163,6 +137,34 @@ export async function destroySteps<C extends StepContext>(
     data: { deleted: changed },
   });
   return { steps: reports, changed };
+}
+
+/**
+ * One step of apply or destroy: announce it, do the work (guarded: failures become
+ * StepFailedError), then emit what changed, or `idleText` when nothing did.
+ */
+async function execute<C extends StepContext>(
+  step: AnyStep<C>,
+  ctx: C,
+  options: RunOptions,
+  startText: string,
+  idleText: string,
+  work: () => Promise<readonly Change[]>,
+): Promise<StepReport> {
+  const started = options.clock.now();
+  const where = { step: step.id, account: step.account };
+  emit(options.sink, MSG.STEP_START, started, `${step.id}: ${startText}`, where);
+  const changes = await guarded(step, ctx, options, work);
+  const elapsedMs = options.clock.now() - started;
+  const changed = changes.some(isChange);
+  emit(
+    options.sink,
+    changed ? MSG.STEP_DONE : MSG.STEP_UNCHANGED,
+    options.clock.now(),
+    `${step.id}: ${changed ? summarize(changes) : idleText}`,
+    { ...where, data: { elapsedMs, changes } },
+  );
+  return { step: step.id, account: step.account, title: step.title, changes, elapsedMs };
 }
 
 /** `2 create, 1 update` or `up to date`. */
