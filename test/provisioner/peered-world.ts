@@ -6,8 +6,13 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { PeeredConfigInput } from '../../provisioner/topologies/peered/config.js';
+import type { Deployment } from '../../provisioner/topologies/topology.js';
+import { TestDnsServer } from '../../testbed/dns-server.js';
+import { startMoto, type MotoServer } from './moto.js';
 import { motoCredentials, type StaticCredentials } from './peered-moto-accounts.js';
+import { Route53Fake } from './peered-route53-fake.js';
 
 export const REQUESTER = '111111111111';
 export const ACCEPTER = '222222222222';
@@ -122,5 +127,74 @@ export function peeredConfig(
     },
     dns: { checkServers: [dnsServer] },
     ...extra,
+  };
+}
+
+/** What a peered-topology test file shares: moto, the Route 53 fake, the DNS server and a fresh world per test. */
+export interface PeeredHarness {
+  readonly moto: MotoServer;
+  readonly fake: Route53Fake;
+  readonly dns: TestDnsServer;
+  readonly world: PeeredWorld;
+  /** The topology config for this test's world (see peeredConfig). */
+  config(extra?: Partial<PeeredConfigInput>): PeeredConfigInput;
+  /** Keep a deployment to close after the test. */
+  track(d: Deployment): Deployment;
+}
+
+/**
+ * Register the hooks of a peered-topology test file: moto and the DNS server once (the EKS
+ * hostname answers `eksAddresses`), then per test a reset moto, a Route 53 fake and a new world.
+ */
+export function usePeeredWorld(eksAddresses: readonly string[]): PeeredHarness {
+  let moto: MotoServer;
+  let fake: Route53Fake;
+  let dns: TestDnsServer;
+  let world: PeeredWorld;
+  const opened: Deployment[] = [];
+  const savedEnv = { ...process.env };
+
+  beforeAll(async () => {
+    // Source credentials for the AssumeRole calls of each account (moto accepts any).
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAEKSLINKTEST';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    delete process.env.AWS_PROFILE;
+    moto = await startMoto();
+    dns = await TestDnsServer.start();
+  });
+  afterAll(async () => {
+    await fake?.close();
+    await moto?.stop();
+    await dns?.close();
+    process.env = savedEnv;
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    fake = await Route53Fake.start({ motoUrl: moto.url, accounts: [REQUESTER, ACCEPTER] });
+    world = await buildWorld(moto.url, fake.url);
+    // Set per test: a test may change the answer.
+    dns.set(EKS_HOSTNAME, { a: [...eksAddresses] });
+  });
+  afterEach(async () => {
+    opened.splice(0).forEach((d) => d.close());
+    world.close();
+    await fake.close();
+  });
+
+  return {
+    get moto() {
+      return moto;
+    },
+    get fake() {
+      return fake;
+    },
+    get dns() {
+      return dns;
+    },
+    get world() {
+      return world;
+    },
+    config: (extra = {}) => peeredConfig(world, { moto: moto.url, route53: fake.url }, dns.server, extra),
+    track: (d) => (opened.push(d), d),
   };
 }

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { parse as parseYaml } from 'yaml';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ObservedCall } from '../../provisioner/aws/account.js';
 import { ManualClock } from '../../provisioner/engine/clock.js';
 import { MSG } from '../../provisioner/engine/messages.js';
@@ -17,50 +17,9 @@ import { allowedActions } from '../../provisioner/iam/policy.js';
 import { peeredConfigSchema, type PeeredConfigInput } from '../../provisioner/topologies/peered/config.js';
 import { peered } from '../../provisioner/topologies/peered/index.js';
 import type { Deployment } from '../../provisioner/topologies/topology.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { startMoto, type MotoServer } from './moto.js';
-import { Route53Fake } from './peered-route53-fake.js';
-import {
-  ACCEPTER,
-  buildWorld,
-  EKS_HOSTNAME,
-  peeredConfig,
-  REQUESTER,
-  type PeeredWorld,
-} from './peered-world.js';
+import { ACCEPTER, EKS_HOSTNAME, REQUESTER, usePeeredWorld } from './peered-world.js';
 
-let moto: MotoServer;
-let fake: Route53Fake;
-let dns: TestDnsServer;
-let world: PeeredWorld;
-const opened: Deployment[] = [];
-const savedEnv = { ...process.env };
-
-beforeAll(async () => {
-  // Source credentials for the AssumeRole calls of each account (moto accepts any).
-  process.env.AWS_ACCESS_KEY_ID = 'AKIAEKSLINKTEST';
-  process.env.AWS_SECRET_ACCESS_KEY = 'test';
-  delete process.env.AWS_PROFILE;
-  moto = await startMoto();
-  dns = await TestDnsServer.start();
-});
-afterAll(async () => {
-  await fake?.close();
-  await moto?.stop();
-  await dns?.close();
-  process.env = savedEnv;
-});
-beforeEach(async () => {
-  await moto.reset();
-  fake = await Route53Fake.start({ motoUrl: moto.url, accounts: [REQUESTER, ACCEPTER] });
-  world = await buildWorld(moto.url, fake.url);
-  dns.set(EKS_HOSTNAME, { a: ['10.2.1.10', '10.2.2.11'] });
-});
-afterEach(async () => {
-  opened.splice(0).forEach((d) => d.close());
-  world.close();
-  await fake.close();
-});
+const ctx = usePeeredWorld(['10.2.1.10', '10.2.2.11']);
 
 interface Opened {
   deployment: Deployment;
@@ -74,9 +33,7 @@ async function open(
 ): Promise<Opened> {
   const sink = new MemorySink();
   const calls: ObservedCall[] = [];
-  const config = peeredConfigSchema.parse(
-    peeredConfig(world, { moto: moto.url, route53: fake.url }, dns.server, extra),
-  );
+  const config = peeredConfigSchema.parse(ctx.config(extra));
   const deployment = await peered.open(config, {
     sink,
     clock: new ManualClock(Date.now()),
@@ -86,28 +43,28 @@ async function open(
       fault?.(call);
     },
   });
-  opened.push(deployment);
+  ctx.track(deployment);
   return { deployment, sink, calls };
 }
 
 async function peerings(account: string) {
-  const out = await world.ec2(account).send(new DescribeVpcPeeringConnectionsCommand({}));
+  const out = await ctx.world.ec2(account).send(new DescribeVpcPeeringConnectionsCommand({}));
   return (out.VpcPeeringConnections ?? []).filter(
     (p) => !['deleted', 'rejected', 'failed'].includes(p.Status?.Code ?? ''),
   );
 }
 
 async function routesTo(account: string, rtb: string, cidr: string) {
-  const out = await world.ec2(account).send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb] }));
+  const out = await ctx.world.ec2(account).send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb] }));
   return (out.RouteTables?.[0]?.Routes ?? []).filter((r) => r.DestinationCidrBlock === cidr);
 }
 
 async function sgRules() {
-  const out = await world
-    .ec2(ACCEPTER)
-    .send(
-      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [world.clusterSg] }] }),
-    );
+  const out = await ctx.world.ec2(ACCEPTER).send(
+    new DescribeSecurityGroupRulesCommand({
+      Filters: [{ Name: 'group-id', Values: [ctx.world.clusterSg] }],
+    }),
+  );
   return (out.SecurityGroupRules ?? []).filter((r) => !r.IsEgress);
 }
 
@@ -134,9 +91,9 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
     expect(creates).toEqual([
       'peering-request: VPC peering ekslink-acme-peered',
       'peering-accept: VPC peering acceptance',
-      'routes-requester: route 10.2.0.0/16 in ' + world.requesterRtb,
-      'routes-accepter: route 10.1.0.0/16 in ' + world.accepterRtb,
-      'eks-security-group: ingress TCP 443 from 10.1.0.0/16 on ' + world.clusterSg,
+      'routes-requester: route 10.2.0.0/16 in ' + ctx.world.requesterRtb,
+      'routes-accepter: route 10.1.0.0/16 in ' + ctx.world.accepterRtb,
+      'eks-security-group: ingress TCP 443 from 10.1.0.0/16 on ' + ctx.world.clusterSg,
     ]);
     expect(await peerings(REQUESTER)).toEqual([]);
   });
@@ -149,8 +106,8 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
     const [pcx] = await peerings(REQUESTER);
     expect(pcx).toMatchObject({
       Status: { Code: 'active' },
-      RequesterVpcInfo: { VpcId: world.requesterVpc, OwnerId: REQUESTER },
-      AccepterVpcInfo: { VpcId: world.accepterVpc, OwnerId: ACCEPTER, Region: 'eu-west-1' },
+      RequesterVpcInfo: { VpcId: ctx.world.requesterVpc, OwnerId: REQUESTER },
+      AccepterVpcInfo: { VpcId: ctx.world.accepterVpc, OwnerId: ACCEPTER, Region: 'eu-west-1' },
     });
     expect(pcx!.Tags).toEqual(
       expect.arrayContaining([
@@ -159,10 +116,10 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
       ]),
     );
     const id = pcx!.VpcPeeringConnectionId;
-    expect(await routesTo(REQUESTER, world.requesterRtb, '10.2.0.0/16')).toMatchObject([
+    expect(await routesTo(REQUESTER, ctx.world.requesterRtb, '10.2.0.0/16')).toMatchObject([
       { VpcPeeringConnectionId: id },
     ]);
-    expect(await routesTo(ACCEPTER, world.accepterRtb, '10.1.0.0/16')).toMatchObject([
+    expect(await routesTo(ACCEPTER, ctx.world.accepterRtb, '10.1.0.0/16')).toMatchObject([
       { VpcPeeringConnectionId: id },
     ]);
     const rules = await sgRules();
@@ -176,7 +133,7 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
 
     const dnsStep = result.steps.find((s) => s.step === 'dns-check')!;
     expect(dnsStep.changes[0]!.reason).toContain('resolves to 10.2.1.10, 10.2.2.11, all inside 10.2.0.0/16');
-    expect(dns.queryCount(EKS_HOSTNAME)).toBeGreaterThan(0);
+    expect(ctx.dns.queryCount(EKS_HOSTNAME)).toBeGreaterThan(0);
 
     const outputs = result.outputs as {
       peeringConnectionId: string;
@@ -202,7 +159,7 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
       eks: {
         hostname: EKS_HOSTNAME,
         clusterName: 'prod',
-        clusterSecurityGroupId: world.clusterSg,
+        clusterSecurityGroupId: ctx.world.clusterSg,
         certificateAuthorityData: ca,
       },
     });
@@ -241,8 +198,8 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
     ]);
     expect(destroyed.changed).toBe(4);
     expect(await peerings(REQUESTER)).toEqual([]);
-    expect(await routesTo(REQUESTER, world.requesterRtb, '10.2.0.0/16')).toEqual([]);
-    expect(await routesTo(ACCEPTER, world.accepterRtb, '10.1.0.0/16')).toEqual([]);
+    expect(await routesTo(REQUESTER, ctx.world.requesterRtb, '10.2.0.0/16')).toEqual([]);
+    expect(await routesTo(ACCEPTER, ctx.world.accepterRtb, '10.1.0.0/16')).toEqual([]);
     expect(await sgRules()).toEqual([]);
     expect((await (await open()).deployment.destroy()).changed).toBe(0);
     expectCovered(calls);
@@ -260,7 +217,7 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
       code: 'EKL_PROVISION_STEP_FAILED',
       site: { step: 'routes-accepter', account: 'accepter' },
     });
-    expect(await routesTo(ACCEPTER, world.accepterRtb, '10.1.0.0/16')).toEqual([]);
+    expect(await routesTo(ACCEPTER, ctx.world.accepterRtb, '10.1.0.0/16')).toEqual([]);
     const resumed = await (await open()).deployment.apply();
     expect(
       resumed.steps.filter((s) => s.changes.some((c) => c.action !== 'none')).map((s) => s.step),
@@ -269,7 +226,7 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
   });
 
   it('stops at dns-check when the EKS hostname answers a public address (public endpoint on)', async () => {
-    dns.set(EKS_HOSTNAME, { a: ['10.2.1.10', '54.170.1.2'] });
+    ctx.dns.set(EKS_HOSTNAME, { a: ['10.2.1.10', '54.170.1.2'] });
     const { deployment } = await open();
     const err = await deployment.apply().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'EKL_PROVISION_STEP_FAILED', site: { step: 'dns-check' } });
@@ -278,12 +235,14 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
   });
 
   it('refuses to take over a route it did not create (another target for the same CIDR)', async () => {
-    const ec2 = world.ec2(REQUESTER);
+    const ec2 = ctx.world.ec2(REQUESTER);
     const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
-    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: world.requesterVpc }));
+    await ec2.send(
+      new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: ctx.world.requesterVpc }),
+    );
     await ec2.send(
       new CreateRouteCommand({
-        RouteTableId: world.requesterRtb,
+        RouteTableId: ctx.world.requesterRtb,
         DestinationCidrBlock: '10.2.0.0/16',
         GatewayId: igw,
       }),
@@ -294,7 +253,7 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
   });
 
   it('refuses a configured CIDR that is not inside its VPC', async () => {
-    const base = peeredConfig(world, { moto: moto.url, route53: fake.url }, dns.server);
+    const base = ctx.config();
     const { deployment } = await open({ requester: { ...base.requester, cidr: '10.9.0.0/16' } });
     const err = await deployment.plan().catch((e: unknown) => e);
     expect((err as { cause: { code: string } }).cause.code).toBe('EKL_PEERED_CIDR_NOT_IN_VPC');
@@ -304,7 +263,7 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
 
 describe('peered topology: customer-owned private hosted zone across accounts', () => {
   it('authorizes in the zone account, associates from the metadata-plane account, deletes the authorization; destroy disassociates', async () => {
-    const { deployment, calls } = await open({ dns: { privateHostedZoneId: world.zoneId } });
+    const { deployment, calls } = await open({ dns: { privateHostedZoneId: ctx.world.zoneId } });
     const result = await deployment.apply();
     const byStep = Object.fromEntries(result.steps.map((s) => [s.step, s.changes.map((c) => c.action)]));
     expect(byStep).toMatchObject({
@@ -313,50 +272,54 @@ describe('peered topology: customer-owned private hosted zone across accounts', 
       'dns-associate': ['create'],
       'dns-authorization-cleanup': ['delete'],
     });
-    expect(fake.calls.map((c) => `${c.operation}@${c.account}:${c.outcome}`)).toEqual(
+    expect(ctx.fake.calls.map((c) => `${c.operation}@${c.account}:${c.outcome}`)).toEqual(
       expect.arrayContaining([
         `CreateVPCAssociationAuthorization@${ACCEPTER}:ok`,
         `AssociateVPCWithHostedZone@${REQUESTER}:ok`,
         `DeleteVPCAssociationAuthorization@${ACCEPTER}:ok`,
       ]),
     );
-    expect(fake.authorizations(world.zoneId)).toEqual([]);
-    const zone = await world.route53(ACCEPTER).send(new GetHostedZoneCommand({ Id: world.zoneId }));
-    expect(zone.VPCs?.map((v) => v.VPCId).sort()).toEqual([world.accepterVpc, world.requesterVpc].sort());
+    expect(ctx.fake.authorizations(ctx.world.zoneId)).toEqual([]);
+    const zone = await ctx.world.route53(ACCEPTER).send(new GetHostedZoneCommand({ Id: ctx.world.zoneId }));
+    expect(zone.VPCs?.map((v) => v.VPCId).sort()).toEqual(
+      [ctx.world.accepterVpc, ctx.world.requesterVpc].sort(),
+    );
     expect((result.outputs as { dns: unknown }).dns).toEqual({
       mode: 'zone',
-      privateHostedZoneId: world.zoneId,
+      privateHostedZoneId: ctx.world.zoneId,
       associated: true,
     });
 
     expect(
-      (await (await open({ dns: { privateHostedZoneId: world.zoneId } })).deployment.apply()).changed,
+      (await (await open({ dns: { privateHostedZoneId: ctx.world.zoneId } })).deployment.apply()).changed,
     ).toBe(0);
 
-    const destroy = await (await open({ dns: { privateHostedZoneId: world.zoneId } })).deployment.destroy();
+    const destroy = await (
+      await open({ dns: { privateHostedZoneId: ctx.world.zoneId } })
+    ).deployment.destroy();
     expect(destroy.steps.find((s) => s.step === 'dns-associate')!.changes.map((c) => c.action)).toEqual([
       'delete',
     ]);
-    const after = await world.route53(ACCEPTER).send(new GetHostedZoneCommand({ Id: world.zoneId }));
-    expect(after.VPCs?.map((v) => v.VPCId)).toEqual([world.accepterVpc]);
+    const after = await ctx.world.route53(ACCEPTER).send(new GetHostedZoneCommand({ Id: ctx.world.zoneId }));
+    expect(after.VPCs?.map((v) => v.VPCId)).toEqual([ctx.world.accepterVpc]);
     expectCovered(calls);
   });
 
   it('resumes when the association failed after the authorization: the open authorization is reused, then deleted', async () => {
     let armed = true;
-    const { deployment } = await open({ dns: { privateHostedZoneId: world.zoneId } }, (call) => {
+    const { deployment } = await open({ dns: { privateHostedZoneId: ctx.world.zoneId } }, (call) => {
       if (armed && call.operation === 'AssociateVPCWithHostedZone') {
         armed = false;
         throw new Error('injected: timeout');
       }
     });
     await expect(deployment.apply()).rejects.toMatchObject({ site: { step: 'dns-associate' } });
-    expect(fake.authorizations(world.zoneId)).toEqual([`us-east-1/${world.requesterVpc}`]);
-    const resumed = await (await open({ dns: { privateHostedZoneId: world.zoneId } })).deployment.apply();
+    expect(ctx.fake.authorizations(ctx.world.zoneId)).toEqual([`us-east-1/${ctx.world.requesterVpc}`]);
+    const resumed = await (await open({ dns: { privateHostedZoneId: ctx.world.zoneId } })).deployment.apply();
     const byStep = Object.fromEntries(resumed.steps.map((s) => [s.step, s.changes.map((c) => c.action)]));
     expect(byStep['dns-authorize']).toEqual(['none']);
     expect(byStep['dns-associate']).toEqual(['create']);
     expect(byStep['dns-authorization-cleanup']).toEqual(['delete']);
-    expect(fake.authorizations(world.zoneId)).toEqual([]);
+    expect(ctx.fake.authorizations(ctx.world.zoneId)).toEqual([]);
   });
 });
