@@ -7,11 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { stringify } from 'yaml';
 import { runProvision } from '../../provisioner/command.js';
 import { MSG } from '../../provisioner/engine/messages.js';
-import { startWorld, type World } from './world.js';
+import { useWorld } from './world.js';
 
 const exec = promisify(execFile);
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
@@ -29,14 +29,10 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-let world: World;
+const world = useWorld();
 let dir: string;
-beforeAll(async () => {
-  world = await startWorld();
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ekslink-cli-'));
-}, 60_000);
-afterAll(async () => {
-  await world?.stop();
 });
 
 function configFile(name: string): string {

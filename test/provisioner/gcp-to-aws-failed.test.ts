@@ -9,20 +9,14 @@ import {
   DescribeVpcEndpointServiceConfigurationsCommand,
 } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { tagSpecifications } from '../../provisioner/aws/tags.js';
 import { StepFailedError, type ProvisionError } from '../../provisioner/errors.js';
 import { renderChanges } from '../../provisioner/render.js';
 import { NONE, ONE_OF_EACH, taggedCounts } from './counts.js';
-import { open, startWorld, type World } from './world.js';
+import { open, useWorld } from './world.js';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWorld();
 
 async function stateOf(arn: string): Promise<string | undefined> {
   const out = await world.aws.provider.elbv2.send(

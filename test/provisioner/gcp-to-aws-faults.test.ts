@@ -8,21 +8,15 @@ import {
   DescribeVpcEndpointServiceConfigurationsCommand,
   RejectVpcEndpointConnectionsCommand,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { ProvisionError } from '../../provisioner/errors.js';
 import { StepFailedError } from '../../provisioner/errors.js';
 import { MSG } from '../../provisioner/engine/messages.js';
 import type { GcpToAwsOutputs } from '../../provisioner/topologies/gcp-to-aws/outputs.js';
 import { ONE_OF_EACH, taggedCounts } from './counts.js';
-import { CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, open, startWorld, type World } from './world.js';
+import { CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, open, useWorld } from './world.js';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWorld();
 
 /** An observer that throws on the first call of `operation`, as if the run were cut off there. */
 function cutOffAt(operation: string) {

@@ -20,22 +20,16 @@ import {
   ModifyTargetGroupAttributesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { MSG } from '../../provisioner/engine/messages.js';
 import { allowedActions } from '../../provisioner/iam/policy.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
 import type { GcpToAwsConfigInput } from '../../provisioner/topologies/gcp-to-aws/config.js';
 import type { GcpToAwsOutputs } from '../../provisioner/topologies/gcp-to-aws/outputs.js';
 import { NONE, ONE_OF_EACH, taggedCounts } from './counts.js';
-import { CONSUMER_ACCOUNT, EKS_HOST, open, startWorld, type World } from './world.js';
+import { CONSUMER_ACCOUNT, EKS_HOST, open, useWorld } from './world.js';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWorld();
 
 function attrs(list: { Key?: string; Value?: string }[] | undefined): Record<string, string | undefined> {
   return Object.fromEntries((list ?? []).map((a) => [a.Key!, a.Value]));

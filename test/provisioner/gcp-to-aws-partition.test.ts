@@ -3,20 +3,14 @@
  * of the accounts (aws-cn, aws-us-gov), taken from the caller identity ARN that STS returns
  * (moto answers `arn:aws-cn:...` in a cn- region), never hard-coded to `aws`.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { inPartition, partitionOfArn, partitionOfRegion } from '../../provisioner/aws/partition.js';
 import { MSG } from '../../provisioner/engine/messages.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
 import { peered } from '../../provisioner/topologies/peered/index.js';
-import { CONSUMER_ACCOUNT, open, startWorld, type World } from './world.js';
+import { CONSUMER_ACCOUNT, open, useWorld } from './world.js';
 
-let world: World;
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWorld();
 
 describe('the default allowed principal is in the partition of the caller identity', () => {
   test.each([

@@ -8,6 +8,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { CallObserver, ObservedCall } from '../../provisioner/aws/account.js';
 import { ManualClock, systemClock, type Clock } from '../../provisioner/engine/clock.js';
 import { MemorySink } from '../../provisioner/engine/output.js';
@@ -145,6 +146,43 @@ export async function startWorld(): Promise<World> {
       await moto.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Start one world for the test file (beforeAll) and stop it after (afterAll). The returned
+ * World stands for it: read its members inside tests and hooks, once it has started.
+ */
+export function useWorld(): World {
+  let world: World | undefined;
+  beforeAll(async () => {
+    world = await startWorld();
+  }, 60_000);
+  afterAll(async () => {
+    await world?.stop();
+  });
+  const started = (): World => {
+    if (!world) throw new Error('the world starts in beforeAll: use it inside a test or a hook');
+    return world;
+  };
+  return {
+    get moto() {
+      return started().moto;
+    },
+    get fake() {
+      return started().fake;
+    },
+    get provider() {
+      return started().provider;
+    },
+    get consumer() {
+      return started().consumer;
+    },
+    get aws() {
+      return started().aws;
+    },
+    config: (deployment, patch) => started().config(deployment, patch),
+    stop: () => started().stop(),
   };
 }
 
