@@ -9,8 +9,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import tls from 'node:tls';
+import { afterAll, beforeAll } from 'vitest';
 import type { ProxyConfigInput } from '../../proxy/config.js';
-import type { TestPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki, type TestPki } from '../../testbed/pki.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BUNDLE = join(ROOT, 'dist/ekslink.mjs');
@@ -245,4 +247,71 @@ export async function tryHandshake(port: number, sni: string, ca: string, prefix
   const e = s.error() as NodeJS.ErrnoException | undefined;
   if (s.lines.length === 1) return 'ok';
   return e?.code ?? 'CLOSED';
+}
+
+/** One proxy process of a test file, in front of one stream upstream, with its DNS server and PKI. */
+export interface StreamProxy {
+  readonly dns: TestDnsServer;
+  readonly pki: TestPki;
+  readonly upstream: Awaited<ReturnType<typeof startStreamUpstream>>;
+  readonly proxy: ProxyProcess;
+  /** The proxy config routing `snis` to the upstream (also what the proxy starts with). */
+  config(snis: string[]): ProxyConfigInput;
+}
+
+/**
+ * Register beforeAll/afterAll hooks that start, then stop, a StreamProxy: every hostname
+ * resolves to `${block}.1` (the file's own loopback /24), where the upstream sends a chunk
+ * every `chunkIntervalMs`; the proxy first serves `served`.
+ */
+export function useStreamProxy(options: {
+  block: string;
+  hostnames: string[];
+  served: string[];
+  chunkIntervalMs: number;
+  drainDeadlineSec: number;
+  workers: number;
+}): StreamProxy {
+  const address = `${options.block}.1`;
+  let dns: TestDnsServer;
+  let pki: TestPki;
+  let upstream: StreamProxy['upstream'];
+  let proxy: ProxyProcess;
+  const config = (snis: string[]): ProxyConfigInput => ({
+    listen: { host: '127.0.0.1', port: 0 },
+    routes: snis.map((sni) => ({ sni, upstreamPort: upstream.port })),
+    allowedUpstreamCidrs: [`${options.block}.0/24`],
+    dns: { servers: [dns.server], timeoutMs: 500, tries: 1 },
+    health: { host: '127.0.0.1', port: 0, probeIntervalMs: 100 },
+    drain: { graceSec: 0, deadlineSec: options.drainDeadlineSec },
+    workers: options.workers,
+  });
+
+  beforeAll(async () => {
+    dns = await TestDnsServer.start();
+    pki = await createPki({ dnsNames: options.hostnames });
+    upstream = await startStreamUpstream(address, pki, options.chunkIntervalMs);
+    for (const name of options.hostnames) dns.set(name, { a: [address] });
+    proxy = await ProxyProcess.start(config(options.served));
+  });
+  afterAll(async () => {
+    await proxy.kill();
+    await Promise.all([dns.close(), upstream.close()]);
+  });
+
+  return {
+    get dns() {
+      return dns;
+    },
+    get pki() {
+      return pki;
+    },
+    get upstream() {
+      return upstream;
+    },
+    get proxy() {
+      return proxy;
+    },
+    config,
+  };
 }

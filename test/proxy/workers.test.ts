@@ -1,34 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProxyConfigInput } from '../../proxy/config.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
-import {
-  openStream,
-  parseMetrics,
-  ProxyProcess,
-  startStreamUpstream,
-  tryHandshake,
-} from './lifecycle-harness.js';
+import { describe, expect, it } from 'vitest';
+import { openStream, parseMetrics, tryHandshake, useStreamProxy } from './lifecycle-harness.js';
 
 // This file's loopback block: 127.0.212.0/24.
 const SNI = 'multi.gr7.us-east-1.eks.amazonaws.com';
 const OTHER = 'other.gr7.us-east-1.eks.amazonaws.com';
-let dns: TestDnsServer;
-let pki: TestPki;
-let upstream: Awaited<ReturnType<typeof startStreamUpstream>>;
-let proxy: ProxyProcess;
-
-function config(snis: string[]): ProxyConfigInput {
-  return {
-    listen: { host: '127.0.0.1', port: 0 },
-    routes: snis.map((sni) => ({ sni, upstreamPort: upstream.port })),
-    allowedUpstreamCidrs: ['127.0.212.0/24'],
-    dns: { servers: [dns.server], timeoutMs: 500, tries: 1 },
-    health: { host: '127.0.0.1', port: 0, probeIntervalMs: 100 },
-    drain: { graceSec: 0, deadlineSec: 2 },
-    workers: 2,
-  };
-}
+const ctx = useStreamProxy({
+  block: '127.0.212',
+  hostnames: [SNI, OTHER],
+  served: [SNI],
+  chunkIntervalMs: 5,
+  drainDeadlineSec: 2,
+  workers: 2,
+});
 
 function alive(pid: number): boolean {
   try {
@@ -39,41 +22,27 @@ function alive(pid: number): boolean {
   }
 }
 
-beforeAll(async () => {
-  dns = await TestDnsServer.start();
-  pki = await createPki({ dnsNames: [SNI, OTHER] });
-  upstream = await startStreamUpstream('127.0.212.1', pki, 5);
-  dns.set(SNI, { a: ['127.0.212.1'] });
-  dns.set(OTHER, { a: ['127.0.212.1'] });
-  proxy = await ProxyProcess.start(config([SNI]));
-});
-
-afterAll(async () => {
-  await proxy.kill();
-  await Promise.all([dns.close(), upstream.close()]);
-});
-
 describe('workers: 2', () => {
   it('shares one port (bound as port 0), serves from both workers, and /metrics adds up over the group', async () => {
-    await proxy.waitReady();
-    const listening = proxy.events.find((e) => e.event === 'listening');
-    expect(listening).toMatchObject({ workers: 2, pid: proxy.pid });
-    expect(proxy.port).toBeGreaterThan(0);
+    await ctx.proxy.waitReady();
+    const listening = ctx.proxy.events.find((e) => e.event === 'listening');
+    expect(listening).toMatchObject({ workers: 2, pid: ctx.proxy.pid });
+    expect(ctx.proxy.port).toBeGreaterThan(0);
 
     const N = 20;
-    for (let i = 0; i < N; i++) expect(await tryHandshake(proxy.port, SNI, pki.caCertPem)).toBe('ok');
+    for (let i = 0; i < N; i++) expect(await tryHandshake(ctx.proxy.port, SNI, ctx.pki.caCertPem)).toBe('ok');
     for (let i = 0; i < 3; i++) {
-      expect(await tryHandshake(proxy.port, OTHER, pki.caCertPem)).toMatch(/UNRECOGNIZED_NAME/);
+      expect(await tryHandshake(ctx.proxy.port, OTHER, ctx.pki.caCertPem)).toMatch(/UNRECOGNIZED_NAME/);
     }
-    while (proxy.connections().length < N + 3) await new Promise((r) => setTimeout(r, 20));
-    const lines = proxy.connections();
+    while (ctx.proxy.connections().length < N + 3) await new Promise((r) => setTimeout(r, 20));
+    const lines = ctx.proxy.connections();
     const pids = new Set(lines.map((l) => l.pid));
     expect(pids.size).toBe(2);
-    expect(pids.has(proxy.pid)).toBe(false);
+    expect(pids.has(ctx.proxy.pid)).toBe(false);
     const perWorker = [...pids].map((pid) => lines.filter((l) => l.pid === pid).length);
     expect(Math.min(...perWorker)).toBeGreaterThanOrEqual(5); // round-robin spreads evenly
 
-    const m = parseMetrics((await proxy.health('/metrics')).body);
+    const m = parseMetrics((await ctx.proxy.health('/metrics')).body);
     expect(m.get('ekslink_connections_opened_total')).toBe(N + 3);
     expect(m.get('ekslink_connections_closed_total{route="multi",reason="ok"}')).toBe(N);
     expect(m.get('ekslink_connections_closed_total{route="none",reason="sni_not_allowed"}')).toBe(3);
@@ -87,19 +56,19 @@ describe('workers: 2', () => {
   });
 
   it('replaces a worker that dies; the port keeps serving', async () => {
-    const before = [...new Set(proxy.connections().map((l) => l.pid as number))];
+    const before = [...new Set(ctx.proxy.connections().map((l) => l.pid as number))];
     const opened = (): Promise<number | undefined> =>
-      proxy.health('/metrics').then((r) => parseMetrics(r.body).get('ekslink_connections_opened_total'));
+      ctx.proxy.health('/metrics').then((r) => parseMetrics(r.body).get('ekslink_connections_opened_total'));
     const openedBefore = (await opened()) as number;
     process.kill(before[0] as number, 'SIGKILL');
-    const exited = await proxy.waitFor((e) => e.event === 'worker_exited');
+    const exited = await ctx.proxy.waitFor((e) => e.event === 'worker_exited');
     expect(exited).toMatchObject({ workerPid: before[0], signal: 'SIGKILL', level: 'error' });
-    await proxy.waitFor((e) => e.event === 'worker_replaced' && e.exitedPid === before[0]);
-    const seen = proxy.connections().length;
-    for (let i = 0; i < 6; i++) expect(await tryHandshake(proxy.port, SNI, pki.caCertPem)).toBe('ok');
-    while (proxy.connections().length < seen + 6) await new Promise((r) => setTimeout(r, 20));
+    await ctx.proxy.waitFor((e) => e.event === 'worker_replaced' && e.exitedPid === before[0]);
+    const seen = ctx.proxy.connections().length;
+    for (let i = 0; i < 6; i++) expect(await tryHandshake(ctx.proxy.port, SNI, ctx.pki.caCertPem)).toBe('ok');
+    while (ctx.proxy.connections().length < seen + 6) await new Promise((r) => setTimeout(r, 20));
     const pids = new Set(
-      proxy
+      ctx.proxy
         .connections()
         .slice(seen)
         .map((l) => l.pid as number),
@@ -113,38 +82,39 @@ describe('workers: 2', () => {
 
   it('backs off respawning when workers keep dying young, and serves meanwhile', async () => {
     // The worker replaced above is young: killing it is the second quick exit in a row.
-    const replaced = proxy.events.filter((e) => e.event === 'worker_replaced').length;
-    const young = proxy.events.filter((e) => e.event === 'worker_exited').length;
-    const pids = [...new Set(proxy.connections().map((l) => l.pid as number))].filter(alive);
+    const replaced = ctx.proxy.events.filter((e) => e.event === 'worker_replaced').length;
+    const young = ctx.proxy.events.filter((e) => e.event === 'worker_exited').length;
+    const pids = [...new Set(ctx.proxy.connections().map((l) => l.pid as number))].filter(alive);
     const newest = pids[pids.length - 1] as number;
     const killedAt = Date.now();
     process.kill(newest, 'SIGKILL');
-    const exited = await proxy.waitFor((e) => e.event === 'worker_exited' && e.workerPid === newest);
-    expect(proxy.events.filter((e) => e.event === 'worker_exited').length).toBe(young + 1);
+    const exited = await ctx.proxy.waitFor((e) => e.event === 'worker_exited' && e.workerPid === newest);
+    expect(ctx.proxy.events.filter((e) => e.event === 'worker_exited').length).toBe(young + 1);
     expect(exited.respawnInMs).toBe(1000);
     // One worker serves while the other waits to be started again.
-    expect(await tryHandshake(proxy.port, SNI, pki.caCertPem)).toBe('ok');
-    await proxy.waitFor((e) => e.event === 'worker_replaced' && e.exitedPid === newest);
+    expect(await tryHandshake(ctx.proxy.port, SNI, ctx.pki.caCertPem)).toBe('ok');
+    await ctx.proxy.waitFor((e) => e.event === 'worker_replaced' && e.exitedPid === newest);
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000);
-    expect(proxy.events.filter((e) => e.event === 'worker_replaced').length).toBe(replaced + 1);
+    expect(ctx.proxy.events.filter((e) => e.event === 'worker_replaced').length).toBe(replaced + 1);
   });
 
   it('reloads every worker on SIGHUP, then drains them all and leaves no process behind on SIGTERM', async () => {
-    proxy.rewriteConfig(config([SNI, OTHER]));
-    proxy.signal('SIGHUP');
-    await proxy.waitFor((e) => e.event === 'config_reloaded');
-    await proxy.waitFor((e) => e.event === 'reloaded');
-    for (let i = 0; i < 4; i++) expect(await tryHandshake(proxy.port, OTHER, pki.caCertPem)).toBe('ok');
+    ctx.proxy.rewriteConfig(ctx.config([SNI, OTHER]));
+    ctx.proxy.signal('SIGHUP');
+    await ctx.proxy.waitFor((e) => e.event === 'config_reloaded');
+    await ctx.proxy.waitFor((e) => e.event === 'reloaded');
+    for (let i = 0; i < 4; i++)
+      expect(await tryHandshake(ctx.proxy.port, OTHER, ctx.pki.caCertPem)).toBe('ok');
 
-    const workerPids = [...new Set(proxy.connections().map((l) => l.pid as number))];
-    const open = await openStream(proxy.port, SNI, pki.caCertPem, 1_000_000);
+    const workerPids = [...new Set(ctx.proxy.connections().map((l) => l.pid as number))];
+    const open = await openStream(ctx.proxy.port, SNI, ctx.pki.caCertPem, 1_000_000);
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
-    proxy.signal('SIGTERM');
+    ctx.proxy.signal('SIGTERM');
     const closedAt = await open.closed;
     expect(closedAt - t0).toBeGreaterThanOrEqual(1900); // the 2 s drain deadline
-    expect(await proxy.exited).toEqual({ code: 0, signal: null });
+    expect(await ctx.proxy.exited).toEqual({ code: 0, signal: null });
     for (const pid of workerPids) expect(alive(pid)).toBe(false);
-    expect(proxy.connections().filter((l) => l.reason === 'shutdown')).toHaveLength(1);
+    expect(ctx.proxy.connections().filter((l) => l.reason === 'shutdown')).toHaveLength(1);
   });
 });
