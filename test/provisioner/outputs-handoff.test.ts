@@ -141,21 +141,27 @@ describe('provision apply --outputs-file', () => {
   });
 });
 
+/** Write `wg` as the config file `configName` in the test dir, then `ekslink wireguard render` it with `outputs` into `outName`. */
+async function renderWireguard(wg: unknown, configName: string, outputs: string, outName: string) {
+  const config = join(dir, configName);
+  writeFileSync(config, stringify(wg));
+  const out = join(dir, outName);
+  const res = await ekslink([
+    'wireguard',
+    'render',
+    '--config',
+    config,
+    '--provision-outputs',
+    outputs,
+    '--out-dir',
+    out,
+  ]);
+  return { config, out, res };
+}
+
 describe('wireguard render --provision-outputs', () => {
   test('endpoint addresses come from the outputs: nftables set and AllowedIPs hold exactly them; wg-quick strip parses both ends', async () => {
-    const config = join(dir, 'wg.yaml');
-    writeFileSync(config, stringify(SMALL));
-    const out = join(dir, 'wg');
-    const res = await ekslink([
-      'wireguard',
-      'render',
-      '--config',
-      config,
-      '--provision-outputs',
-      outputsPath,
-      '--out-dir',
-      out,
-    ]);
+    const { out, res } = await renderWireguard(SMALL, 'wg.yaml', outputsPath, 'wg');
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
 
@@ -182,18 +188,12 @@ describe('wireguard render --provision-outputs', () => {
     ) as { vpcEndpoint: { addresses: string[] } };
     expect(merged.vpcEndpoint.addresses).toEqual(addresses);
 
-    const config = join(dir, 'wg-stale.yaml');
-    writeFileSync(config, stringify({ ...SMALL, vpcEndpoint: { addresses: ['10.99.0.7'] } }));
-    const res = await ekslink([
-      'wireguard',
-      'render',
-      '--config',
-      config,
-      '--provision-outputs',
+    const { config, res } = await renderWireguard(
+      { ...SMALL, vpcEndpoint: { addresses: ['10.99.0.7'] } },
+      'wg-stale.yaml',
       outputsPath,
-      '--out-dir',
-      join(dir, 'wg-stale'),
-    ]);
+      'wg-stale',
+    );
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('error EKL_WG_OUTPUTS_CONFLICT');
     expect(res.stderr).toContain(`vpcEndpoint.addresses in ${config} is [10.99.0.7]`);
@@ -207,19 +207,7 @@ describe('wireguard render --provision-outputs', () => {
     const empty = join(dir, 'no-addresses.json');
     const raw = JSON.parse(readFileSync(outputsPath, 'utf8')) as { outputs: Record<string, unknown> };
     writeFileSync(empty, JSON.stringify({ ...raw, outputs: { ...raw.outputs, vpcEndpointAddresses: [] } }));
-    const config = join(dir, 'wg-small.yaml');
-    writeFileSync(config, stringify(SMALL));
-    const out = join(dir, 'wg-empty');
-    const res = await ekslink([
-      'wireguard',
-      'render',
-      '--config',
-      config,
-      '--provision-outputs',
-      empty,
-      '--out-dir',
-      out,
-    ]);
+    const { out, res } = await renderWireguard(SMALL, 'wg-small.yaml', empty, 'wg-empty');
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain(
       `error EKL_WG_OUTPUTS_NO_ADDRESSES: outputs file ${empty} lists no VPC endpoint addresses (vpcEndpointAddresses is empty)`,
