@@ -7,7 +7,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { renderKubeconfig } from '../testbed/kubeconfig.js';
+import { parseServer } from '../provisioner/kubeconfig/input.js';
+import { renderKubeconfig } from '../provisioner/kubeconfig/render.js';
 import {
   ENI_PATH,
   eniResult,
@@ -51,7 +52,18 @@ export class KubectlClient implements DemoClient {
   static async create(kubectl: string, target: ClientTarget, dir: string): Promise<KubectlClient> {
     await mkdir(join(dir, 'kube-cache'), { recursive: true });
     const kubeconfig = join(dir, 'kubeconfig.yaml');
-    await writeFile(kubeconfig, renderKubeconfig({ ...target, name: 'ekslink-demo' }), { mode: 0o600 });
+    // The same renderer `ekslink kubeconfig` uses, with its static-token variant.
+    const server = parseServer(target.server);
+    if (server === undefined) throw new Error(`demo client target ${target.server} is not a server address`);
+    const text = renderKubeconfig({
+      topology: 'gcp-to-aws',
+      server,
+      eksHostname: target.tlsServerName,
+      caPem: target.caCertPem,
+      auth: { kind: 'token', token: target.token },
+      name: 'ekslink-demo',
+    });
+    await writeFile(kubeconfig, text, { mode: 0o600 });
     return new KubectlClient(kubectl, kubeconfig, join(dir, 'kube-cache'));
   }
 

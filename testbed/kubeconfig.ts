@@ -1,7 +1,8 @@
 /**
- * A kubeconfig for one cluster, one user (static bearer token), one context: what the test
- * bed and the demo hand to the real kubectl. `tlsServerName` lets the client dial an address
- * (the proxy, or an ENI) while verifying the certificate for the EKS hostname.
+ * A kubeconfig for one cluster, one user (static bearer token), one context, for tests that
+ * need what `ekslink kubeconfig` (provisioner/kubeconfig/render.ts) refuses to write: no
+ * tls-server-name, or a server URL taken as is. `tlsServerName` lets the client dial an
+ * address (the proxy, or an ENI) while verifying the certificate for the EKS hostname.
  */
 import { stringify } from 'yaml';
 
