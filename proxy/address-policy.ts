@@ -7,20 +7,14 @@
  * instance metadata service (169.254.169.254, fd00:ec2::254) is never allowed at all.
  * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are judged as the IPv4 address they carry.
  */
-import { isIP } from 'node:net';
+import {
+  blockContains as contains,
+  blockWithin,
+  parseAddress,
+  parseCidr,
+  type CidrBlock as Block,
+} from '../common/cidr.js';
 import { ProxyError } from './errors.js';
-
-/** All addresses live in the IPv6 space; IPv4 as ::ffff:a.b.c.d. */
-const V4_MAPPED_BASE = 0xffffn << 32n;
-const ALL_ONES = (1n << 128n) - 1n;
-
-interface Block {
-  readonly text: string;
-  readonly base: bigint;
-  /** Prefix length in the 128-bit space. */
-  readonly bits: number;
-  readonly mask: bigint;
-}
 
 /** Why an address is or is not dialable; appears in log messages. */
 export type AddressVerdict = 'allowed' | 'imds' | 'special' | 'outside' | 'invalid';
@@ -43,7 +37,7 @@ const SPECIAL_RANGES: readonly Block[] = [
   '64:ff9b:1::/48', // NAT64 local-use prefix (RFC 8215)
   '::/96', // IPv4-compatible (deprecated), includes :: and ::1
   '::ffff:0:0:0/96', // IPv4-translated (SIIT)
-].map((c) => parseBlock(c) as Block);
+].map((c) => parseCidr(c) as Block);
 
 /**
  * Address space that is not routed on the public internet: where a VPC's EKS API ENIs
@@ -59,7 +53,7 @@ const NON_PUBLIC_RANGES: readonly Block[] = [
   '198.18.0.0/15',
   'fc00::/7',
 ]
-  .map((c) => parseBlock(c) as Block)
+  .map((c) => parseCidr(c) as Block)
   .concat(SPECIAL_RANGES);
 
 /**
@@ -68,9 +62,9 @@ const NON_PUBLIC_RANGES: readonly Block[] = [
  * DNS answer send kube traffic to the internet. Undefined when the block does not parse.
  */
 export function isNonPublicCidr(cidr: string): boolean | undefined {
-  const block = parseBlock(cidr);
+  const block = parseCidr(cidr);
   if (block === undefined) return undefined;
-  return NON_PUBLIC_RANGES.some((r) => block.bits >= r.bits && contains(r, block.base));
+  return NON_PUBLIC_RANGES.some((r) => blockWithin(block, r));
 }
 
 const NEVER: readonly bigint[] = ['169.254.169.254', 'fd00:ec2::254'].map((a) => parseAddress(a) as bigint);
@@ -82,7 +76,7 @@ export class AddressPolicy {
   static fromCidrs(cidrs: readonly string[]): AddressPolicy {
     return new AddressPolicy(
       cidrs.map((text) => {
-        const block = parseBlock(text);
+        const block = parseCidr(text);
         if (block === undefined) {
           throw new ProxyError(
             'EKL_CIDR_INVALID',
@@ -90,7 +84,7 @@ export class AddressPolicy {
             { source: 'config' },
           );
         }
-        const namesSpecial = SPECIAL_RANGES.some((s) => block.bits >= s.bits && contains(s, block.base));
+        const namesSpecial = SPECIAL_RANGES.some((s) => blockWithin(block, s));
         return { block, namesSpecial };
       }),
     );
@@ -114,62 +108,4 @@ export class AddressPolicy {
     }
     return inside || special ? 'special' : 'outside';
   }
-}
-
-function contains(block: Block, value: bigint): boolean {
-  return (value & block.mask) === block.base;
-}
-
-function parseBlock(text: string): Block | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const addr = text.slice(0, slash);
-  const bitsText = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(bitsText)) return undefined;
-  const family = isIP(addr);
-  const prefix = Number(bitsText);
-  if (family === 0 || prefix > (family === 4 ? 32 : 128)) return undefined;
-  const value = parseAddress(addr);
-  if (value === undefined) return undefined;
-  // Judge ::ffff:0:0/96-style blocks written in IPv6 the same as their IPv4 form.
-  const bits = family === 4 ? 96 + prefix : prefix;
-  const mask = bits === 0 ? 0n : (ALL_ONES << BigInt(128 - bits)) & ALL_ONES;
-  return { text, base: value & mask, bits, mask };
-}
-
-/** An IPv4 or IPv6 address as a 128-bit number (IPv4 mapped); undefined if not an address. */
-export function parseAddress(address: string): bigint | undefined {
-  const family = isIP(address);
-  if (family === 4) return V4_MAPPED_BASE | BigInt(ipv4ToNumber(address));
-  if (family !== 6 || address.includes('%')) return undefined;
-  let text = address;
-  let tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    const v4 = ipv4ToNumber(text.slice(lastColon + 1));
-    tail = [v4 >>> 16, v4 & 0xffff];
-    text = `${text.slice(0, lastColon + 1)}0`; // placeholder group, replaced below
-  }
-  const [head = '', rest] = text.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
-  if (tail.length > 0) (rest === undefined ? headGroups : restGroups).pop();
-  const known = headGroups.length + restGroups.length + tail.length;
-  const zeros = rest === undefined ? 0 : 8 - known;
-  const groups = [
-    ...headGroups.map((g) => parseInt(g, 16)),
-    ...new Array<number>(zeros).fill(0),
-    ...restGroups.map((g) => parseInt(g, 16)),
-    ...tail,
-  ];
-  if (groups.length !== 8) return undefined;
-  let value = 0n;
-  for (const g of groups) value = (value << 16n) | BigInt(g);
-  return value;
-}
-
-function ipv4ToNumber(address: string): number {
-  let n = 0;
-  for (const part of address.split('.')) n = n * 256 + Number(part);
-  return n;
 }

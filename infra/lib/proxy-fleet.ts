@@ -31,7 +31,8 @@ import {
 } from './hardened-instance.js';
 import { PROXY_DATA_PORT, renderProxyConfigFile, renderProxyConfigInput } from './proxy-config.js';
 import { proxyUserData } from './proxy-user-data.js';
-import { numberToIpv4, PropChecker } from './validate.js';
+import { ipv4At } from '../../common/cidr.js';
+import { PropChecker } from './validate.js';
 
 /** Extra seconds the lifecycle hook and systemd allow beyond grace + deadline (IMDS poll, exit). */
 export const DRAIN_MARGIN_SEC = 60;
@@ -358,7 +359,7 @@ function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
   const resolverIp =
     props.dnsResolverIp !== undefined
       ? c.literal('dnsResolverIp', props.dnsResolverIp, '"10.0.0.2"')
-      : numberToIpv4((vpcCidr.network as number) + 2);
+      : ipv4At(vpcCidr, 2);
 
   const min = c.int('minCapacity', props.minCapacity ?? 2, 1, 100, 2);
   const max = c.int('maxCapacity', props.maxCapacity ?? 4, 1, 100, 4);

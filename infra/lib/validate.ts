@@ -6,7 +6,7 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { InstanceArchitecture, InstanceType } from 'aws-cdk-lib/aws-ec2';
-import { isIP } from 'node:net';
+import { parseCidr as parseBlock, type CidrBlock } from '../../common/cidr.js';
 import { invalidProp } from './errors.js';
 
 const ID_PATTERNS = {
@@ -25,42 +25,13 @@ const ID_EXAMPLES = {
   eipalloc: '"eipalloc-0123456789abcdef0"',
 } as const;
 
-/** A parsed CIDR block: the family, prefix length and whether host bits are clear. */
-export interface Cidr {
-  readonly text: string;
-  readonly family: 4 | 6;
-  readonly prefixLength: number;
-  /** IPv4 only: the network address as a 32-bit number. */
-  readonly network?: number;
-}
-
-function ipv4ToNumber(addr: string): number {
-  return addr.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-}
-
-export function numberToIpv4(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-}
+/** A parsed CIDR block (common/cidr.ts). */
+export type Cidr = CidrBlock;
 
 /** Parse `a.b.c.d/n` or `v6/n`; undefined when it is not a CIDR block with clear host bits. */
 export function parseCidr(text: string): Cidr | undefined {
-  const [addr, bits, extra] = text.split('/');
-  if (addr === undefined || bits === undefined || extra !== undefined || !/^\d{1,3}$/.test(bits))
-    return undefined;
-  const prefixLength = Number(bits);
-  const family = isIP(addr);
-  if (family === 4) {
-    if (prefixLength > 32) return undefined;
-    const value = ipv4ToNumber(addr);
-    const size = 2 ** (32 - prefixLength);
-    if (value % size !== 0) return undefined;
-    return { text, family: 4, prefixLength, network: value };
-  }
-  if (family === 6) {
-    if (prefixLength > 128) return undefined;
-    return { text, family: 6, prefixLength };
-  }
-  return undefined;
+  const block = parseBlock(text);
+  return block?.hostBitsClear === true ? block : undefined;
 }
 
 /** Checks the props of one construct; every failure names `where` (class and construct path). */

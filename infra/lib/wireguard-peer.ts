@@ -19,7 +19,8 @@ import {
   importVpcSubnets,
   isRetentionDays,
 } from './hardened-instance.js';
-import { numberToIpv4, PropChecker } from './validate.js';
+import { ipv4At } from '../../common/cidr.js';
+import { PropChecker } from './validate.js';
 import { readPeerWireGuardFiles } from './wireguard-config.js';
 import { peerUserData } from './wireguard-user-data.js';
 
@@ -182,7 +183,7 @@ export class WireGuardPeer extends Construct {
       'Tunnel traffic to the ekslink VPC endpoint (TLS only)',
     );
     allowBaseEgress(this, this.securityGroup, {
-      resolverIp: numberToIpv4((vpcCidr.network as number) + 2),
+      resolverIp: ipv4At(vpcCidr, 2),
       awsEndpointsSecurityGroupId: props.awsEndpointsSecurityGroupId,
       s3PrefixListId: props.s3PrefixListId,
       descriptions: {

@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { blockContains, blocksOverlap, blockWithin, parseAddress, parseCidr } from '../../../common/cidr.js';
 import { accountSchema } from '../../aws/account-config.js';
 
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
@@ -19,7 +20,7 @@ const cidr = z
     'must be /8 or narrower: name the VPC CIDR, e.g. "10.20.0.0/16", never a broad range',
   )
   .refine(
-    (c) => isNetworkAddress(c),
+    (c) => parseCidr(c)?.hostBitsClear === true,
     'must be a network address (host bits zero), e.g. "10.20.0.0/16" not "10.20.1.5/16"',
   );
 
@@ -147,40 +148,23 @@ export function peeredNames(deployment: string) {
   };
 }
 
-function toInt(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-
-/** [first, last] addresses of an IPv4 CIDR as integers. */
-export function cidrRange(c: string): [number, number] {
-  const [ip, bits] = c.split('/') as [string, string];
-  const size = 2 ** (32 - Number(bits));
-  const first = Math.floor(toInt(ip) / size) * size;
-  return [first, first + size - 1];
-}
-
-function isNetworkAddress(c: string): boolean {
-  const [ip] = c.split('/') as [string];
-  return cidrRange(c)[0] === toInt(ip);
-}
-
+/** True when `a` and `b` share any address. */
 export function cidrsOverlap(a: string, b: string): boolean {
-  const [a0, a1] = cidrRange(a);
-  const [b0, b1] = cidrRange(b);
-  return a0 <= b1 && b0 <= a1;
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return x !== undefined && y !== undefined && blocksOverlap(x, y);
 }
 
 /** True when `inner` lies entirely within `outer`. */
 export function cidrWithin(inner: string, outer: string): boolean {
-  const [i0, i1] = cidrRange(inner);
-  const [o0, o1] = cidrRange(outer);
-  return o0 <= i0 && i1 <= o1;
+  const x = parseCidr(inner);
+  const y = parseCidr(outer);
+  return x !== undefined && y !== undefined && blockWithin(x, y);
 }
 
 /** True when an IPv4 address lies in the CIDR. */
 export function addressIn(address: string, c: string): boolean {
-  if (!isIPv4(address)) return false;
-  const [first, last] = cidrRange(c);
-  const n = toInt(address);
-  return first <= n && n <= last;
+  const block = parseCidr(c);
+  const value = isIPv4(address) ? parseAddress(address) : undefined;
+  return block !== undefined && value !== undefined && blockContains(block, value);
 }
