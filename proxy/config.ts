@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import { z } from 'zod';
+import { parseCidr } from '../common/cidr.js';
 import { loadConfigFile, validateConfig } from '../common/config-file.js';
 import { isNonPublicCidr } from './address-policy.js';
 
@@ -44,18 +45,10 @@ const ipAddress = z.string().refine((s) => isIP(s) !== 0, {
   message: 'must be an IPv4 or IPv6 address, e.g. "10.0.0.2" or "fd00::2"',
 });
 
-/** `a.b.c.d/n` or `v6/n`; checked for shape here, parsed into ranges by proxy/cidr.ts. */
-export const cidrString = z.string().refine(
-  (s) => {
-    const [addr, bits, extra] = s.split('/');
-    if (addr === undefined || bits === undefined || extra !== undefined || !/^\d{1,3}$/.test(bits))
-      return false;
-    const family = isIP(addr);
-    const n = Number(bits);
-    return (family === 4 && n <= 32) || (family === 6 && n <= 128);
-  },
-  { message: 'must be a CIDR block like "10.0.0.0/16" or "fd00::/8"' },
-);
+/** `a.b.c.d/n` or `v6/n`, parsed by the same code the address policy uses (common/cidr.ts). */
+export const cidrString = z.string().refine((s) => parseCidr(s) !== undefined, {
+  message: 'must be a CIDR block like "10.0.0.0/16" or "fd00::/8"',
+});
 
 const vpcEndpointId = z.string().regex(/^vpce-[0-9a-f]{8,17}$/, {
   message: 'must be a VPC endpoint ID like "vpce-0123456789abcdef0"',
