@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ROLE_ARN } from '../aws/account-config.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const EKS_EXAMPLE = 'ABCDEF0123456789ABCDEF0123456789.gr7.us-east-1.eks.amazonaws.com';
@@ -82,7 +83,7 @@ export const kubeconfigInputSchema = z
       .optional(),
     roleArn: z
       .string()
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+      .regex(ROLE_ARN, {
         message:
           '--role-arn must be an IAM role ARN, e.g. arn:aws:iam::123456789012:role/ekslink-metadata-plane',
       })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { accountSchema } from '../../aws/account-config.js';
+import { parseCidr } from '../../../common/cidr.js';
 
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
 const subnetIds = z
@@ -9,14 +10,7 @@ const subnetIds = z
 const cidr = z
   .string()
   .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR, e.g. "10.8.0.0/24"')
-  .refine(
-    (c) =>
-      c
-        .split('/')[0]!
-        .split('.')
-        .every((o) => Number(o) <= 255),
-    'has an octet above 255',
-  )
+  .refine((c) => parseCidr(c) !== undefined, 'has an octet above 255')
   .refine(
     (c) => c.split('/')[1] !== '0',
     'must not be 0.0.0.0/0: name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32"',

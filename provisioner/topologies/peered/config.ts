@@ -14,7 +14,7 @@ const routeTableIds = z
 const cidr = z
   .string()
   .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR, e.g. "10.20.0.0/16"')
-  .refine((c) => isIPv4(c.split('/')[0]!), 'has an octet above 255')
+  .refine((c) => parseCidr(c) !== undefined, 'has an octet above 255')
   .refine(
     (c) => Number(c.split('/')[1]) >= 8,
     'must be /8 or narrower: name the VPC CIDR, e.g. "10.20.0.0/16", never a broad range',
