@@ -172,14 +172,18 @@ function onLines(child: ChildProcess, tail: string[], onLine: (line: string) => 
     stream?.setEncoding('utf8');
     stream?.on('data', (d: string) => {
       buf += d;
+      // One pass over the chunk, one slice of the remainder at the end: a busy proxy writes
+      // a line per connection, and re-slicing per line would copy the chunk once per line.
+      let start = 0;
       let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      while ((nl = buf.indexOf('\n', start)) >= 0) {
+        const line = buf.slice(start, nl);
+        start = nl + 1;
         tail.push(line);
         if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
         onLine(line);
       }
+      buf = buf.slice(start);
       // A line longer than any log line is not one we need; keep memory bounded.
       if (buf.length > 64 * 1024) buf = '';
     });
