@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { ProxyProcess } from '../demo/proxy-process.js';
 
 export interface BenchRoutes {
   readonly rateSni: string;
@@ -41,6 +41,7 @@ export interface PeerFactory {
   start(routes: BenchRoutes, workDir: string, workers: number): Promise<Peer>;
 }
 
+const CLI = 'dist/ekslink.mjs';
 const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
 async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -104,55 +105,40 @@ export const direct: PeerFactory = {
 
 export const ekslink: PeerFactory = {
   name: 'ekslink',
-  unavailable: () =>
-    existsSync('dist/ekslink.mjs') ? undefined : 'dist/ekslink.mjs missing: run `npm run build`',
+  unavailable: () => (existsSync(CLI) ? undefined : `${CLI} missing: run \`npm run build\``),
   async start(routes, workDir, workers) {
-    const configPath = join(workDir, 'ekslink.yaml');
-    const config = {
-      listen: { host: '127.0.0.1', port: 0, backlog: 4096 },
-      routes: [
-        {
-          sni: routes.rateSni,
-          upstreamHost: routes.upstreamHost,
-          upstreamPort: routes.ratePort,
-          name: 'rate',
-        },
-        {
-          sni: routes.bulkSni,
-          upstreamHost: routes.upstreamHost,
-          upstreamPort: routes.bulkPort,
-          name: 'bulk',
-        },
-      ],
-      allowedUpstreamCidrs: [routes.upstreamCidr],
-      dns: { servers: [routes.dnsServer] },
-      connections: { max: 20_000 },
-      health: { host: '127.0.0.1', port: 0 },
-      drain: { graceSec: 0, deadlineSec: 1 },
-      workers,
-      log: { level: 'info' },
-    };
-    await writeFile(configPath, JSON.stringify(config, null, 2));
-    const child = spawn(process.execPath, ['dist/ekslink.mjs', 'proxy', '--config', configPath], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+    // The demo's launcher: production config schema and CLI, ports from the listening line.
+    // It reads every output line, so the per-connection log lines are part of the cost.
+    const proxy = await ProxyProcess.start({
+      cliPath: CLI,
+      dir: workDir,
+      config: {
+        listen: { host: '127.0.0.1', port: 0, backlog: 4096 },
+        routes: [
+          {
+            sni: routes.rateSni,
+            upstreamHost: routes.upstreamHost,
+            upstreamPort: routes.ratePort,
+            name: 'rate',
+          },
+          {
+            sni: routes.bulkSni,
+            upstreamHost: routes.upstreamHost,
+            upstreamPort: routes.bulkPort,
+            name: 'bulk',
+          },
+        ],
+        allowedUpstreamCidrs: [routes.upstreamCidr],
+        dns: { servers: [routes.dnsServer] },
+        connections: { max: 20_000 },
+        health: { host: '127.0.0.1', port: 0 },
+        drain: { graceSec: 0, deadlineSec: 1 },
+        workers,
+        log: { level: 'info' },
+      },
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error('ekslink did not log its listening line within 10 s')),
-        10_000,
-      );
-      child.once('exit', (code) => reject(new Error(`ekslink exited early with code ${code}`)));
-      // Every line is read (the per-connection log lines are part of the cost being measured).
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (!line.includes('"listening"')) return;
-        const event = JSON.parse(line) as { port?: number };
-        if (typeof event.port === 'number') {
-          clearTimeout(timer);
-          resolve(event.port);
-        }
-      });
-    });
-    return { name: 'ekslink', host: '127.0.0.1', portFor: () => port, stop: () => stopChild(child) };
+    const port = proxy.listening.port;
+    return { name: 'ekslink', host: '127.0.0.1', portFor: () => port, stop: () => proxy.stop() };
   },
 };
 
