@@ -33,9 +33,12 @@ const EXT_ALPN = 16;
 const SNI_HOST_NAME = 0;
 const MAX_HOSTNAME_LEN = 255;
 
-/** What the scan needs next: the total buffered length at which it can make progress. */
-type ScanResult =
-  Exclude<ParseResult<ClientHello>, { kind: 'needMore' }> | { kind: 'needMore'; atLeast: number };
+/**
+ * Records one ClientHello may span. Real clients send one; a hello of 1-byte records at the
+ * default maxBytes (16384) is 2730 records, so at defaults the byte bound comes first. The
+ * scan is linear either way; this bounds the per-record bookkeeping at large maxBytes.
+ */
+export const MAX_CLIENT_HELLO_RECORDS = 4096;
 
 class Malformed extends Error {}
 
@@ -44,32 +47,47 @@ export function parseClientHello(
   buf: Buffer,
   maxBytes: number = DEFAULT_CLIENT_HELLO_MAX_BYTES,
 ): ParseResult<ClientHello> {
-  const r = scan(buf, maxBytes);
-  return r.kind === 'needMore' ? { kind: 'needMore' } : r;
+  return new ClientHelloReader(maxBytes).push(buf);
 }
 
 /**
- * Collects a connection's chunks and parses only when enough bytes have arrived to make
- * progress, so a hello dribbled in one byte at a time costs one join per record, not one
- * per byte. `bytes` is everything received, to forward upstream unchanged.
+ * Reads a connection's chunks as they arrive and keeps its place between pushes: every
+ * byte is looked at once (record headers and handshake fragments are copied into small
+ * fixed buffers, the message into one buffer of its declared size), so a hello dribbled
+ * in one byte per record or per segment costs the same per byte as one in a single
+ * segment. `bytes` is everything received, to forward upstream unchanged.
  */
 export class ClientHelloReader {
   private chunks: Buffer[] = [];
   private total = 0;
-  private atLeast = RECORD_HEADER_LEN;
+  /** Bytes the scanner has examined (for the test that the work per byte is constant). */
+  scanned = 0;
+  /** Absolute offset of the next unscanned byte. */
+  private offset = 0;
+  private readonly recordHeader = Buffer.alloc(RECORD_HEADER_LEN);
+  private recordHeaderFilled = 0;
+  /** Body bytes of the current record still to come; 0 between records. */
+  private recordLeft = 0;
+  private records = 0;
+  private readonly handshakeHeader = Buffer.alloc(HANDSHAKE_HEADER_LEN);
+  private handshakeHeaderFilled = 0;
+  /** The whole handshake message (header and body), once its length is known. */
+  private message: Buffer | undefined;
+  private messageFilled = 0;
+  private outcome: ParseResult<ClientHello> | undefined;
 
   constructor(private readonly maxBytes: number = DEFAULT_CLIENT_HELLO_MAX_BYTES) {}
 
+  /** Add the next chunk; once the answer is known (done or error) it stays the answer. */
   push(chunk: Buffer): ParseResult<ClientHello> {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.total += chunk.length;
     }
-    if (this.total < this.atLeast) return { kind: 'needMore' };
-    const r = scan(this.bytes, this.maxBytes);
-    if (r.kind !== 'needMore') return r;
-    this.atLeast = r.atLeast;
-    return { kind: 'needMore' };
+    if (this.outcome !== undefined) return this.outcome;
+    const r = this.scan(chunk);
+    if (r !== undefined) this.outcome = r;
+    return r ?? { kind: 'needMore' };
   }
 
   /** Number of bytes received so far. */
@@ -86,16 +104,124 @@ export class ClientHelloReader {
     }
     return this.chunks[0] as Buffer;
   }
+
+  /** Scan `chunk` from where the last push stopped; undefined = need more. */
+  private scan(chunk: Buffer): ParseResult<ClientHello> | undefined {
+    let i = 0;
+    for (;;) {
+      if (this.recordLeft === 0) {
+        // Between records, or inside a record header.
+        if (this.recordHeaderFilled === 0) {
+          if (this.offset + RECORD_HEADER_LEN > this.maxBytes)
+            return tooLarge(this.maxBytes, 'the records so far do not complete it');
+          if (this.records >= MAX_CLIENT_HELLO_RECORDS)
+            return invalid(`ClientHello spread over more than ${MAX_CLIENT_HELLO_RECORDS} TLS records`);
+        }
+        if (i >= chunk.length) return undefined;
+        if (this.recordHeaderFilled === 0) this.records++;
+        const n = Math.min(RECORD_HEADER_LEN - this.recordHeaderFilled, chunk.length - i);
+        chunk.copy(this.recordHeader, this.recordHeaderFilled, i, i + n);
+        // The content type is judged from its first byte: a non-TLS client is refused at once.
+        if (this.recordHeaderFilled === 0 && chunk[i] !== CONTENT_TYPE_HANDSHAKE) {
+          this.scanned += 1;
+          return invalid(
+            this.offset === 0
+              ? `not a TLS ClientHello: ${describeNonTls(this.head())}`
+              : `record type ${chunk[i]} arrived before the ClientHello was complete`,
+          );
+        }
+        this.recordHeaderFilled += n;
+        this.scanned += n;
+        this.offset += n;
+        i += n;
+        if (this.recordHeaderFilled < RECORD_HEADER_LEN) return undefined;
+        this.recordHeaderFilled = 0;
+        const h = this.recordHeader;
+        if (h[1] !== 3 || (h[2] as number) > 4)
+          return invalid(`record version ${h[1]}.${h[2]} is not TLS (3.0-3.4)`);
+        const recordLen = h.readUInt16BE(3);
+        if (recordLen === 0) return invalid('empty handshake record');
+        if (recordLen > MAX_RECORD_LEN) return invalid(`record length ${recordLen} exceeds 16384`);
+        const recordEnd = this.offset + recordLen;
+        if (recordEnd > this.maxBytes) return tooLarge(this.maxBytes, `a record ends at byte ${recordEnd}`);
+        this.recordLeft = recordLen;
+        continue;
+      }
+      if (i >= chunk.length) return undefined;
+      const n = Math.min(this.recordLeft, chunk.length - i);
+      const r = this.takeFragment(chunk, i, n);
+      this.recordLeft -= n;
+      this.offset += n;
+      i += n;
+      if (r !== undefined) return r;
+    }
+  }
+
+  /** Feed `n` handshake bytes of the current record, from chunk[at]. */
+  private takeFragment(chunk: Buffer, at: number, n: number): ParseResult<ClientHello> | undefined {
+    let i = at;
+    const end = at + n;
+    if (this.message === undefined) {
+      const h = Math.min(HANDSHAKE_HEADER_LEN - this.handshakeHeaderFilled, end - i);
+      chunk.copy(this.handshakeHeader, this.handshakeHeaderFilled, i, i + h);
+      this.handshakeHeaderFilled += h;
+      this.scanned += h;
+      i += h;
+      if (this.handshakeHeaderFilled < HANDSHAKE_HEADER_LEN) return undefined;
+      const header = this.handshakeHeader;
+      if (header[0] !== HANDSHAKE_TYPE_CLIENT_HELLO)
+        return invalid(`handshake type ${header[0]} is not ClientHello (1)`);
+      const bodyLen = header.readUIntBE(1, 3);
+      if (bodyLen < MIN_CLIENT_HELLO_BODY) return invalid(`ClientHello body of ${bodyLen} bytes is too short`);
+      const messageLen = HANDSHAKE_HEADER_LEN + bodyLen;
+      if (messageLen + RECORD_HEADER_LEN > this.maxBytes)
+        return tooLarge(this.maxBytes, `it declares ${messageLen} bytes`);
+      // The usual case, one record in one segment: a view, no copy.
+      if (h === HANDSHAKE_HEADER_LEN && end - at >= messageLen) {
+        this.message = chunk.subarray(at, at + messageLen);
+        this.messageFilled = messageLen;
+        this.scanned += messageLen - HANDSHAKE_HEADER_LEN;
+        i = at + messageLen;
+      } else {
+        this.message = Buffer.allocUnsafe(messageLen);
+        header.copy(this.message, 0);
+        this.messageFilled = HANDSHAKE_HEADER_LEN;
+      }
+    }
+    const message = this.message;
+    const m = Math.min(message.length - this.messageFilled, end - i);
+    if (m > 0) chunk.copy(message, this.messageFilled, i, i + m);
+    this.messageFilled += m;
+    this.scanned += m;
+    i += m;
+    if (this.messageFilled < message.length) return undefined;
+    if (i < end || this.recordLeft - n > 0)
+      return invalid('extra handshake bytes follow the ClientHello in the same record');
+    try {
+      return { kind: 'done', value: parseBody(message), consumed: this.offset + n };
+    } catch (err) {
+      if (err instanceof Malformed) return invalid(`malformed ClientHello: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The first bytes received (at most 12), for naming what a non-TLS client sent. */
+  private head(): Buffer {
+    const first = this.chunks[0] as Buffer;
+    return first.length >= 12 || this.chunks.length === 1
+      ? first
+      : Buffer.concat(this.chunks, Math.min(this.total, 12));
+  }
 }
 
-function invalid(message: string): ScanResult {
+function invalid(message: string): ParseResult<ClientHello> {
   return {
     kind: 'error',
     error: new ProxyError('EKL_CLIENT_HELLO_INVALID', message, { source: 'downstream' }),
   };
 }
 
-function tooLarge(maxBytes: number, detail: string): ScanResult {
+function tooLarge(maxBytes: number, detail: string): ParseResult<ClientHello> {
   return {
     kind: 'error',
     error: new ProxyError(
@@ -106,7 +232,7 @@ function tooLarge(maxBytes: number, detail: string): ScanResult {
   };
 }
 
-/** Names what the first bytes look like when they are not TLS, for the operator. */
+/** Names what the first bytes look like when they are not TLS (a fixed phrase, never the bytes). */
 function describeNonTls(buf: Buffer): string {
   const head = buf.subarray(0, 12).toString('latin1');
   if (head.startsWith('\r\n\r\n\0\r\nQUIT\n'))
@@ -115,77 +241,6 @@ function describeNonTls(buf: Buffer): string {
   if (/^[A-Z]{3,7} /.test(head)) return 'plaintext HTTP arrived on the TLS port';
   if (((buf[0] ?? 0) & 0x80) !== 0 && buf[2] === 1) return 'an SSLv2-format ClientHello (not supported)';
   return `record type ${buf[0]} is not handshake (22)`;
-}
-
-function scan(buf: Buffer, maxBytes: number): ScanResult {
-  // Pass 1: walk whole records, noting where the handshake fragments lie.
-  const fragments: number[] = []; // start, end pairs
-  let fragmentBytes = 0;
-  let messageLen = -1; // handshake header + body, once the header is known
-  let offset = 0;
-  for (;;) {
-    if (offset + RECORD_HEADER_LEN > maxBytes)
-      return tooLarge(maxBytes, 'the records so far do not complete it');
-    if (buf.length < offset + RECORD_HEADER_LEN)
-      return { kind: 'needMore', atLeast: offset + RECORD_HEADER_LEN };
-    if (buf[offset] !== CONTENT_TYPE_HANDSHAKE) {
-      return invalid(
-        offset === 0
-          ? `not a TLS ClientHello: ${describeNonTls(buf)}`
-          : `record type ${buf[offset]} arrived before the ClientHello was complete`,
-      );
-    }
-    if (buf[offset + 1] !== 3 || (buf[offset + 2] as number) > 4)
-      return invalid(`record version ${buf[offset + 1]}.${buf[offset + 2]} is not TLS (3.0-3.4)`);
-    const recordLen = buf.readUInt16BE(offset + 3);
-    if (recordLen === 0) return invalid('empty handshake record');
-    if (recordLen > MAX_RECORD_LEN) return invalid(`record length ${recordLen} exceeds 16384`);
-    const recordEnd = offset + RECORD_HEADER_LEN + recordLen;
-    if (recordEnd > maxBytes) return tooLarge(maxBytes, `a record ends at byte ${recordEnd}`);
-    if (buf.length < recordEnd) return { kind: 'needMore', atLeast: recordEnd };
-    fragments.push(offset + RECORD_HEADER_LEN, recordEnd);
-    fragmentBytes += recordLen;
-    offset = recordEnd;
-
-    if (messageLen < 0 && fragmentBytes >= HANDSHAKE_HEADER_LEN) {
-      const header = gather(buf, fragments, HANDSHAKE_HEADER_LEN);
-      if (header[0] !== HANDSHAKE_TYPE_CLIENT_HELLO)
-        return invalid(`handshake type ${header[0]} is not ClientHello (1)`);
-      const bodyLen = header.readUIntBE(1, 3);
-      if (bodyLen < MIN_CLIENT_HELLO_BODY)
-        return invalid(`ClientHello body of ${bodyLen} bytes is too short`);
-      messageLen = HANDSHAKE_HEADER_LEN + bodyLen;
-      if (messageLen + RECORD_HEADER_LEN > maxBytes)
-        return tooLarge(maxBytes, `it declares ${messageLen} bytes`);
-    }
-    if (messageLen >= 0 && fragmentBytes >= messageLen) {
-      if (fragmentBytes > messageLen)
-        return invalid('extra handshake bytes follow the ClientHello in the same record');
-      break;
-    }
-  }
-  // Pass 2: the message, joined only when it spans records.
-  const message = gather(buf, fragments, messageLen);
-  try {
-    return { kind: 'done', value: parseBody(message), consumed: offset };
-  } catch (err) {
-    if (err instanceof Malformed) return invalid(`malformed ClientHello: ${err.message}`);
-    throw err;
-  }
-}
-
-/** The first `n` handshake bytes: a view when one record holds them, else one copy. */
-function gather(buf: Buffer, fragments: readonly number[], n: number): Buffer {
-  const firstStart = fragments[0] as number;
-  if ((fragments[1] as number) - firstStart >= n) return buf.subarray(firstStart, firstStart + n);
-  const out = Buffer.allocUnsafe(n);
-  let filled = 0;
-  for (let i = 0; i < fragments.length && filled < n; i += 2) {
-    const start = fragments[i] as number;
-    const end = Math.min(fragments[i + 1] as number, start + (n - filled));
-    filled += buf.copy(out, filled, start, end);
-  }
-  return out;
 }
 
 /** Bounds-checked big-endian reader over one handshake message. */

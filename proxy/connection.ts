@@ -158,9 +158,11 @@ export class ProxyConnection {
       this.refuse(
         new ProxyError(
           'EKL_VPCE_NOT_ALLOWED',
-          header.vpcEndpointId === undefined
-            ? 'the PROXY v2 header carries no PrivateLink endpoint ID, and proxyProtocol.allowedVpcEndpointIds is set'
-            : `VPC endpoint ${header.vpcEndpointId} is not in proxyProtocol.allowedVpcEndpointIds`,
+          header.command === 'local'
+            ? 'a LOCAL PROXY v2 header names no client and its TLVs are ignored, so it cannot match proxyProtocol.allowedVpcEndpointIds'
+            : header.vpcEndpointId === undefined
+              ? 'the PROXY v2 header carries no PrivateLink endpoint ID, and proxyProtocol.allowedVpcEndpointIds is set'
+              : `VPC endpoint ${header.vpcEndpointId} is not in proxyProtocol.allowedVpcEndpointIds`,
           { source: 'downstream' },
         ),
         false,

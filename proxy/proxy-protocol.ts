@@ -104,9 +104,15 @@ export function parseProxyHeader(
 ): ParseResult<ProxyHeader> {
   const sigBytes = Math.min(buf.length, PROXY_V2_SIGNATURE.length);
   if (!buf.subarray(0, sigBytes).equals(PROXY_V2_SIGNATURE.subarray(0, sigBytes))) {
+    // Say where the bytes differ, never what they are: they are the client's payload.
+    let at = 0;
+    while (buf[at] === PROXY_V2_SIGNATURE[at]) at++;
     return fail(
       'EKL_PROXY_HEADER_SIGNATURE',
-      `expected a PROXY v2 header; the first bytes are 0x${buf.subarray(0, Math.min(buf.length, 8)).toString('hex')}`,
+      `expected a PROXY v2 header; byte ${at} of the connection differs from the 12-byte signature` +
+        (at === 0 && buf[0] === 0x16
+          ? ' (it starts like a TLS record: the target group has PROXY v2 off, or the client bypassed the NLB)'
+          : ''),
     );
   }
   if (buf.length < PROXY_V2_FIXED_BYTES) return { kind: 'needMore' };
@@ -155,7 +161,10 @@ export function parseProxyHeader(
     );
   }
   const header: ProxyHeader = { command, family };
-  if (command === 'proxy') readAddresses(block, family, header);
+  // LOCAL: the sender (the NLB's own health check) speaks for itself; the spec says the
+  // address block, TLVs included, is to be ignored, so nothing in it is read or trusted.
+  if (command === 'local') return { kind: 'done', value: header, consumed: total };
+  readAddresses(block, family, header);
 
   const tlvs = readTlvs(block.subarray(addressBytes), header);
   if (tlvs !== undefined) return tlvs;

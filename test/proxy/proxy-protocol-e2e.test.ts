@@ -148,6 +148,18 @@ describe('PROXY v2 on the data port (mode required, endpoint allowlist)', () => 
     }
   });
 
+  it('a LOCAL header cannot meet the allowlist, even carrying the allowed endpoint TLV', async () => {
+    const local = encodeProxyHeader({ ...tcp4({ vpcEndpointId: VPCE }), command: 'local' });
+    const { result, line } = await via(strict, local);
+    expect(result).not.toBe('ok');
+    expect(line).toMatchObject({
+      reason: 'vpce_not_allowed',
+      error: { code: 'EKL_VPCE_NOT_ALLOWED', message: expect.stringMatching(/LOCAL PROXY v2 header/) },
+    });
+    expect(line.vpcEndpointId).toBeUndefined();
+    expect(line.clientAddress).not.toBe('10.20.30.40');
+  });
+
   it('closes on a wrong signature, a bad version, an oversized or truncated header', async () => {
     // A TLS ClientHello without any header: wrong signature.
     expect((await via(strict)).line).toMatchObject({ reason: 'proxy_header_invalid' });
@@ -176,7 +188,7 @@ describe('PROXY v2 on the data port (mode required, endpoint allowlist)', () => 
 
   it('counts PROXY header rejections by reason', async () => {
     const text = (await strict.health('/metrics')).body;
-    expect(text).toMatch(/ekslink_proxy_header_rejections_total\{reason="vpce_not_allowed"\} 3\n/);
+    expect(text).toMatch(/ekslink_proxy_header_rejections_total\{reason="vpce_not_allowed"\} 4\n/);
     expect(text).toMatch(/ekslink_proxy_header_rejections_total\{reason="proxy_header_timeout"\} 1\n/);
   });
 });
@@ -199,7 +211,7 @@ describe('PROXY v2 without an allowlist, and mode off', () => {
 });
 
 describe('NLB health checks with PROXY v2 on', () => {
-  it('the health port answers after a LOCAL header', async () => {
+  it('the health port answers after a LOCAL header (its address block and TLVs ignored)', async () => {
     for (const p of [strict, open, off]) {
       await p.waitReady();
       const s = net.connect({ host: '127.0.0.1', port: p.healthPort });
@@ -208,7 +220,7 @@ describe('NLB health checks with PROXY v2 on', () => {
       await new Promise((r) => s.once('connect', r));
       s.write(
         Buffer.concat([
-          encodeProxyHeader({ command: 'local', family: 'unspec' }),
+          encodeProxyHeader({ ...tcp4({ vpcEndpointId: VPCE }), command: 'local' }),
           Buffer.from('GET /readyz HTTP/1.1\r\nHost: 10.0.0.5:8080\r\nConnection: close\r\n\r\n'),
         ]),
       );

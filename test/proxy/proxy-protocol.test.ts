@@ -66,13 +66,12 @@ describe('parseProxyHeader: hand-assembled headers (not produced by encodeProxyH
     expect(r).toEqual({ kind: 'done', consumed: 16, value: { command: 'local', family: 'unspec' } });
   });
 
-  it('LOCAL ignores the address block, still reads TLVs after it', () => {
+  it('LOCAL ignores the address block and its TLVs (an endpoint ID there is not read)', () => {
     const r = parseProxyHeader(hex(`${SIG} 20 11 0014 7f000001 7f000002 0001 0002 ea 0005 01 76706365`));
-    expect(r).toEqual({
-      kind: 'done',
-      consumed: 16 + 20,
-      value: { command: 'local', family: 'tcp4', vpcEndpointId: 'vpce' },
-    });
+    expect(r).toEqual({ kind: 'done', consumed: 16 + 20, value: { command: 'local', family: 'tcp4' } });
+    // A TLV that would be malformed under PROXY is not looked at under LOCAL.
+    const broken = parseProxyHeader(hex(`${SIG} 20 11 000e 7f000001 7f000002 0001 0002 ea 0009`));
+    expect(broken).toEqual({ kind: 'done', consumed: 16 + 14, value: { command: 'local', family: 'tcp4' } });
   });
 
   it('LOCAL with an undefined family byte is accepted and its block skipped whole', () => {
@@ -121,6 +120,18 @@ describe('parseProxyHeader: rejections', () => {
     ); // v1 text header
     expect(errorCode(parseProxyHeader(hex('0d0a0d0a00')))).toBeUndefined();
     expect(errorCode(parseProxyHeader(hex('0d0a0d0a01')))).toBe('EKL_PROXY_HEADER_SIGNATURE');
+  });
+
+  it('names where the bytes differ, never the bytes themselves', () => {
+    const secret = Buffer.from('SECRETTOKEN');
+    const r = parseProxyHeader(secret);
+    const message = r.kind === 'error' ? r.error.message : '';
+    expect(message).toBe('expected a PROXY v2 header; byte 0 of the connection differs from the 12-byte signature');
+    expect(message).not.toMatch(/SECRET|534543524554/i);
+    const r2 = parseProxyHeader(Buffer.concat([PROXY_V2_SIGNATURE.subarray(0, 5), secret]));
+    expect(r2.kind === 'error' && r2.error.message).toMatch(/byte 5 of the connection differs/);
+    const tls = parseProxyHeader(hex('16 03 01 02 00'));
+    expect(tls.kind === 'error' && tls.error.message).toMatch(/starts like a TLS record/);
   });
 
   it('rejects version 1 and undefined commands and families', () => {
@@ -264,7 +275,8 @@ function canonical(h: ProxyHeader): ProxyHeader {
     out.sourcePort = h.sourcePort;
     out.destinationPort = h.destinationPort;
   }
-  if (h.vpcEndpointId !== undefined) out.vpcEndpointId = h.vpcEndpointId;
+  // LOCAL: the whole block, TLVs included, is ignored by spec.
+  if (h.command === 'proxy' && h.vpcEndpointId !== undefined) out.vpcEndpointId = h.vpcEndpointId;
   return out;
 }
 
