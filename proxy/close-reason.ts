@@ -11,6 +11,8 @@ export const CLOSE_REASONS = [
   'upstream_error',
   /** connections.idleTimeoutMs elapsed with no bytes either way. */
   'idle_timeout',
+  /** One side sent its FIN and the other direction did not end within connections.halfCloseTimeoutMs. */
+  'half_close_timeout',
   /** Refused at accept: connections.max reached. */
   'connection_limit',
   /** PROXY v2 header missing, malformed, oversized (proxyProtocol.mode required). */

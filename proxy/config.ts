@@ -121,11 +121,29 @@ export const proxyConfigSchema = z
         tries: duration('dns.tries', 1, 10, 2).default(2),
         /** How long the last good answer may serve while DNS fails; 0 disables. @default 30000 */
         staleMaxAgeMs: duration('dns.staleMaxAgeMs', 0, 3_600_000, 30_000).default(30_000),
+        /**
+         * With a last good answer, wait this long for DNS, then serve that answer and let
+         * the query refresh it in the background (RFC 8767's client response timeout). @default 300
+         */
+        serveStaleAfterMs: duration('dns.serveStaleAfterMs', 10, 60_000, 300).default(300),
+        /**
+         * Lookups of one name within this long after an answer (or a failure) share it, so
+         * DNS sees at most 1000 / shareWindowMs queries per second per name and type. @default 100
+         */
+        shareWindowMs: duration('dns.shareWindowMs', 0, 5000, 100).default(100),
         /** Look up AAAA as well as A. @default false */
         ipv6: z.boolean().default(false),
       })
       .strict()
-      .default({ servers: [], timeoutMs: 2000, tries: 2, staleMaxAgeMs: 30_000, ipv6: false }),
+      .default({
+        servers: [],
+        timeoutMs: 2000,
+        tries: 2,
+        staleMaxAgeMs: 30_000,
+        serveStaleAfterMs: 300,
+        shareWindowMs: 100,
+        ipv6: false,
+      }),
     clientHello: z
       .object({
         /** @default 16384 */
@@ -155,11 +173,27 @@ export const proxyConfigSchema = z
           340_000,
           60_000,
         ).default(60_000),
+        /** Then a probe every this long while unanswered (TCP_KEEPINTVL). @default 15000 */
+        keepAliveIntervalMs: duration('connections.keepAliveIntervalMs', 1000, 300_000, 15_000).default(15_000),
+        /** Unanswered probes before the kernel ends the connection (TCP_KEEPCNT). @default 4 */
+        keepAliveCount: duration('connections.keepAliveCount', 1, 127, 4).default(4),
         /** Close connections idle this long; 0 = never (kube watches idle for minutes). @default 0 */
         idleTimeoutMs: duration('connections.idleTimeoutMs', 0, 86_400_000, 0).default(0),
+        /**
+         * After one side has sent its FIN, how long the other direction may stay open
+         * before both sockets are closed; 0 = no limit. @default 60000
+         */
+        halfCloseTimeoutMs: duration('connections.halfCloseTimeoutMs', 0, 86_400_000, 60_000).default(60_000),
       })
       .strict()
-      .default({ max: 10_000, keepAliveInitialDelayMs: 60_000, idleTimeoutMs: 0 }),
+      .default({
+        max: 10_000,
+        keepAliveInitialDelayMs: 60_000,
+        keepAliveIntervalMs: 15_000,
+        keepAliveCount: 4,
+        idleTimeoutMs: 0,
+        halfCloseTimeoutMs: 60_000,
+      }),
     proxyProtocol: z
       .object({
         /** `required` when the NLB target group has proxy_protocol_v2.enabled. @default off */

@@ -11,8 +11,15 @@ import { AddressPolicy } from './address-policy.js';
 import { ClientHelloReader } from './client-hello.js';
 import type { CloseReason } from './close-reason.js';
 import type { ProxyConfig, Route } from './config.js';
-import { dial, type FailureMemory } from './dialer.js';
-import { CLOSE_REASON_OF, ProxyError, formatHostPort, type ProxyErrorCode } from './errors.js';
+import { dial, type FailureMemory, type KeepAliveSettings, type RoundRobin } from './dialer.js';
+import {
+  CLOSE_REASON_OF,
+  ProxyError,
+  formatHostPort,
+  type DialAttempt,
+  type ProxyErrorCode,
+  UpstreamConnectError,
+} from './errors.js';
 import type { ConnectionRecord, ProxyObserver } from './observer.js';
 import { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 import type { Resolver } from './resolver.js';
@@ -27,6 +34,7 @@ export interface ConnectionContext {
   readonly policy: AddressPolicy;
   /** Empty: any endpoint (or no PROXY header) may connect. */
   readonly allowedVpcEndpointIds: ReadonlySet<string>;
+  readonly keepAlive: KeepAliveSettings;
 }
 
 export function buildConnectionContext(config: ProxyConfig): ConnectionContext {
@@ -35,12 +43,19 @@ export function buildConnectionContext(config: ProxyConfig): ConnectionContext {
     routes: RouteTable.fromConfig(config),
     policy: AddressPolicy.fromCidrs(config.allowedUpstreamCidrs),
     allowedVpcEndpointIds: new Set(config.proxyProtocol.allowedVpcEndpointIds),
+    keepAlive: {
+      initialDelayMs: config.connections.keepAliveInitialDelayMs,
+      intervalMs: config.connections.keepAliveIntervalMs,
+      count: config.connections.keepAliveCount,
+    },
   };
 }
 
 export interface ConnectionDeps {
   readonly resolver: Resolver;
   readonly failures: FailureMemory;
+  /** Per-route turns: which address each route's next connection tries first. */
+  readonly balancer: RoundRobin;
   readonly logger: Logger;
   readonly observer: ProxyObserver;
   /** Called once, after the log line. */
@@ -72,6 +87,8 @@ export class ProxyConnection {
   private upstream: Socket | undefined;
   private splice: Splice | undefined;
   private dnsStale = false;
+  /** Addresses that failed before the one that answered (or all of them). */
+  private failedAttempts: readonly DialAttempt[] = [];
   private readonly dialAbort = new AbortController();
 
   constructor(
@@ -196,7 +213,7 @@ export class ProxyConnection {
 
   private async connectUpstream(route: Route): Promise<void> {
     const { config, policy } = this.ctx;
-    const { resolver, observer, failures } = this.deps;
+    const { resolver, observer, failures, balancer } = this.deps;
     let addresses: readonly string[];
     const dnsStarted = performance.now();
     try {
@@ -230,7 +247,8 @@ export class ProxyConnection {
       const result = await dial(allowed, route.upstreamPort, {
         connectTimeoutMs: config.upstream.connectTimeoutMs,
         failures,
-        keepAliveInitialDelayMs: config.connections.keepAliveInitialDelayMs,
+        turn: balancer.next(route.name),
+        keepAlive: this.ctx.keepAlive,
         signal: this.dialAbort.signal,
         onAttempt: (result, sec) => observer.upstreamConnect(route.name, result, sec),
       });
@@ -239,10 +257,12 @@ export class ProxyConnection {
         return;
       }
       this.upstream = result.socket;
+      this.failedAttempts = result.failed;
       this.upstreamAddress = formatHostPort(result.address, result.port);
       this.startSplice(result.socket);
     } catch (err) {
       if (this.phase !== 'upstream') return;
+      if (err instanceof UpstreamConnectError) this.failedAttempts = err.attempts;
       this.refuse(asProxyError(err, 'EKL_UPSTREAM_CONNECT_FAILED'), false);
     }
   }
@@ -258,11 +278,19 @@ export class ProxyConnection {
       upstream,
       this.hello.bytes,
       {
-        keepAliveInitialDelayMs: connections.keepAliveInitialDelayMs,
+        keepAlive: this.ctx.keepAlive,
         idleTimeoutMs: connections.idleTimeoutMs,
+        halfCloseTimeoutMs: connections.halfCloseTimeoutMs,
       },
-      (reason, stats) => this.complete(reason, stats.bytesFromClient, stats.bytesFromUpstream),
+      (reason, stats) => this.complete(reason, stats.bytesFromClient, stats.bytesFromUpstream, stats.errno),
     );
+  }
+
+  /** Bytes relayed since the last call, for the route's byte counters (0 before the splice). */
+  flushBytes(): void {
+    if (this.splice === undefined || this.route === undefined) return;
+    const { fromClient, fromUpstream } = this.splice.takeBytes();
+    if (fromClient > 0 || fromUpstream > 0) this.deps.observer.bytesRelayed(this.route.name, fromClient, fromUpstream);
   }
 
   /** Refuse the connection: an unrecognized_name alert first when `alert`, then close. */
@@ -322,10 +350,16 @@ export class ProxyConnection {
     this.complete(this.reason, Math.max(0, this.socket.bytesRead - this.headerBytes), 0);
   };
 
-  private complete(reason: CloseReason, bytesFromClient: number, bytesFromUpstream: number): void {
+  private complete(
+    reason: CloseReason,
+    bytesFromClient: number,
+    bytesFromUpstream: number,
+    errno?: string,
+  ): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     clearTimeout(this.timer);
+    this.flushBytes();
     const record: ConnectionRecord = {
       id: this.id,
       clientAddress: this.clientAddress,
@@ -343,6 +377,16 @@ export class ProxyConnection {
       event: 'connection',
       ...record,
       ...(this.dnsStale ? { dnsStale: true } : {}),
+      ...(this.failedAttempts.length === 0
+        ? {}
+        : {
+            upstreamFailures: this.failedAttempts.map((a) => ({
+              address: formatHostPort(a.address, a.port),
+              result: a.result,
+              errno: a.errorCode,
+            })),
+          }),
+      ...(errno === undefined ? {} : { errno }),
       ...(this.error === undefined ? {} : { error: { code: this.error.code, message: this.error.message } }),
     };
     if (INFO_REASONS.has(reason)) this.deps.logger.info(line, 'connection closed');

@@ -54,12 +54,26 @@ export class FailureMemory {
 export interface DialOptions {
   readonly connectTimeoutMs: number;
   readonly failures?: FailureMemory;
-  /** TCP keepalive initial delay for the upstream socket. @default no keepalive */
-  readonly keepAliveInitialDelayMs?: number;
+  /** Which address goes first (see orderAddresses): a per-route counter. @default 0 */
+  readonly turn?: number;
+  /** TCP keepalive for the upstream socket. @default no keepalive */
+  readonly keepAlive?: KeepAliveSettings;
   /** Abort dialling (the client went away). */
   readonly signal?: AbortSignal;
   /** Called after each attempt, e.g. for metrics. */
   readonly onAttempt?: (result: ConnectResult, durationSec: number) => void;
+}
+
+/** TCP keepalive: first probe after `initialDelayMs` idle, then every `intervalMs`, `count` unanswered ones end it. */
+export interface KeepAliveSettings {
+  readonly initialDelayMs: number;
+  readonly intervalMs: number;
+  readonly count: number;
+}
+
+/** Turn on TCP keepalive with all three kernel settings (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT). */
+export function applyKeepAlive(socket: Socket, k: KeepAliveSettings): void {
+  socket.setKeepAlive({ enable: true, initialDelay: k.initialDelayMs, interval: k.intervalMs, count: k.count });
 }
 
 export interface DialResult {
@@ -70,23 +84,42 @@ export interface DialResult {
   readonly failed: readonly DialAttempt[];
 }
 
-let rotation = 0;
+/**
+ * Per-key turns for orderAddresses: one counter per route, so routes (and the prober,
+ * which has none) do not push each other's rotation around. Bounded by the keys used.
+ */
+export class RoundRobin {
+  private readonly turns = new Map<string, number>();
+
+  next(key: string): number {
+    const turn = this.turns.get(key) ?? 0;
+    this.turns.set(key, (turn + 1) % 0x7fffffff);
+    return turn;
+  }
+
+  /** Forget keys no longer in use (after a reload). */
+  retain(keys: ReadonlySet<string>): void {
+    for (const key of this.turns.keys()) if (!keys.has(key)) this.turns.delete(key);
+  }
+}
 
 /**
- * Order for trying: fresh addresses first, starting at a rotating offset so load spreads
- * over the ENIs even when DNS returns them in a fixed order; recently failed ones last.
+ * Order for trying: the addresses sorted (so the resolver's own order, fixed or rotating,
+ * cannot cancel the spread), starting at `turn`; recently failed ones last.
  */
 export function orderAddresses(
   addresses: readonly string[],
   port: number,
   failures: FailureMemory | undefined,
+  turn = 0,
 ): string[] {
   const n = addresses.length;
-  const start = n > 1 ? rotation++ % n : 0;
+  const sorted = n > 1 ? [...addresses].sort() : addresses;
+  const start = n > 1 ? turn % n : 0;
   const fresh: string[] = [];
   const failed: string[] = [];
   for (let i = 0; i < n; i++) {
-    const a = addresses[(start + i) % n] as string;
+    const a = sorted[(start + i) % n] as string;
     (failures?.isRecent(a, port) ? failed : fresh).push(a);
   }
   return fresh.concat(failed);
@@ -100,7 +133,7 @@ export async function dial(
 ): Promise<DialResult> {
   const failed: DialAttempt[] = [];
   let lastError: unknown;
-  for (const address of orderAddresses(addresses, port, options.failures)) {
+  for (const address of orderAddresses(addresses, port, options.failures, options.turn)) {
     options.signal?.throwIfAborted();
     const started = performance.now();
     try {
@@ -138,18 +171,16 @@ function classify(code: string): DialAttempt['result'] {
 
 function attempt(address: string, port: number, options: DialOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({
-      host: address,
-      port,
-      allowHalfOpen: true,
-      noDelay: true,
-      ...(options.keepAliveInitialDelayMs === undefined
-        ? {}
-        : { keepAlive: true, keepAliveInitialDelay: options.keepAliveInitialDelayMs }),
-    });
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    if (options.keepAlive !== undefined) applyKeepAlive(socket, options.keepAlive);
     const signal = options.signal;
+    let done = false;
+    let immediate: NodeJS.Immediate | undefined;
     const finish = (err?: Error): void => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
+      clearImmediate(immediate);
       socket.off('connect', onConnect);
       socket.off('error', finish);
       signal?.removeEventListener('abort', onAbort);
@@ -163,18 +194,20 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
     const onConnect = (): void => finish();
     const onAbort = (): void =>
       finish(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const timer = setTimeout(
-      () =>
+    // A timer that fires while the loop was busy must not beat a connect the kernel has
+    // already completed: look once more after the poll phase has run the socket's own
+    // events (undici's connect timeout does the same with setImmediate).
+    const timer = setTimeout(() => {
+      immediate = setImmediate(() => {
+        if (!socket.connecting && !socket.destroyed) return finish();
         finish(
           Object.assign(
             new Error(`connect to ${address}:${port} timed out after ${options.connectTimeoutMs} ms`),
-            {
-              code: 'ETIMEDOUT',
-            },
+            { code: 'ETIMEDOUT' },
           ),
-        ),
-      options.connectTimeoutMs,
-    );
+        );
+      });
+    }, options.connectTimeoutMs);
     socket.once('connect', onConnect);
     socket.once('error', finish);
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -4,6 +4,7 @@
  * reasons from the closed sets in close-reason.ts / observer.ts, never addresses or SNIs.
  */
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CLOSE_REASONS, type CloseReason } from './close-reason.js';
 import type { ConnectionRecord, ConnectResult, DnsResult, ProxyObserver } from './observer.js';
 
@@ -72,6 +73,8 @@ export class ProxyMetrics implements ProxyObserver {
   private readonly routeUp: Gauge<'route'>;
   private readonly reloads: Counter<'result'>;
   private readonly routes = new Set<string>();
+  /** Runs before every collection (a scrape, or a worker's snapshot): e.g. flush open connections' byte counts. */
+  beforeCollect: (() => void) | undefined;
 
   constructor(options: ProxyMetricsOptions = {}) {
     const registers = [this.registry];
@@ -97,6 +100,7 @@ export class ProxyMetrics implements ProxyObserver {
       help: 'Bytes relayed, by route and direction (client_to_upstream, upstream_to_client).',
       labelNames: ['route', 'direction'],
       registers,
+      collect: () => this.beforeCollect?.(),
     });
     this.duration = new Histogram({
       name: `${p}connection_duration_seconds`,
@@ -179,7 +183,10 @@ export class ProxyMetrics implements ProxyObserver {
     for (const result of ['ok', 'error']) this.reloads.inc({ result }, 0);
     this.addRoutes([NO_ROUTE]);
     this.addRoutes(options.routes ?? []);
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: p });
+      steadyEventLoopDelay(this.registry, p);
+    }
   }
 
   /** Start every series of these routes at 0 (after a reload adds routes). */
@@ -206,17 +213,16 @@ export class ProxyMetrics implements ProxyObserver {
     this.active.dec();
     this.closed.inc({ route, reason: record.reason });
     this.duration.observe({ route }, record.durationMs / 1000);
-    if (record.bytesFromClient > 0) {
-      this.bytes.inc({ route, direction: 'client_to_upstream' }, record.bytesFromClient);
-    }
-    if (record.bytesFromUpstream > 0) {
-      this.bytes.inc({ route, direction: 'upstream_to_client' }, record.bytesFromUpstream);
-    }
     if ((PROXY_HEADER_REJECTIONS as readonly string[]).includes(record.reason)) {
       this.proxyHeaderRejections.inc({ reason: record.reason });
     } else if ((CLIENT_HELLO_REJECTIONS as readonly string[]).includes(record.reason)) {
       this.clientHelloRejections.inc({ reason: record.reason });
     }
+  }
+
+  bytesRelayed(route: string, fromClient: number, fromUpstream: number): void {
+    if (fromClient > 0) this.bytes.inc({ route, direction: 'client_to_upstream' }, fromClient);
+    if (fromUpstream > 0) this.bytes.inc({ route, direction: 'upstream_to_client' }, fromUpstream);
   }
 
   dnsLookup(route: string, result: DnsResult, durationSec: number): void {
@@ -251,6 +257,64 @@ export class ProxyMetrics implements ProxyObserver {
   /** This process's metrics as JSON, the form a cluster primary aggregates. */
   snapshot(): Promise<MetricsSnapshot> {
     return this.registry.getMetricsAsJSON();
+  }
+}
+
+const LAG_STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
+
+/**
+ * prom-client's event-loop delay gauges read a histogram it resets on every collection, so
+ * two scrapes close together (or concurrent ones, or a worker snapshot right after a
+ * scrape) read an empty histogram: NaN and 9.2e9 s. These replace them: the same names,
+ * from a histogram of our own that is read and reset only once it holds samples; until
+ * then the last values stand.
+ */
+function steadyEventLoopDelay(registry: Registry, prefix: string): void {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const last: Record<(typeof LAG_STATS)[number], number> = {
+    min: 0,
+    max: 0,
+    mean: 0,
+    stddev: 0,
+    p50: 0,
+    p90: 0,
+    p99: 0,
+  };
+  const read = (): void => {
+    if (histogram.count === 0) return;
+    last.min = histogram.min / 1e9;
+    last.max = histogram.max / 1e9;
+    last.mean = histogram.mean / 1e9;
+    last.stddev = histogram.stddev / 1e9;
+    last.p50 = histogram.percentile(50) / 1e9;
+    last.p90 = histogram.percentile(90) / 1e9;
+    last.p99 = histogram.percentile(99) / 1e9;
+    histogram.reset();
+  };
+  const help: Record<(typeof LAG_STATS)[number], string> = {
+    min: 'The minimum recorded event loop delay.',
+    max: 'The maximum recorded event loop delay.',
+    mean: 'The mean of the recorded event loop delays.',
+    stddev: 'The standard deviation of the recorded event loop delays.',
+    p50: 'The 50th percentile of the recorded event loop delays.',
+    p90: 'The 90th percentile of the recorded event loop delays.',
+    p99: 'The 99th percentile of the recorded event loop delays.',
+  };
+  for (const stat of LAG_STATS) {
+    const name = `${prefix}nodejs_eventloop_lag_${stat}_seconds`;
+    registry.removeSingleMetric(name);
+    new Gauge({
+      name,
+      help: help[stat],
+      registers: [registry],
+      aggregator: stat === 'min' ? 'min' : stat === 'max' ? 'max' : 'average',
+      collect() {
+        // The first gauge collected reads the histogram for all of them.
+        if (stat === 'min') read();
+        this.set(last[stat]);
+      },
+    });
   }
 }
 

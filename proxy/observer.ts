@@ -30,6 +30,8 @@ export interface ProxyObserver {
   connectionClosed(record: ConnectionRecord): void;
   dnsLookup(route: string, result: DnsResult, durationSec: number): void;
   upstreamConnect(route: string, result: ConnectResult, durationSec: number): void;
+  /** Bytes relayed since the last report for one connection (during it and at its close). */
+  bytesRelayed(route: string, fromClient: number, fromUpstream: number): void;
 }
 
 export const noopObserver: ProxyObserver = {
@@ -37,4 +39,5 @@ export const noopObserver: ProxyObserver = {
   connectionClosed() {},
   dnsLookup() {},
   upstreamConnect() {},
+  bytesRelayed() {},
 };

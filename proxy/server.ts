@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from './config.js';
 import { buildConnectionContext, ProxyConnection, type ConnectionContext } from './connection.js';
-import { FailureMemory } from './dialer.js';
+import { FailureMemory, RoundRobin } from './dialer.js';
 import { ProxyError } from './errors.js';
 import { noopObserver, type ConnectionRecord, type ProxyObserver } from './observer.js';
 import { Resolver, type ResolverOptions } from './resolver.js';
@@ -31,6 +31,8 @@ export function resolverOptions(dns: ProxyConfig['dns']): ResolverOptions {
     timeoutMs: dns.timeoutMs,
     tries: dns.tries,
     staleMaxAgeMs: dns.staleMaxAgeMs,
+    serveStaleAfterMs: dns.serveStaleAfterMs,
+    shareWindowMs: dns.shareWindowMs,
     ipv6: dns.ipv6,
   };
 }
@@ -41,6 +43,7 @@ export class ProxyServer {
   private readonly server: Server;
   private readonly connections = new Set<ProxyConnection>();
   private readonly failures: FailureMemory;
+  private readonly balancer = new RoundRobin();
   private readonly logger: Logger;
   private readonly observer: ProxyObserver;
   private readonly reusePort: boolean;
@@ -93,6 +96,7 @@ export class ProxyServer {
     const ctx = buildConnectionContext(config);
     this.ctx = ctx;
     this.failures.ttlMs = config.upstream.failureMemoryMs;
+    this.balancer.retain(new Set(config.routes.map((r) => r.name)));
     this.resolver.reconfigure(resolverOptions(config.dns));
     this.logger.info(
       {
@@ -102,6 +106,11 @@ export class ProxyServer {
       },
       'config reloaded',
     );
+  }
+
+  /** Add the bytes open connections relayed since the last call to the observer's counters. */
+  flushByteCounts(): void {
+    for (const c of this.connections) c.flushBytes();
   }
 
   get activeConnections(): number {
@@ -159,6 +168,7 @@ export class ProxyServer {
     const connection = new ProxyConnection(socket, id, ctx, {
       resolver: this.resolver,
       failures: this.failures,
+      balancer: this.balancer,
       logger: this.logger,
       observer: this.observer,
       onClosed: (c) => this.onClosed(c),

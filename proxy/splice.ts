@@ -1,36 +1,54 @@
 /**
  * Joins a client socket and an upstream socket: writes the bytes already read from the
  * client (its ClientHello), then copies both ways with backpressure (a full socket pauses
- * the other side's reads), passes a FIN each way on its own (half-close), and turns on TCP
- * keepalive so idle kube watches survive the NLB's 350 s idle timeout. Chunks are passed
- * as they come: no copies, no allocation per chunk.
+ * the other side's reads), passes a FIN each way on its own (half-close, for at most
+ * halfCloseTimeoutMs), and turns on TCP keepalive on the client socket (the dialer did the
+ * upstream's) so idle kube watches survive the NLB's 350 s idle timeout and a dead peer is
+ * found. When one side fails, the other still gets what was already read for it, then a
+ * FIN. Chunks are passed as they come: no copies, no allocation per chunk.
  */
 import type { Socket } from 'node:net';
 import type { CloseReason } from './close-reason.js';
+import { applyKeepAlive, type KeepAliveSettings } from './dialer.js';
 
 export type SpliceEnd = Extract<
   CloseReason,
-  'ok' | 'client_error' | 'upstream_error' | 'idle_timeout' | 'shutdown'
+  'ok' | 'client_error' | 'upstream_error' | 'idle_timeout' | 'half_close_timeout' | 'shutdown'
 >;
 
 export interface SpliceOptions {
-  /** TCP keepalive initial delay on both sockets. */
-  readonly keepAliveInitialDelayMs: number;
+  /** TCP keepalive for the client socket. */
+  readonly keepAlive: KeepAliveSettings;
   /** Close when no byte moved either way for this long; 0 = never. */
   readonly idleTimeoutMs: number;
+  /** After the first FIN, close both sides if the other direction has not ended within this long; 0 = never. */
+  readonly halfCloseTimeoutMs: number;
 }
 
 export interface SpliceStats {
   readonly bytesFromClient: number;
   readonly bytesFromUpstream: number;
+  /** The socket error that ended it (ECONNRESET, ETIMEDOUT, EPIPE...), if one did. */
+  readonly errno?: string;
 }
+
+/**
+ * How long the healthy side of a failed connection gets to take the bytes already queued
+ * for it before it is closed anyway.
+ */
+export const ERROR_FLUSH_MS = 5000;
 
 export class Splice {
   private reason: SpliceEnd | undefined;
+  private errno: string | undefined;
   private open = 2;
   private readonly clientReadAtStart: number;
   private readonly upstreamReadAtStart: number;
   private finished = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private lingerDeadline = Infinity;
+  private reportedFromClient = 0;
+  private reportedFromUpstream = 0;
 
   /**
    * Starts at once. `head` is what was read from the client before the upstream existed;
@@ -40,18 +58,15 @@ export class Splice {
     private readonly client: Socket,
     private readonly upstream: Socket,
     private readonly head: Buffer,
-    options: SpliceOptions,
+    private readonly options: SpliceOptions,
     private readonly onEnd: (reason: SpliceEnd, stats: SpliceStats) => void,
   ) {
     this.clientReadAtStart = client.bytesRead;
     this.upstreamReadAtStart = upstream.bytesRead;
-    client.setKeepAlive(true, options.keepAliveInitialDelayMs);
-    upstream.setKeepAlive(true, options.keepAliveInitialDelayMs);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
+    applyKeepAlive(client, options.keepAlive);
 
-    client.on('error', () => this.fail('client_error'));
-    upstream.on('error', () => this.fail('upstream_error'));
+    client.on('error', (err: NodeJS.ErrnoException) => this.fail('client_error', err, upstream));
+    upstream.on('error', (err: NodeJS.ErrnoException) => this.fail('upstream_error', err, client));
     client.on('close', this.onClose);
     upstream.on('close', this.onClose);
     if (options.idleTimeoutMs > 0) {
@@ -61,8 +76,8 @@ export class Splice {
     }
 
     if (head.length > 0) upstream.write(head);
-    pump(client, upstream);
-    pump(upstream, client);
+    this.pump(client, upstream);
+    this.pump(upstream, client);
     client.resume();
     upstream.resume();
   }
@@ -71,7 +86,20 @@ export class Splice {
     return {
       bytesFromClient: this.head.length + this.client.bytesRead - this.clientReadAtStart,
       bytesFromUpstream: this.upstream.bytesRead - this.upstreamReadAtStart,
+      ...(this.errno === undefined ? {} : { errno: this.errno }),
     };
+  }
+
+  /** Bytes relayed each way since the last call (for counters that move during long connections). */
+  takeBytes(): { fromClient: number; fromUpstream: number } {
+    const { bytesFromClient, bytesFromUpstream } = this.stats;
+    const out = {
+      fromClient: bytesFromClient - this.reportedFromClient,
+      fromUpstream: bytesFromUpstream - this.reportedFromUpstream,
+    };
+    this.reportedFromClient = bytesFromClient;
+    this.reportedFromUpstream = bytesFromUpstream;
+    return out;
   }
 
   /** End both sides now with this reason (idle timeout, shutdown). */
@@ -81,8 +109,49 @@ export class Splice {
     this.upstream.destroy();
   }
 
-  private fail(reason: SpliceEnd): void {
-    this.abort(reason);
+  /**
+   * One side failed (Node destroys it). The other side is not destroyed with it: what was
+   * already read for it is still in its write queue, so it ends (FIN after those bytes),
+   * and is closed once that is written or after ERROR_FLUSH_MS.
+   */
+  private fail(reason: SpliceEnd, err: NodeJS.ErrnoException, other: Socket): void {
+    if (this.reason === undefined) {
+      this.reason = reason;
+      this.errno = err.code ?? 'ERROR';
+    }
+    if (other.destroyed) return;
+    other.pause();
+    other.end();
+    other.once('finish', () => other.destroy());
+    this.linger(ERROR_FLUSH_MS);
+  }
+
+  private pump(src: Socket, dst: Socket): void {
+    src.on('data', (chunk: Buffer) => {
+      if (!dst.write(chunk)) src.pause();
+    });
+    dst.on('drain', () => src.resume());
+    src.on('end', () => {
+      // src's FIN becomes dst's FIN; the other direction may carry on, for a while.
+      if (!dst.destroyed) dst.end();
+      if (this.options.halfCloseTimeoutMs > 0 && this.reason === undefined) {
+        this.linger(this.options.halfCloseTimeoutMs, 'half_close_timeout');
+      }
+    });
+  }
+
+  /** Destroy both sockets if they are still open after `ms` (one timer; an earlier deadline wins). */
+  private linger(ms: number, reason?: SpliceEnd): void {
+    const deadline = performance.now() + ms;
+    if (this.lingerTimer !== undefined && deadline >= this.lingerDeadline) return;
+    clearTimeout(this.lingerTimer);
+    this.lingerDeadline = deadline;
+    this.lingerTimer = setTimeout(() => {
+      if (reason !== undefined) this.reason ??= reason;
+      this.client.destroy();
+      this.upstream.destroy();
+    }, ms);
+    this.lingerTimer.unref();
   }
 
   // Both sockets close on their own once both directions have finished (allowHalfOpen and
@@ -92,15 +161,7 @@ export class Splice {
     this.open -= 1;
     if (this.open > 0 || this.finished) return;
     this.finished = true;
+    clearTimeout(this.lingerTimer);
     this.onEnd(this.reason ?? 'ok', this.stats);
   };
-}
-
-/** Copy src to dst with backpressure; src's FIN becomes dst's FIN. */
-function pump(src: Socket, dst: Socket): void {
-  src.on('data', (chunk: Buffer) => {
-    if (!dst.write(chunk)) src.pause();
-  });
-  dst.on('drain', () => src.resume());
-  src.on('end', () => dst.end());
 }

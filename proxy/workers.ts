@@ -41,6 +41,8 @@ export class LocalDataPlane implements DataPlane {
   constructor(config: ProxyConfig, logger: Logger, metrics: ProxyMetrics) {
     this.server = new ProxyServer({ config, logger, observer: metrics });
     this.resolver = this.server.resolver;
+    const server = this.server;
+    metrics.beforeCollect = () => server.flushByteCounts();
   }
 
   start(): Promise<AddressInfo> {
@@ -348,8 +350,10 @@ export async function runWorker(): Promise<number> {
           redactSecrets: false,
         });
         metrics = new ProxyMetrics({ routes: config.routes.map((r) => r.name) });
-        server = new ProxyServer({ config, logger, observer: metrics, reusePort: true });
-        return server.listen();
+        const s = new ProxyServer({ config, logger, observer: metrics, reusePort: true });
+        server = s;
+        metrics.beforeCollect = () => s.flushByteCounts();
+        return s.listen();
       }
       case 'reload':
         metrics?.addRoutes((req.config as ProxyConfig).routes.map((r) => r.name));

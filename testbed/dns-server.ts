@@ -41,6 +41,9 @@ export class TestDnsServer {
   readonly #counts = new Map<string, number>();
   #total = 0;
   #mode: DnsFailMode = null;
+  #delayMs = 0;
+  #rotate = false;
+  #answered = 0;
   #closed?: Promise<void>;
 
   private constructor(host: string, port: number, udp: dgram.Socket, tcp: net.Server) {
@@ -118,6 +121,16 @@ export class TestDnsServer {
     this.#mode = mode;
   }
 
+  /** Answer every query this much later (a slow resolver); 0 = at once. */
+  delay(ms: number): void {
+    this.#delayMs = ms;
+  }
+
+  /** Rotate the order of the records by one on every answer, as dnsmasq and many resolvers do. */
+  rotate(on: boolean): void {
+    this.#rotate = on;
+  }
+
   /** Well-formed queries received (for one name, or in total), whatever the answer. */
   queryCount(name?: string): number {
     return name === undefined ? this.#total : (this.#counts.get(normalize(name)) ?? 0);
@@ -141,9 +154,12 @@ export class TestDnsServer {
     const response = this.#answer(query);
     if (!response) return;
     const wire = encodeResponse(query, response, query.ednsUdpSize ?? UDP_CLASSIC_MAX);
-    this.#udp.send(wire, rinfo.port, rinfo.address, () => {
-      // A send error (client gone) is the client's problem, not the server's.
-    });
+    const send = (): void =>
+      this.#udp.send(wire, rinfo.port, rinfo.address, () => {
+        // A send error (client gone) is the client's problem, not the server's.
+      });
+    if (this.#delayMs > 0) setTimeout(send, this.#delayMs).unref();
+    else send();
   }
 
   #onTcp(socket: net.Socket): void {
@@ -190,16 +206,19 @@ export class TestDnsServer {
     if (!records) return { rcode: RCODE.nxDomain, answers: [] };
     if (query.qclass !== CLASS_IN) return { rcode: RCODE.refused, answers: [] };
     const ttlSec = records.ttlSec;
+    const shift = this.#rotate ? this.#answered++ : 0;
+    const rotated = (list: string[]): string[] =>
+      list.length < 2 ? list : list.map((_, i) => list[(i + shift) % list.length] as string);
     if (query.qtype === TYPE_A) {
       return {
         rcode: RCODE.noError,
-        answers: records.a.map((address) => ({ type: TYPE_A, address, ttlSec })),
+        answers: rotated(records.a).map((address) => ({ type: TYPE_A, address, ttlSec })),
       };
     }
     if (query.qtype === TYPE_AAAA) {
       return {
         rcode: RCODE.noError,
-        answers: records.aaaa.map((address) => ({ type: TYPE_AAAA, address, ttlSec })),
+        answers: rotated(records.aaaa).map((address) => ({ type: TYPE_AAAA, address, ttlSec })),
       };
     }
     // The name exists but has no records of that type: NOERROR with no answers (NODATA).

@@ -35,7 +35,15 @@ describe('proxy config validation', () => {
       { sni: EKS, upstreamHost: EKS, upstreamPort: 443, name: '0123456789abcdef0123456789abcdef' },
     ]);
     expect(c.listen).toEqual({ host: '0.0.0.0', port: 443, backlog: 511 });
-    expect(c.dns).toEqual({ servers: [], timeoutMs: 2000, tries: 2, staleMaxAgeMs: 30_000, ipv6: false });
+    expect(c.dns).toEqual({
+      servers: [],
+      timeoutMs: 2000,
+      tries: 2,
+      staleMaxAgeMs: 30_000,
+      serveStaleAfterMs: 300,
+      shareWindowMs: 100,
+      ipv6: false,
+    });
     expect(c.clientHello).toEqual({ maxBytes: 16_384, timeoutMs: 5000 });
     expect(c.upstream).toEqual({ connectTimeoutMs: 2000, failureMemoryMs: 30_000 });
     expect(c.connections).toEqual({ max: 10_000, keepAliveInitialDelayMs: 60_000, idleTimeoutMs: 0 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dial, FailureMemory, orderAddresses } from '../../proxy/dialer.js';
+import { dial, FailureMemory, orderAddresses, RoundRobin } from '../../proxy/dialer.js';
 import type { ConnectResult } from '../../proxy/observer.js';
 import { closeServer } from './helpers.js';
 
@@ -65,13 +65,14 @@ describe('dial', () => {
   });
 
   it('gives up on an address after the per-attempt timeout and tries the next', async () => {
-    // Two dials in a row start at different addresses, so one of them meets the black hole first.
+    // Two dials on successive turns start at different addresses, so one meets the black hole first.
     const seen: { results: ConnectResult[]; ms: number }[] = [];
     for (let i = 0; i < 2; i++) {
       const results: ConnectResult[] = [];
       const started = Date.now();
       const r = await dial([BLACKHOLE, LIVE], port, {
         connectTimeoutMs: 300,
+        turn: i,
         onAttempt: (res) => results.push(res),
       });
       r.socket.destroy();
@@ -102,6 +103,7 @@ describe('dial', () => {
       const r = await dial([BLACKHOLE, LIVE], port, {
         connectTimeoutMs: 200,
         failures,
+        turn: i,
         onAttempt: (a) => attempts.push(a),
       });
       r.socket.destroy();
@@ -109,17 +111,41 @@ describe('dial', () => {
     }
     expect(orderAddresses([BLACKHOLE, LIVE], port, failures)).toEqual([LIVE, BLACKHOLE]);
     now += 30_001;
-    const orders = new Set([0, 1, 2, 3].map(() => orderAddresses([BLACKHOLE, LIVE], port, failures)[0]));
+    const orders = new Set([0, 1, 2, 3].map((t) => orderAddresses([BLACKHOLE, LIVE], port, failures, t)[0]));
     expect(orders).toEqual(new Set([BLACKHOLE, LIVE]));
   });
 
-  it('spreads first attempts over the addresses it is given', () => {
-    const firsts = new Map<string, number>();
-    for (let i = 0; i < 30; i++) {
-      const a = orderAddresses(['10.0.0.1', '10.0.0.2', '10.0.0.3'], 443, undefined)[0]!;
-      firsts.set(a, (firsts.get(a) ?? 0) + 1);
+  it('spreads first attempts over the addresses whatever order the resolver gives them in', () => {
+    const answer = ['10.0.0.3', '10.0.0.1', '10.0.0.2'];
+    const rotated = (i: number): string[] => answer.map((_, j) => answer[(i + j) % answer.length]!);
+    for (const order of [() => answer, rotated, (i: number) => rotated(2 * i), (i: number) => rotated(i * i)]) {
+      const firsts = new Map<string, number>();
+      for (let i = 0; i < 30; i++) {
+        const a = orderAddresses(order(i), 443, undefined, i)[0]!;
+        firsts.set(a, (firsts.get(a) ?? 0) + 1);
+      }
+      expect([...firsts.values()]).toEqual([10, 10, 10]);
     }
-    expect([...firsts.values()]).toEqual([10, 10, 10]);
+  });
+
+  it('keeps one turn per key, so one route does not move another', () => {
+    const rr = new RoundRobin();
+    expect([rr.next('a'), rr.next('a'), rr.next('b'), rr.next('a'), rr.next('b')]).toEqual([0, 1, 0, 2, 1]);
+    rr.retain(new Set(['b']));
+    expect([rr.next('a'), rr.next('b')]).toEqual([0, 2]);
+  });
+
+  it('a connect timer that fires while the loop was busy does not beat a connect that completed', async () => {
+    for (let i = 0; i < 3; i++) {
+      const attempts: ConnectResult[] = [];
+      const pending = dial([LIVE], port, { connectTimeoutMs: 50, onAttempt: (a) => attempts.push(a) });
+      // Block the loop well past the timeout; the loopback connect completes meanwhile.
+      const until = performance.now() + 150;
+      while (performance.now() < until);
+      const r = await pending;
+      r.socket.destroy();
+      expect(attempts).toEqual(['ok']);
+    }
   });
 
   it('stops when aborted (the client went away)', async () => {

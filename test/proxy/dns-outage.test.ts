@@ -22,7 +22,7 @@ beforeAll(async () => {
     {
       routes: [{ sni: EKS, upstreamPort: upstreams.port }],
       allowedUpstreamCidrs: ['127.0.105.0/24'],
-      dns: { servers: [dns.server], timeoutMs: 200, tries: 1, staleMaxAgeMs: STALE_MS },
+      dns: { servers: [dns.server], timeoutMs: 200, tries: 1, staleMaxAgeMs: STALE_MS, shareWindowMs: 0 },
     },
     { observer },
   );
@@ -74,8 +74,10 @@ describe('DNS outage', () => {
     // A silent server fails within the DNS timeout too, not a client-visible hang.
     dns.fail('drop');
     const t0 = Date.now();
+    const before = proxy.sink.connections.length;
     await expect(connect()).rejects.toThrow();
     expect(Date.now() - t0).toBeLessThan(2000);
+    await proxy.sink.waitForConnections(before + 1);
 
     // DNS is back: a fresh answer (the ENI moved meanwhile) serves at once.
     dns.fail(null);

@@ -339,4 +339,9 @@ export class CountingObserver {
   upstreamConnect(_route: string, result: ConnectResult): void {
     this.connects.set(result, (this.connects.get(result) ?? 0) + 1);
   }
+  bytes = { fromClient: 0, fromUpstream: 0 };
+  bytesRelayed(_route: string, fromClient: number, fromUpstream: number): void {
+    this.bytes.fromClient += fromClient;
+    this.bytes.fromUpstream += fromUpstream;
+  }
 }

@@ -19,6 +19,7 @@ function resolver(o: Partial<ResolverOptions> = {}): Resolver {
     timeoutMs: 200,
     tries: 1,
     staleMaxAgeMs: 30_000,
+    shareWindowMs: 0,
     ipv6: false,
     ...o,
   });
@@ -86,7 +87,7 @@ describe('Resolver', () => {
     await expect(resolver().resolve('unknown.example')).rejects.toMatchObject({
       code: 'EKL_DNS_FAILED',
       message: expect.stringMatching(
-        /unknown\.example via 127\.0\.102\.53:\d+ failed \(ENOTFOUND\); no earlier answer/,
+        /unknown\.example via 127\.0\.102\.53:\d+ failed \(ENOTFOUND\); the name does not exist/,
       ),
     });
     dns.set(NAME, { a: ['10.0.1.10'] });
@@ -115,7 +116,14 @@ describe('Resolver', () => {
       dns.set(NAME, { a: ['10.0.1.10'] });
       const r = resolver();
       await r.resolve(NAME);
-      const opts = { servers: [other.server], timeoutMs: 200, tries: 1, staleMaxAgeMs: 30_000, ipv6: false };
+      const opts = {
+        servers: [other.server],
+        timeoutMs: 200,
+        tries: 1,
+        staleMaxAgeMs: 30_000,
+        shareWindowMs: 0,
+        ipv6: false,
+      };
       r.reconfigure(opts);
       expect(r.servers).toEqual([other.server]);
       expect((await r.resolve(NAME)).addresses).toEqual(['10.0.7.7']);
@@ -137,6 +145,115 @@ describe('Resolver', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('Resolver timing and query rate', () => {
+  it('serves the last good answer after serveStaleAfterMs while the query runs on, and the query refreshes it', async () => {
+    dns.fail(null);
+    dns.delay(0);
+    dns.set(NAME, { a: ['10.0.1.10'] });
+    const r = resolver({ timeoutMs: 2000, tries: 2, serveStaleAfterMs: 100 });
+    await r.resolve(NAME);
+    // A slow resolver that has the new answer: the old one serves at the deadline...
+    dns.delay(600);
+    dns.set(NAME, { a: ['10.0.2.20'] });
+    let t0 = performance.now();
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.1.10'], stale: true });
+    expect(performance.now() - t0).toBeLessThan(400);
+    // ...a lookup joining the same query does not wait again...
+    t0 = performance.now();
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.1.10'], stale: true });
+    expect(performance.now() - t0).toBeLessThan(50);
+    // ...and the query, finished in the background, is what serves next.
+    await new Promise((res) => setTimeout(res, 700));
+    t0 = performance.now();
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.2.20'], stale: true });
+    expect(performance.now() - t0).toBeLessThan(400);
+    dns.delay(0);
+    await new Promise((res) => setTimeout(res, 700));
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.2.20'], stale: false });
+  });
+
+  it('fails within timeoutMs x tries x servers when there is nothing to serve, one packet per try', async () => {
+    const silent = await TestDnsServer.start({ host: '127.0.102.56' });
+    try {
+      dns.fail('drop');
+      silent.fail('drop');
+      const r = resolver({ servers: [dns.server, silent.server], timeoutMs: 150, tries: 2 });
+      expect(r.worstCaseMs).toBe(600);
+      const before = dns.queryCount('fresh.example') + silent.queryCount('fresh.example');
+      const t0 = performance.now();
+      await expect(r.resolve('fresh.example')).rejects.toMatchObject({
+        code: 'EKL_DNS_FAILED',
+        message: expect.stringContaining('(ETIMEOUT); no earlier answer'),
+      });
+      const ms = performance.now() - t0;
+      expect(ms).toBeGreaterThanOrEqual(590);
+      expect(ms).toBeLessThan(600 + 250);
+      expect(dns.queryCount('fresh.example') + silent.queryCount('fresh.example') - before).toBe(4);
+    } finally {
+      dns.fail(null);
+      await silent.close();
+    }
+  });
+
+  it('NXDOMAIN fails at once and forgets the last good answer; SERVFAIL and timeouts serve it', async () => {
+    dns.fail(null);
+    dns.set(NAME, { a: ['10.0.1.10'] });
+    const r = resolver({ staleMaxAgeMs: 60_000 });
+    await r.resolve(NAME);
+    dns.fail('servfail');
+    expect(await r.resolve(NAME)).toEqual({ addresses: ['10.0.1.10'], stale: true });
+    dns.fail(null);
+    dns.delete(NAME);
+    await expect(r.resolve(NAME)).rejects.toMatchObject({
+      code: 'EKL_DNS_FAILED',
+      retryable: false,
+      message: expect.stringContaining('(ENOTFOUND); the name does not exist'),
+    });
+    // The name is gone: an outage afterwards has nothing old to serve.
+    dns.fail('servfail');
+    await expect(r.resolve(NAME)).rejects.toMatchObject({
+      message: expect.stringContaining('(ESERVFAIL); no earlier answer'),
+    });
+    dns.fail(null);
+  });
+
+  it('sends at most one query per name per shareWindowMs, at any lookup rate, answering or not', async () => {
+    dns.set(NAME, { a: ['10.0.1.10'] });
+    for (const mode of [null, 'servfail', 'drop'] as const) {
+      dns.fail(null);
+      const r = resolver({ shareWindowMs: 100, timeoutMs: 100, tries: 1, serveStaleAfterMs: 20 });
+      await r.resolve(NAME);
+      dns.fail(mode);
+      const before = dns.queryCount(NAME);
+      const until = performance.now() + 1000;
+      let lookups = 0;
+      // Bursts of concurrent lookups, back to back, for one second.
+      while (performance.now() < until) {
+        const burst = await Promise.all(Array.from({ length: 20 }, () => r.resolve(NAME)));
+        lookups += burst.length;
+        expect(burst.every((b) => b.addresses[0] === '10.0.1.10')).toBe(true);
+        await new Promise((res) => setImmediate(res));
+      }
+      const queries = dns.queryCount(NAME) - before;
+      expect(lookups, String(mode)).toBeGreaterThan(200);
+      expect(queries, String(mode)).toBeLessThanOrEqual(11);
+      expect(queries, String(mode)).toBeGreaterThanOrEqual(4);
+    }
+    dns.fail(null);
+  });
+
+  it('a DNS change reaches lookups one share window later', async () => {
+    dns.fail(null);
+    dns.set(NAME, { a: ['10.0.1.10'] });
+    const r = resolver({ shareWindowMs: 100 });
+    expect((await r.resolve(NAME)).addresses).toEqual(['10.0.1.10']);
+    dns.set(NAME, { a: ['10.0.3.30'] });
+    expect((await r.resolve(NAME)).addresses).toEqual(['10.0.1.10']);
+    await new Promise((res) => setTimeout(res, 120));
+    expect((await r.resolve(NAME)).addresses).toEqual(['10.0.3.30']);
   });
 });
 
