@@ -357,7 +357,7 @@ function readAnswer(msg: Buffer, question: Buffer, type: number, name: string): 
     // CNAME records in a chain are skipped; the addresses at its end are what counts.
     if (rrClass === CLASS_IN && rrType === type) {
       if (type === TYPE_A && len === 4) out.push(`${msg[off]}.${msg[off + 1]}.${msg[off + 2]}.${msg[off + 3]}`);
-      else if (type === TYPE_AAAA && len === 16) out.push(formatIPv6(msg.subarray(off, off + 16)));
+      else if (type === TYPE_AAAA && len === 16) out.push(formatAaaa(msg.subarray(off, off + 16)));
     }
     off += len;
   }
@@ -377,4 +377,17 @@ function skipName(msg: Buffer, start: number): number {
     off += 1 + len;
   }
   return -1;
+}
+
+/**
+ * RFC 5952 text, with an embedded IPv4 address in dotted form for IPv4-mapped
+ * (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses, as inet_ntop (and so
+ * node:dns) writes them.
+ */
+function formatAaaa(b: Buffer): string {
+  const zeros = (from: number, to: number): boolean => b.subarray(from, to).every((x) => x === 0);
+  const v4 = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return `::ffff:${v4}`;
+  if (zeros(0, 12) && (b[12] !== 0 || b[13] !== 0)) return `::${v4}`;
+  return formatIPv6(b);
 }

@@ -46,7 +46,14 @@ describe('proxy config validation', () => {
     });
     expect(c.clientHello).toEqual({ maxBytes: 16_384, timeoutMs: 5000 });
     expect(c.upstream).toEqual({ connectTimeoutMs: 2000, failureMemoryMs: 30_000 });
-    expect(c.connections).toEqual({ max: 10_000, keepAliveInitialDelayMs: 60_000, idleTimeoutMs: 0 });
+    expect(c.connections).toEqual({
+      max: 10_000,
+      keepAliveInitialDelayMs: 60_000,
+      keepAliveIntervalMs: 15_000,
+      keepAliveCount: 4,
+      idleTimeoutMs: 0,
+      halfCloseTimeoutMs: 60_000,
+    });
     expect(c.proxyProtocol.mode).toBe('off');
     expect(c.defaultRoute).toBeUndefined();
   });

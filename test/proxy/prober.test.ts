@@ -44,6 +44,7 @@ function makeProber(settings: Partial<ProberSettings> & Pick<ProberSettings, 'ro
     timeoutMs: 200,
     tries: 1,
     staleMaxAgeMs: 0,
+    shareWindowMs: 0,
     ipv6: false,
   });
   const prober = new Prober({

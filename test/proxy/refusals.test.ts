@@ -29,7 +29,7 @@ beforeAll(async () => {
   proxy = await startProxy('127.0.106.1', {
     routes: [{ sni: EKS, upstreamPort: upstreams.port, name: 'prod' }],
     allowedUpstreamCidrs: ['127.0.106.0/24'],
-    dns: { servers: [dns.server], timeoutMs: 500, tries: 1 },
+    dns: { servers: [dns.server], timeoutMs: 500, tries: 1, shareWindowMs: 0 },
     clientHello: { timeoutMs: 400, maxBytes: 16_384 },
   });
   hello = await captureClientHello('127.0.106.2', { servername: EKS });

@@ -67,7 +67,7 @@ function baseConfig(extra: Partial<ProxyConfigInput> = {}): Omit<ProxyConfigInpu
       { sni: RESET, upstreamPort: resetPort, name: 'reset' },
     ],
     allowedUpstreamCidrs: ['127.0.111.0/24'],
-    dns: { servers: [dns.server], timeoutMs: 500, tries: 1 },
+    dns: { servers: [dns.server], timeoutMs: 500, tries: 1, shareWindowMs: 0 },
     clientHello: { timeoutMs: 2000 },
     ...extra,
   };
@@ -274,7 +274,7 @@ describe('IPv6 upstreams', () => {
     const proxy = await startProxy('127.0.111.7', {
       routes: [{ sni: V6, upstreamPort: v6.port }],
       allowedUpstreamCidrs: ['::1/128'],
-      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, ipv6: true },
+      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, shareWindowMs: 0, ipv6: true },
     });
     try {
       expect(await whoServes(proxy.host, proxy.port, V6, pkiV6.caCertPem)).toBe('::1');

@@ -45,7 +45,7 @@ beforeAll(async () => {
     {
       routes: [{ sni: EKS, upstreamPort: upstreams.port }],
       allowedUpstreamCidrs: ['127.0.107.0/24'],
-      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0 },
+      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0, shareWindowMs: 0 },
     },
     { observer },
   );
@@ -94,7 +94,7 @@ describe('upstream address policy', () => {
       routes: [{ sni: EKS, upstreamPort: upstreams.port }],
       allowedUpstreamCidrs: ['0.0.0.0/0', '::/0'],
       allowPublicUpstreamCidrs: true,
-      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0 },
+      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0, shareWindowMs: 0 },
       listen: { host: proxy.host, port: 0 },
     };
     proxy.server.reload(parseProxyConfig(input));
@@ -112,7 +112,7 @@ describe('upstream address policy', () => {
   it('never dials an AAAA answer that embeds IPv4 (mapped, compatible, translated, NAT64), even with ::/0', async () => {
     const base = {
       routes: [{ sni: EKS, upstreamPort: upstreams.port }],
-      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0, ipv6: true },
+      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0, shareWindowMs: 0, ipv6: true },
       listen: { host: proxy.host, port: 0 },
     };
     proxy.server.reload(
