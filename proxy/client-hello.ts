@@ -172,7 +172,8 @@ export class ClientHelloReader {
       if (header[0] !== HANDSHAKE_TYPE_CLIENT_HELLO)
         return invalid(`handshake type ${header[0]} is not ClientHello (1)`);
       const bodyLen = header.readUIntBE(1, 3);
-      if (bodyLen < MIN_CLIENT_HELLO_BODY) return invalid(`ClientHello body of ${bodyLen} bytes is too short`);
+      if (bodyLen < MIN_CLIENT_HELLO_BODY)
+        return invalid(`ClientHello body of ${bodyLen} bytes is too short`);
       const messageLen = HANDSHAKE_HEADER_LEN + bodyLen;
       if (messageLen + RECORD_HEADER_LEN > this.maxBytes)
         return tooLarge(this.maxBytes, `it declares ${messageLen} bytes`);

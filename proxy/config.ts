@@ -174,7 +174,9 @@ export const proxyConfigSchema = z
           60_000,
         ).default(60_000),
         /** Then a probe every this long while unanswered (TCP_KEEPINTVL). @default 15000 */
-        keepAliveIntervalMs: duration('connections.keepAliveIntervalMs', 1000, 300_000, 15_000).default(15_000),
+        keepAliveIntervalMs: duration('connections.keepAliveIntervalMs', 1000, 300_000, 15_000).default(
+          15_000,
+        ),
         /** Unanswered probes before the kernel ends the connection (TCP_KEEPCNT). @default 4 */
         keepAliveCount: duration('connections.keepAliveCount', 1, 127, 4).default(4),
         /** Close connections idle this long; 0 = never (kube watches idle for minutes). @default 0 */

@@ -290,7 +290,8 @@ export class ProxyConnection {
   flushBytes(): void {
     if (this.splice === undefined || this.route === undefined) return;
     const { fromClient, fromUpstream } = this.splice.takeBytes();
-    if (fromClient > 0 || fromUpstream > 0) this.deps.observer.bytesRelayed(this.route.name, fromClient, fromUpstream);
+    if (fromClient > 0 || fromUpstream > 0)
+      this.deps.observer.bytesRelayed(this.route.name, fromClient, fromUpstream);
   }
 
   /** Refuse the connection: an unrecognized_name alert first when `alert`, then close. */

@@ -73,7 +73,12 @@ export interface KeepAliveSettings {
 
 /** Turn on TCP keepalive with all three kernel settings (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT). */
 export function applyKeepAlive(socket: Socket, k: KeepAliveSettings): void {
-  socket.setKeepAlive({ enable: true, initialDelay: k.initialDelayMs, interval: k.intervalMs, count: k.count });
+  socket.setKeepAlive({
+    enable: true,
+    initialDelay: k.initialDelayMs,
+    interval: k.intervalMs,
+    count: k.count,
+  });
 }
 
 export interface DialResult {

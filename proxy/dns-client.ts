@@ -244,7 +244,10 @@ export class DnsClient {
       };
       const cancel = (err: Error): void => done(err);
       const timer = setTimeout(
-        () => done(new DnsQueryError('ETIMEOUT', `no answer from ${formatServer(server)} in ${this.timeoutMs} ms`)),
+        () =>
+          done(
+            new DnsQueryError('ETIMEOUT', `no answer from ${formatServer(server)} in ${this.timeoutMs} ms`),
+          ),
         this.timeoutMs,
       );
       this.cancels.add(cancel);
@@ -259,7 +262,8 @@ export class DnsClient {
         },
       });
       ch.socket.send(packet, server.port, server.address, (err) => {
-        if (err) done(new DnsQueryError('ECONNREFUSED', `cannot send to ${formatServer(server)}: ${err.message}`));
+        if (err)
+          done(new DnsQueryError('ECONNREFUSED', `cannot send to ${formatServer(server)}: ${err.message}`));
       });
     });
   }
@@ -288,7 +292,13 @@ export class DnsClient {
       const cancel = (err: Error): void => done(err);
       this.cancels.add(cancel);
       const timer = setTimeout(
-        () => done(new DnsQueryError('ETIMEOUT', `no TCP answer from ${formatServer(server)} in ${this.timeoutMs} ms`)),
+        () =>
+          done(
+            new DnsQueryError(
+              'ETIMEOUT',
+              `no TCP answer from ${formatServer(server)} in ${this.timeoutMs} ms`,
+            ),
+          ),
         this.timeoutMs,
       );
       socket.on('error', (err) =>
@@ -300,7 +310,9 @@ export class DnsClient {
         if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         if (msg.length < HEADER_LEN || msg.readUInt16BE(0) !== id || !answers(msg, question))
-          return done(new DnsQueryError('EBADRESP', `TCP answer from ${formatServer(server)} does not match the query`));
+          return done(
+            new DnsQueryError('EBADRESP', `TCP answer from ${formatServer(server)} does not match the query`),
+          );
         done(undefined, msg);
       });
       socket.write(packet);
@@ -348,7 +360,8 @@ function readAnswer(msg: Buffer, question: Buffer, type: number, name: string): 
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     off = skipName(msg, off);
-    if (off < 0 || off + 10 > msg.length) return new DnsQueryError('EBADRESP', `malformed answer for ${name}`);
+    if (off < 0 || off + 10 > msg.length)
+      return new DnsQueryError('EBADRESP', `malformed answer for ${name}`);
     const rrType = msg.readUInt16BE(off);
     const rrClass = msg.readUInt16BE(off + 2);
     const len = msg.readUInt16BE(off + 8);
@@ -356,12 +369,14 @@ function readAnswer(msg: Buffer, question: Buffer, type: number, name: string): 
     if (off + len > msg.length) return new DnsQueryError('EBADRESP', `malformed answer for ${name}`);
     // CNAME records in a chain are skipped; the addresses at its end are what counts.
     if (rrClass === CLASS_IN && rrType === type) {
-      if (type === TYPE_A && len === 4) out.push(`${msg[off]}.${msg[off + 1]}.${msg[off + 2]}.${msg[off + 3]}`);
+      if (type === TYPE_A && len === 4)
+        out.push(`${msg[off]}.${msg[off + 1]}.${msg[off + 2]}.${msg[off + 3]}`);
       else if (type === TYPE_AAAA && len === 16) out.push(formatAaaa(msg.subarray(off, off + 16)));
     }
     off += len;
   }
-  if (out.length === 0) return new DnsQueryError('ENODATA', `no ${type === TYPE_A ? 'A' : 'AAAA'} records for ${name}`);
+  if (out.length === 0)
+    return new DnsQueryError('ENODATA', `no ${type === TYPE_A ? 'A' : 'AAAA'} records for ${name}`);
   return out;
 }
 

@@ -118,7 +118,12 @@ describe('dial', () => {
   it('spreads first attempts over the addresses whatever order the resolver gives them in', () => {
     const answer = ['10.0.0.3', '10.0.0.1', '10.0.0.2'];
     const rotated = (i: number): string[] => answer.map((_, j) => answer[(i + j) % answer.length]!);
-    for (const order of [() => answer, rotated, (i: number) => rotated(2 * i), (i: number) => rotated(i * i)]) {
+    for (const order of [
+      () => answer,
+      rotated,
+      (i: number) => rotated(2 * i),
+      (i: number) => rotated(i * i),
+    ]) {
       const firsts = new Map<string, number>();
       for (let i = 0; i < 30; i++) {
         const a = orderAddresses(order(i), 443, undefined, i)[0]!;

@@ -126,7 +126,9 @@ describe('parseProxyHeader: rejections', () => {
     const secret = Buffer.from('SECRETTOKEN');
     const r = parseProxyHeader(secret);
     const message = r.kind === 'error' ? r.error.message : '';
-    expect(message).toBe('expected a PROXY v2 header; byte 0 of the connection differs from the 12-byte signature');
+    expect(message).toBe(
+      'expected a PROXY v2 header; byte 0 of the connection differs from the 12-byte signature',
+    );
     expect(message).not.toMatch(/SECRET|534543524554/i);
     const r2 = parseProxyHeader(Buffer.concat([PROXY_V2_SIGNATURE.subarray(0, 5), secret]));
     expect(r2.kind === 'error' && r2.error.message).toMatch(/byte 5 of the connection differs/);

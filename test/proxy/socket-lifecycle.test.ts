@@ -64,29 +64,33 @@ async function client(): Promise<net.Socket> {
 const lines = (): number => proxy.sink.connections.length;
 
 describe('socket lifecycle', () => {
-  it('when the upstream resets, the client still gets every byte the proxy had read from it', { timeout: 8000 }, async () => {
-    behaviour = (s) => {
-      s.once('data', () => {
-        // Far more than the socket buffers hold while the client does not read, then RST.
-        const chunk = Buffer.alloc(64 * 1024, 0x61);
-        for (let i = 0; i < 64; i++) s.write(chunk);
-        setTimeout(() => s.resetAndDestroy(), 300);
-      });
-    };
-    const n = lines();
-    const c = await client();
-    c.pause();
-    await new Promise((r) => setTimeout(r, 600));
-    let received = 0;
-    c.on('data', (d: Buffer) => (received += d.length));
-    c.on('end', () => c.end());
-    c.resume();
-    await once(c, 'close');
-    const [line] = (await proxy.sink.waitForConnections(n + 1)).slice(n);
-    expect(line).toMatchObject({ reason: 'upstream_error', errno: 'ECONNRESET' });
-    expect(line!.bytesFromUpstream as number).toBeGreaterThan(0);
-    expect(received).toBe(line!.bytesFromUpstream);
-  });
+  it(
+    'when the upstream resets, the client still gets every byte the proxy had read from it',
+    { timeout: 8000 },
+    async () => {
+      behaviour = (s) => {
+        s.once('data', () => {
+          // Far more than the socket buffers hold while the client does not read, then RST.
+          const chunk = Buffer.alloc(64 * 1024, 0x61);
+          for (let i = 0; i < 64; i++) s.write(chunk);
+          setTimeout(() => s.resetAndDestroy(), 300);
+        });
+      };
+      const n = lines();
+      const c = await client();
+      c.pause();
+      await new Promise((r) => setTimeout(r, 600));
+      let received = 0;
+      c.on('data', (d: Buffer) => (received += d.length));
+      c.on('end', () => c.end());
+      c.resume();
+      await once(c, 'close');
+      const [line] = (await proxy.sink.waitForConnections(n + 1)).slice(n);
+      expect(line).toMatchObject({ reason: 'upstream_error', errno: 'ECONNRESET' });
+      expect(line!.bytesFromUpstream as number).toBeGreaterThan(0);
+      expect(received).toBe(line!.bytesFromUpstream);
+    },
+  );
 
   it('closes a half-closed connection whose other direction never ends, after halfCloseTimeoutMs', async () => {
     behaviour = () => {}; // reads, never answers, never ends

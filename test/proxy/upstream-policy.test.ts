@@ -112,7 +112,14 @@ describe('upstream address policy', () => {
   it('never dials an AAAA answer that embeds IPv4 (mapped, compatible, translated, NAT64), even with ::/0', async () => {
     const base = {
       routes: [{ sni: EKS, upstreamPort: upstreams.port }],
-      dns: { servers: [dns.server], timeoutMs: 500, tries: 1, staleMaxAgeMs: 0, shareWindowMs: 0, ipv6: true },
+      dns: {
+        servers: [dns.server],
+        timeoutMs: 500,
+        tries: 1,
+        staleMaxAgeMs: 0,
+        shareWindowMs: 0,
+        ipv6: true,
+      },
       listen: { host: proxy.host, port: 0 },
     };
     proxy.server.reload(
