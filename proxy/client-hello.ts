@@ -127,7 +127,7 @@ export class ClientHelloReader {
           return invalid(
             this.offset === 0
               ? `not a TLS ClientHello: ${describeNonTls(this.head())}`
-              : `record type ${chunk[i]} arrived before the ClientHello was complete`,
+              : `${recordTypeName(chunk[i] as number)} arrived before the ClientHello was complete`,
           );
         }
         this.recordHeaderFilled += n;
@@ -138,7 +138,7 @@ export class ClientHelloReader {
         this.recordHeaderFilled = 0;
         const h = this.recordHeader;
         if (h[1] !== 3 || (h[2] as number) > 4)
-          return invalid(`record version ${h[1]}.${h[2]} is not TLS (3.0-3.4)`);
+          return invalid('record version is not TLS (3.0-3.4)');
         const recordLen = h.readUInt16BE(3);
         if (recordLen === 0) return invalid('empty handshake record');
         if (recordLen > MAX_RECORD_LEN) return invalid(`record length ${recordLen} exceeds 16384`);
@@ -170,7 +170,7 @@ export class ClientHelloReader {
       if (this.handshakeHeaderFilled < HANDSHAKE_HEADER_LEN) return undefined;
       const header = this.handshakeHeader;
       if (header[0] !== HANDSHAKE_TYPE_CLIENT_HELLO)
-        return invalid(`handshake type ${header[0]} is not ClientHello (1)`);
+        return invalid('the first handshake message is not a ClientHello');
       const bodyLen = header.readUIntBE(1, 3);
       if (bodyLen < MIN_CLIENT_HELLO_BODY)
         return invalid(`ClientHello body of ${bodyLen} bytes is too short`);
@@ -233,6 +233,22 @@ function tooLarge(maxBytes: number, detail: string): ParseResult<ClientHello> {
   };
 }
 
+/** A TLS content type by name; any other byte value is not named (it is the client's). */
+function recordTypeName(type: number): string {
+  switch (type) {
+    case 20:
+      return 'a change_cipher_spec record';
+    case 21:
+      return 'an alert record';
+    case 23:
+      return 'an application_data record';
+    case 24:
+      return 'a heartbeat record';
+    default:
+      return 'a byte that is no TLS record type';
+  }
+}
+
 /** Names what the first bytes look like when they are not TLS (a fixed phrase, never the bytes). */
 function describeNonTls(buf: Buffer): string {
   const head = buf.subarray(0, 12).toString('latin1');
@@ -241,7 +257,7 @@ function describeNonTls(buf: Buffer): string {
   if (head.startsWith('PROXY ')) return 'a PROXY protocol v1 header arrived; only v2 is supported';
   if (/^[A-Z]{3,7} /.test(head)) return 'plaintext HTTP arrived on the TLS port';
   if (((buf[0] ?? 0) & 0x80) !== 0 && buf[2] === 1) return 'an SSLv2-format ClientHello (not supported)';
-  return `record type ${buf[0]} is not handshake (22)`;
+  return `${recordTypeName(buf[0] as number)} arrived, not a handshake record`;
 }
 
 /** Bounds-checked big-endian reader over one handshake message. */
@@ -293,7 +309,7 @@ function parseBody(message: Buffer): ClientHello {
   const r = new Reader(message, HANDSHAKE_HEADER_LEN, message.length);
   const major = r.u8('legacy_version');
   r.u8('legacy_version');
-  if (major !== 3) throw new Malformed(`legacy_version major ${major} is not 3`);
+  if (major !== 3) throw new Malformed('legacy_version is not 3.x');
   r.skip(32, 'random');
   const sessionIdLen = r.u8('legacy_session_id');
   if (sessionIdLen > 32) throw new Malformed(`legacy_session_id of ${sessionIdLen} bytes (max 32)`);
@@ -314,8 +330,8 @@ function parseBody(message: Buffer): ClientHello {
   const seen = new Set<number>();
   while (r.remaining > 0) {
     const type = r.u16('extension type');
-    const ext = r.sub(r.u16('extension length'), `extension ${type}`);
-    if (seen.has(type)) throw new Malformed(`extension ${type} appears twice`);
+    const ext = r.sub(r.u16('extension length'), 'an extension');
+    if (seen.has(type)) throw new Malformed('an extension appears twice');
     seen.add(type);
     if (type === EXT_SERVER_NAME) sni = parseServerName(ext);
     else if (type === EXT_ALPN) alpn = parseAlpn(ext);

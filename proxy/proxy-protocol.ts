@@ -54,7 +54,7 @@ export const PROXY_PROTOCOL_ERROR_CATALOG = {
   EKL_PROXY_HEADER_TOO_LARGE:
     'The PROXY v2 header is longer than the allowed maximum; something other than the NLB sent it.',
   EKL_PROXY_HEADER_TLV:
-    'A PROXY v2 TLV the proxy relies on is malformed (e.g. a VPC endpoint ID that is not printable ASCII, or two different ones).',
+    'A PROXY v2 TLV the proxy relies on is malformed (e.g. a VPC endpoint ID that is not vpce- and 8-17 hex digits, or two different ones).',
 } as const;
 
 export type ProxyProtocolErrorCode = keyof typeof PROXY_PROTOCOL_ERROR_CATALOG;
@@ -87,7 +87,8 @@ const ADDRESS_BYTES: Record<ProxyHeaderFamily, number> = {
   unix: 216,
 };
 const UNIX_PATH_BYTES = 108;
-const VPCE_ID = /^[\x21-\x7e]{1,255}$/;
+/** What AWS puts in the PrivateLink TLV; anything else is refused without being echoed. */
+const VPCE_ID = /^vpce-[0-9a-f]{8,17}$/;
 
 function fail(code: ProxyProtocolErrorCode, message: string): ParseResult<ProxyHeader> {
   return { kind: 'error', error: new EkslinkError(code, message, { source: 'downstream' }) };
@@ -215,7 +216,7 @@ function readTlvs(tlvs: Buffer, header: ProxyHeader): ParseResult<ProxyHeader> |
     if (type === PP2_TYPE_AWS && value.length >= 1 && value[0] === PP2_SUBTYPE_AWS_VPCE_ID) {
       const id = value.subarray(1).toString('latin1');
       if (!VPCE_ID.test(id)) {
-        return fail('EKL_PROXY_HEADER_TLV', 'PROXY v2 VPC endpoint ID TLV is empty or not printable ASCII');
+        return fail('EKL_PROXY_HEADER_TLV', 'PROXY v2 VPC endpoint ID TLV is not a VPC endpoint ID (vpce- and 8-17 hex digits)');
       }
       if (header.vpcEndpointId !== undefined && header.vpcEndpointId !== id) {
         return fail('EKL_PROXY_HEADER_TLV', 'PROXY v2 header carries two different VPC endpoint IDs');

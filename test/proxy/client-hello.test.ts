@@ -230,14 +230,14 @@ describe('ClientHello edge cases', () => {
     ],
     ['a PROXY v1 header', Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n'), /PROXY protocol v1/],
     ['an SSLv2 hello', Buffer.from([0x80, 0x2e, 0x01, 0x03, 0x01, 0, 0x15]), /SSLv2/],
-    ['an alert record', Buffer.from([21, 3, 3, 0, 2, 2, 40]), /record type 21/],
+    ['an alert record', Buffer.from([21, 3, 3, 0, 2, 2, 40]), /an alert record arrived/],
     ['a record version that is not TLS', Buffer.from([22, 2, 0, 0, 10]), /not TLS/],
     ['an empty handshake record', Buffer.from([22, 3, 1, 0, 0]), /empty handshake record/],
     ['an oversized record', Buffer.from([22, 3, 1, 0x40, 0x01]), /exceeds 16384/],
     [
       'a handshake that is not ClientHello',
       reframe(Buffer.from([2, 0, 0, 45, ...Buffer.alloc(45)]), [49]),
-      /type 2/,
+      /not a ClientHello/,
     ],
     ['a body too short', reframe(Buffer.from([1, 0, 0, 3, 3, 3, 0]), [7]), /too short/],
   ])('refuses %s as invalid', (_name, bytes, message) => {

@@ -82,18 +82,18 @@ describe('parseProxyHeader: hand-assembled headers (not produced by encodeProxyH
   it('skips unknown TLVs before and after the PrivateLink one, and other AWS subtypes', () => {
     const r = parseProxyHeader(
       hex(
-        `${SIG} 21 11 0022 01020304 05060708 0001 0002` +
+        `${SIG} 21 11 002f 01020304 05060708 0001 0002` +
           ` 01 0002 6832` + // ALPN "h2"
           ` ea 0003 02 ffff` + // AWS subtype 2: not ours
-          ` ea 0005 01 61626364` + // vpce id "abcd"
+          ` ea 0012 01 ${Buffer.from('vpce-0123456789ab').toString('hex')}` + // the endpoint id
           ` 04 0000`, // NOOP, empty
       ),
     );
     expect(r.kind).toBe('done');
     if (r.kind === 'done') {
-      expect(r.value.vpcEndpointId).toBe('abcd');
+      expect(r.value.vpcEndpointId).toBe('vpce-0123456789ab');
       expect(r.value.sourceAddress).toBe('1.2.3.4');
-      expect(r.consumed).toBe(16 + 0x22);
+      expect(r.consumed).toBe(16 + 0x2f);
     }
   });
 
@@ -169,7 +169,7 @@ describe('parseProxyHeader: rejections', () => {
     expect(parseProxyHeader(big, big.length).kind).toBe('done');
   });
 
-  it('rejects a VPC endpoint ID that is empty, not printable ASCII, or given twice differently', () => {
+  it('rejects a VPC endpoint ID that is empty, not vpce- and hex, or given twice differently, never echoing it', () => {
     const base = { command: 'proxy' as const, family: 'tcp4' as const, sourceAddress: '1.1.1.1' };
     const tlv = (id: Buffer) => ({ type: 0xea, value: Buffer.concat([Buffer.from([0x01]), id]) });
     for (const bad of [
@@ -177,23 +177,25 @@ describe('parseProxyHeader: rejections', () => {
       Buffer.from('vpce-\n1'),
       Buffer.from('vpce ab'),
       Buffer.from([0xc3, 0xa9]),
+      Buffer.from('vpce-SECRETTOKEN'),
+      Buffer.from('vpce-0123abc'),
     ]) {
-      expect(errorCode(parseProxyHeader(encodeProxyHeader({ ...base, extraTlvs: [tlv(bad)] })))).toBe(
-        'EKL_PROXY_HEADER_TLV',
-      );
+      const r = parseProxyHeader(encodeProxyHeader({ ...base, extraTlvs: [tlv(bad)] }));
+      expect(errorCode(r)).toBe('EKL_PROXY_HEADER_TLV');
+      expect(r.kind === 'error' && r.error.message).not.toContain('SECRET');
     }
     const twice = encodeProxyHeader({
       ...base,
-      vpcEndpointId: 'vpce-a',
-      extraTlvs: [tlv(Buffer.from('vpce-b'))],
+      vpcEndpointId: 'vpce-0000000a',
+      extraTlvs: [tlv(Buffer.from('vpce-0000000b'))],
     });
     expect(errorCode(parseProxyHeader(twice))).toBe('EKL_PROXY_HEADER_TLV');
     const same = encodeProxyHeader({
       ...base,
-      vpcEndpointId: 'vpce-a',
-      extraTlvs: [tlv(Buffer.from('vpce-a'))],
+      vpcEndpointId: 'vpce-0000000a',
+      extraTlvs: [tlv(Buffer.from('vpce-0000000a'))],
     });
-    expect(parseProxyHeader(same)).toMatchObject({ kind: 'done', value: { vpcEndpointId: 'vpce-a' } });
+    expect(parseProxyHeader(same)).toMatchObject({ kind: 'done', value: { vpcEndpointId: 'vpce-0000000a' } });
   });
 
   it('asks for more on every truncation of a valid header, and errors carry source downstream', () => {
