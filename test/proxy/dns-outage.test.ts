@@ -87,4 +87,37 @@ describe('DNS outage', () => {
     expect(recovered).toMatchObject({ reason: 'ok' });
     expect(recovered.dnsStale).toBeUndefined();
   });
+
+  it('with the default DNS settings and the resolver frozen, serves from the last good answer within the deadline', async () => {
+    const defaults = await startProxy('127.0.105.2', {
+      routes: [{ sni: EKS, upstreamPort: upstreams.port }],
+      allowedUpstreamCidrs: ['127.0.105.0/24'],
+      dns: { servers: [dns.server] }, // timeoutMs 2000 x tries 2, serveStaleAfterMs 300
+    });
+    try {
+      dns.fail(null);
+      dns.set(EKS, { a: [ENI] });
+      expect(await whoServes(defaults.host, defaults.port, EKS, pki.caCertPem)).toBe(ENI);
+      dns.fail('drop');
+      const ms: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t0 = performance.now();
+        expect(await whoServes(defaults.host, defaults.port, EKS, pki.caCertPem, 5000)).toBe(ENI);
+        ms.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      ms.sort((a, b) => a - b);
+      const p99 = ms[Math.ceil(ms.length * 0.99) - 1]!;
+      // The deadline, not a failed query (4 s away), is what served them.
+      expect(p99).toBeLessThan(1000);
+      await defaults.sink.waitForConnections(21);
+      // The first ones after the freeze still share the last answer (dns.shareWindowMs).
+      const stale = defaults.sink.connections.filter((l) => l.dnsStale === true);
+      expect(stale.length).toBeGreaterThanOrEqual(15);
+      expect(defaults.sink.connections.every((l) => l.reason === 'ok')).toBe(true);
+    } finally {
+      dns.fail(null);
+      await defaults.close();
+    }
+  });
 });
