@@ -137,8 +137,7 @@ export class ClientHelloReader {
         if (this.recordHeaderFilled < RECORD_HEADER_LEN) return undefined;
         this.recordHeaderFilled = 0;
         const h = this.recordHeader;
-        if (h[1] !== 3 || (h[2] as number) > 4)
-          return invalid('record version is not TLS (3.0-3.4)');
+        if (h[1] !== 3 || (h[2] as number) > 4) return invalid('record version is not TLS (3.0-3.4)');
         const recordLen = h.readUInt16BE(3);
         if (recordLen === 0) return invalid('empty handshake record');
         if (recordLen > MAX_RECORD_LEN) return invalid(`record length ${recordLen} exceeds 16384`);

@@ -216,7 +216,10 @@ function readTlvs(tlvs: Buffer, header: ProxyHeader): ParseResult<ProxyHeader> |
     if (type === PP2_TYPE_AWS && value.length >= 1 && value[0] === PP2_SUBTYPE_AWS_VPCE_ID) {
       const id = value.subarray(1).toString('latin1');
       if (!VPCE_ID.test(id)) {
-        return fail('EKL_PROXY_HEADER_TLV', 'PROXY v2 VPC endpoint ID TLV is not a VPC endpoint ID (vpce- and 8-17 hex digits)');
+        return fail(
+          'EKL_PROXY_HEADER_TLV',
+          'PROXY v2 VPC endpoint ID TLV is not a VPC endpoint ID (vpce- and 8-17 hex digits)',
+        );
       }
       if (header.vpcEndpointId !== undefined && header.vpcEndpointId !== id) {
         return fail('EKL_PROXY_HEADER_TLV', 'PROXY v2 header carries two different VPC endpoint IDs');
