@@ -65,8 +65,8 @@ export class Splice {
     this.upstreamReadAtStart = upstream.bytesRead;
     applyKeepAlive(client, options.keepAlive);
 
-    client.on('error', (err: NodeJS.ErrnoException) => this.fail('client_error', err, upstream));
-    upstream.on('error', (err: NodeJS.ErrnoException) => this.fail('upstream_error', err, client));
+    client.on('error', (err: NodeJS.ErrnoException) => this.fail('client_error', err, client, upstream));
+    upstream.on('error', (err: NodeJS.ErrnoException) => this.fail('upstream_error', err, upstream, client));
     client.on('close', this.onClose);
     upstream.on('close', this.onClose);
     if (options.idleTimeoutMs > 0) {
@@ -114,12 +114,18 @@ export class Splice {
    * already read for it is still in its write queue, so it ends (FIN after those bytes),
    * and is closed once that is written or after ERROR_FLUSH_MS.
    */
-  private fail(reason: SpliceEnd, err: NodeJS.ErrnoException, other: Socket): void {
+  private fail(reason: SpliceEnd, err: NodeJS.ErrnoException, failed: Socket, other: Socket): void {
     if (this.reason === undefined) {
       this.reason = reason;
       this.errno = err.code ?? 'ERROR';
     }
     if (other.destroyed) return;
+    // Bytes the failed socket read from the kernel but has not emitted yet (it was paused
+    // by backpressure) are in its readable buffer: they are the other side's too.
+    failed.removeAllListeners('data');
+    for (let chunk = failed.read() as Buffer | null; chunk !== null; chunk = failed.read() as Buffer | null) {
+      other.write(chunk);
+    }
     other.pause();
     other.end();
     other.once('finish', () => other.destroy());

@@ -109,10 +109,13 @@ describe('a ClientHello of 1-byte TLS records, one record per segment', () => {
       await new Promise((r) => setTimeout(r, 100));
       return cpuSec(pid) - before;
     };
-    const baseline = await measure(plain.pid!, plainPort);
-    // The proxy's own event-loop delay over the hostile phase: a scrape starts the window.
+    // The proxy's own event-loop delay per phase (a scrape ends one window and starts the
+    // next): while the plain socket gets the bytes (the proxy idle: the machine's noise),
+    // then while the proxy gets them.
     const lag = async (): Promise<Map<string, number>> => parseMetrics((await proxy.health('/metrics')).body);
     await lag();
+    const baseline = await measure(plain.pid!, plainPort);
+    const idleP99 = (await lag()).get('ekslink_nodejs_eventloop_lag_p99_seconds')!;
     const proxyCpu = await measure(proxy.pid, proxy.port);
     const m = await lag();
     const p99 = m.get('ekslink_nodejs_eventloop_lag_p99_seconds')!;
@@ -121,7 +124,7 @@ describe('a ClientHello of 1-byte TLS records, one record per segment', () => {
     expect(baseline).toBeGreaterThan(0);
     expect(proxyCpu / baseline).toBeLessThan(3);
     // Nothing waits behind the parse: the proxy's loop answers within a few ms.
-    expect(p99).toBeLessThan(0.025);
+    expect(p99).toBeLessThan(idleP99 + 0.03);
     expect(max).toBeLessThan(0.1);
     // Every hello was complete and refused on its merits, not by a limit or a timeout.
     while (proxy.connections().length < HELLOS) await new Promise((r) => setTimeout(r, 20));
