@@ -69,7 +69,12 @@ export function isNonPublicCidr(cidr: string): boolean | undefined {
 
 const NEVER: readonly bigint[] = ['169.254.169.254', 'fd00:ec2::254'].map((a) => parseAddress(a) as bigint);
 
+/** Verdicts remembered per policy; DNS returns the same few ENI addresses over and over. */
+const MAX_REMEMBERED = 1024;
+
 export class AddressPolicy {
+  private readonly verdicts = new Map<string, AddressVerdict>();
+
   private constructor(private readonly blocks: readonly { block: Block; namesSpecial: boolean }[]) {}
 
   /** Throws EKL_CIDR_INVALID naming the block that does not parse. */
@@ -94,8 +99,19 @@ export class AddressPolicy {
     return this.judge(address) === 'allowed';
   }
 
-  /** The verdict with its reason, for messages that explain a refusal. */
+  /** The verdict with its reason, for messages that explain a refusal (computed once per address). */
   judge(address: string): AddressVerdict {
+    let verdict = this.verdicts.get(address);
+    if (verdict === undefined) {
+      verdict = this.evaluate(address);
+      // A config's policy lives until the next reload; a flood of distinct answers starts over.
+      if (this.verdicts.size >= MAX_REMEMBERED) this.verdicts.clear();
+      this.verdicts.set(address, verdict);
+    }
+    return verdict;
+  }
+
+  private evaluate(address: string): AddressVerdict {
     const value = parseAddress(address);
     if (value === undefined) return 'invalid';
     if (NEVER.includes(value)) return 'imds';

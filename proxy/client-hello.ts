@@ -2,7 +2,8 @@
  * Incremental, pure TLS ClientHello parser (RFC 8446 4.1.2, RFC 5246 6.2.1, RFC 6066 3,
  * RFC 7301). It reads the TLS records at the start of a connection, joins the handshake
  * fragments they carry (a ClientHello may span several records, and each record several
- * TCP segments) and takes the SNI and ALPN. It never throws on hostile input: every
+ * TCP segments) and takes the SNI, the only field routing uses (ALPN and the rest are
+ * skipped over unparsed). It never throws on hostile input: every
  * outcome is a ParseResult, and it looks at no more than `maxBytes` bytes.
  */
 import type { ParseResult } from './parse-result.js';
@@ -11,8 +12,6 @@ import { ProxyError } from './errors.js';
 export interface ClientHello {
   /** host_name from server_name: lower-cased, no trailing dot. Absent when the client sent none. */
   readonly sni?: string;
-  /** application_layer_protocol_negotiation protocols in client order, e.g. ["h2", "http/1.1"]. */
-  readonly alpn?: readonly string[];
   /** Size of the handshake message (header and body), without record headers. */
   readonly handshakeLength: number;
 }
@@ -29,7 +28,6 @@ const HANDSHAKE_TYPE_CLIENT_HELLO = 1;
 /** version(2) random(32) session_id(1) cipher_suites(2+2) compression(1+1) */
 const MIN_CLIENT_HELLO_BODY = 41;
 const EXT_SERVER_NAME = 0;
-const EXT_ALPN = 16;
 const SNI_HOST_NAME = 0;
 const MAX_HOSTNAME_LEN = 255;
 
@@ -325,7 +323,6 @@ function parseBody(message: Buffer): ClientHello {
   if (extensionsLen !== r.remaining)
     throw new Malformed(`extensions length ${extensionsLen} but ${r.remaining} bytes remain`);
   let sni: string | undefined;
-  let alpn: string[] | undefined;
   const seen = new Set<number>();
   while (r.remaining > 0) {
     const type = r.u16('extension type');
@@ -333,13 +330,8 @@ function parseBody(message: Buffer): ClientHello {
     if (seen.has(type)) throw new Malformed('an extension appears twice');
     seen.add(type);
     if (type === EXT_SERVER_NAME) sni = parseServerName(ext);
-    else if (type === EXT_ALPN) alpn = parseAlpn(ext);
   }
-  return {
-    handshakeLength: message.length,
-    ...(sni === undefined ? {} : { sni }),
-    ...(alpn === undefined ? {} : { alpn }),
-  };
+  return sni === undefined ? { handshakeLength: message.length } : { handshakeLength: message.length, sni };
 }
 
 function parseServerName(ext: Reader): string | undefined {
@@ -363,17 +355,4 @@ function parseServerName(ext: Reader): string | undefined {
   if (name === undefined) return undefined;
   name = name.toLowerCase();
   return name.endsWith('.') ? name.slice(0, -1) : name;
-}
-
-function parseAlpn(ext: Reader): string[] {
-  const list = ext.sub(ext.u16('protocol_name_list'), 'protocol_name_list');
-  if (ext.remaining !== 0) throw new Malformed('bytes after protocol_name_list');
-  if (list.remaining === 0) throw new Malformed('empty protocol_name_list');
-  const out: string[] = [];
-  while (list.remaining > 0) {
-    const len = list.u8('protocol name');
-    if (len === 0) throw new Malformed('empty protocol name');
-    out.push(list.latin1(len, 'protocol name'));
-  }
-  return out;
 }

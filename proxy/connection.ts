@@ -361,40 +361,44 @@ export class ProxyConnection {
     this.phase = 'closed';
     clearTimeout(this.timer);
     this.flushBytes();
-    const record: ConnectionRecord = {
+    // One object of one shape for every connection (absent fields are undefined, which the
+    // log line omits): the log line and the observer share it, nothing is spread or copied.
+    const line: ConnectionLine = {
+      event: 'connection',
       id: this.id,
       clientAddress: this.clientAddress,
       clientPort: this.clientPort,
-      ...(this.vpcEndpointId === undefined ? {} : { vpcEndpointId: this.vpcEndpointId }),
-      ...(this.sni === undefined ? {} : { sni: this.sni }),
-      ...(this.route === undefined ? {} : { route: this.route.name }),
-      ...(this.upstreamAddress === undefined ? {} : { upstreamAddress: this.upstreamAddress }),
+      vpcEndpointId: this.vpcEndpointId,
+      sni: this.sni,
+      route: this.route?.name,
+      upstreamAddress: this.upstreamAddress,
       bytesFromClient,
       bytesFromUpstream,
       durationMs: Math.round((performance.now() - this.started) * 10) / 10,
       reason,
-    };
-    const line = {
-      event: 'connection',
-      ...record,
-      ...(this.dnsStale ? { dnsStale: true } : {}),
-      ...(this.failedAttempts.length === 0
-        ? {}
-        : {
-            upstreamFailures: this.failedAttempts.map((a) => ({
-              address: formatHostPort(a.address, a.port),
-              result: a.result,
-              errno: a.errorCode,
-            })),
-          }),
-      ...(errno === undefined ? {} : { errno }),
-      ...(this.error === undefined ? {} : { error: { code: this.error.code, message: this.error.message } }),
+      dnsStale: this.dnsStale ? true : undefined,
+      upstreamFailures: this.failedAttempts.length === 0 ? undefined : this.failedAttempts.map(failureOf),
+      errno,
+      error: this.error === undefined ? undefined : { code: this.error.code, message: this.error.message },
     };
     if (INFO_REASONS.has(reason)) this.deps.logger.info(line, 'connection closed');
     else this.deps.logger.warn(line, 'connection closed');
-    this.deps.observer.connectionClosed(record);
+    this.deps.observer.connectionClosed(line);
     this.deps.onClosed(this);
   }
+}
+
+/** The log line of a connection: its record plus what only the log shows. */
+interface ConnectionLine extends ConnectionRecord {
+  readonly event: 'connection';
+  readonly dnsStale: true | undefined;
+  readonly upstreamFailures: { address: string; result: string; errno: string }[] | undefined;
+  readonly errno: string | undefined;
+  readonly error: { code: string; message: string } | undefined;
+}
+
+function failureOf(a: DialAttempt): { address: string; result: string; errno: string } {
+  return { address: formatHostPort(a.address, a.port), result: a.result, errno: a.errorCode };
 }
 
 function asProxyError(err: unknown, code: ProxyErrorCode): ProxyError {

@@ -73,6 +73,7 @@ export class ProxyMetrics implements ProxyObserver {
   private readonly routeUp: Gauge<'route'>;
   private readonly reloads: Counter<'result'>;
   private readonly routes = new Set<string>();
+  private readonly series = new Map<string, RouteSeries>();
   /** Runs before every collection (a scrape, or a worker's snapshot): e.g. flush open connections' byte counts. */
   beforeCollect: (() => void) | undefined;
 
@@ -208,11 +209,34 @@ export class ProxyMetrics implements ProxyObserver {
     this.active.inc();
   }
 
+  /** The labelled series of one route, looked up once (a label set is hashed on every use otherwise). */
+  private of(route: string): RouteSeries {
+    let series = this.series.get(route);
+    if (series === undefined) {
+      const closed = this.closed;
+      const dns = this.dnsDuration;
+      const connect = this.connectDuration;
+      const failures = this.connectFailures;
+      series = {
+        closed: memo((reason: string) => closed.labels({ route, reason })),
+        duration: this.duration.labels({ route }),
+        toUpstream: this.bytes.labels({ route, direction: 'client_to_upstream' }),
+        toClient: this.bytes.labels({ route, direction: 'upstream_to_client' }),
+        dns: memo((result: string) => dns.labels({ route, result })),
+        dnsStale: this.dnsStale.labels({ route }),
+        connect: memo((result: string) => connect.labels({ route, result })),
+        connectFailures: memo((reason: string) => failures.labels({ route, reason })),
+      };
+      this.series.set(route, series);
+    }
+    return series;
+  }
+
   connectionClosed(record: ConnectionRecord): void {
-    const route = record.route ?? NO_ROUTE;
+    const series = this.of(record.route ?? NO_ROUTE);
     this.active.dec();
-    this.closed.inc({ route, reason: record.reason });
-    this.duration.observe({ route }, record.durationMs / 1000);
+    series.closed(record.reason).inc();
+    series.duration.observe(record.durationMs / 1000);
     if ((PROXY_HEADER_REJECTIONS as readonly string[]).includes(record.reason)) {
       this.proxyHeaderRejections.inc({ reason: record.reason });
     } else if ((CLIENT_HELLO_REJECTIONS as readonly string[]).includes(record.reason)) {
@@ -221,19 +245,22 @@ export class ProxyMetrics implements ProxyObserver {
   }
 
   bytesRelayed(route: string, fromClient: number, fromUpstream: number): void {
-    if (fromClient > 0) this.bytes.inc({ route, direction: 'client_to_upstream' }, fromClient);
-    if (fromUpstream > 0) this.bytes.inc({ route, direction: 'upstream_to_client' }, fromUpstream);
+    const series = this.of(route);
+    if (fromClient > 0) series.toUpstream.inc(fromClient);
+    if (fromUpstream > 0) series.toClient.inc(fromUpstream);
   }
 
   dnsLookup(route: string, result: DnsResult, durationSec: number): void {
     if (!DNS_RESULTS.includes(result)) return;
-    this.dnsDuration.observe({ route, result }, durationSec);
-    if (result === 'stale') this.dnsStale.inc({ route });
+    const series = this.of(route);
+    series.dns(result).observe(durationSec);
+    if (result === 'stale') series.dnsStale.inc();
   }
 
   upstreamConnect(route: string, result: ConnectResult, durationSec: number): void {
-    this.connectDuration.observe({ route, result }, durationSec);
-    if (result !== 'ok') this.connectFailures.inc({ route, reason: result });
+    const series = this.of(route);
+    series.connect(result).observe(durationSec);
+    if (result !== 'ok') series.connectFailures(result).inc();
   }
 
   setReady(ready: boolean): void {
@@ -258,6 +285,37 @@ export class ProxyMetrics implements ProxyObserver {
   snapshot(): Promise<MetricsSnapshot> {
     return this.registry.getMetricsAsJSON();
   }
+}
+
+interface Inc {
+  inc(value?: number): void;
+}
+interface Observe {
+  observe(value: number): void;
+}
+/** One route's labelled children, so a connection's metrics cost no label hashing. */
+interface RouteSeries {
+  readonly closed: (reason: string) => Inc;
+  readonly duration: Observe;
+  readonly toUpstream: Inc;
+  readonly toClient: Inc;
+  readonly dns: (result: string) => Observe;
+  readonly dnsStale: Inc;
+  readonly connect: (result: string) => Observe;
+  readonly connectFailures: (reason: string) => Inc;
+}
+
+/** `make` once per key (keys come from closed sets: close reasons, results). */
+function memo<T>(make: (key: string) => T): (key: string) => T {
+  const made = new Map<string, T>();
+  return (key) => {
+    let v = made.get(key);
+    if (v === undefined) {
+      v = make(key);
+      made.set(key, v);
+    }
+    return v;
+  };
 }
 
 const LAG_STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;

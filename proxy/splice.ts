@@ -49,6 +49,7 @@ export class Splice {
   private lingerDeadline = Infinity;
   private reportedFromClient = 0;
   private reportedFromUpstream = 0;
+  private failing = false;
 
   /**
    * Starts at once. `head` is what was read from the client before the upstream existed;
@@ -119,7 +120,8 @@ export class Splice {
       this.reason = reason;
       this.errno = err.code ?? 'ERROR';
     }
-    if (other.destroyed) return;
+    if (this.failing || other.destroyed) return;
+    this.failing = true;
     // Bytes the failed socket read from the kernel but has not emitted yet (it was paused
     // by backpressure) are in its readable buffer: they are the other side's too.
     failed.removeAllListeners('data');
@@ -136,6 +138,10 @@ export class Splice {
     src.on('data', (chunk: Buffer) => {
       if (!dst.write(chunk)) src.pause();
     });
+    this.relayEnd(src, dst);
+  }
+
+  private relayEnd(src: Socket, dst: Socket): void {
     dst.on('drain', () => src.resume());
     src.on('end', () => {
       // src's FIN becomes dst's FIN; the other direction may carry on, for a while.
