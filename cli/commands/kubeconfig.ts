@@ -45,7 +45,9 @@ export const registerKubeconfig: RegisterCommand = (program, run) => {
           typeof raw.provisionOutputs === 'string'
             ? await kubeconfigOptionsFromOutputs(raw, raw.provisionOutputs)
             : raw;
-        const input = validateConfig(kubeconfigInputSchema, options, 'ekslink kubeconfig options');
+        const input = validateConfig(kubeconfigInputSchema, options, 'ekslink kubeconfig options', {
+          paths: 'flags',
+        });
         const text = await buildKubeconfig(input);
         if (input.out === undefined) {
           process.stdout.write(text);

@@ -54,7 +54,9 @@ export const registerProvision: RegisterCommand = (program, run) => {
       );
     cmd.action(
       run(async (raw: Record<string, unknown>) => {
-        const options = validateConfig(runOptions, raw, `ekslink provision ${action} options`);
+        const options = validateConfig(runOptions, raw, `ekslink provision ${action} options`, {
+          paths: 'flags',
+        });
         const { runProvision } = await import('../../provisioner/command.js');
         return runProvision(action, options, {
           out: (line) => console.log(line),

@@ -82,11 +82,11 @@ describe('kubeconfig input', () => {
       region: 'useast',
       roleArn: 'role/x',
     });
-    expect(text).toContain('topology: --topology must be "gcp-to-aws"');
-    expect(text).toContain('server: --server must be host or host:port');
-    expect(text).toContain('clusterName: --cluster-name must be an EKS cluster name');
-    expect(text).toContain('region: --region must be an AWS region code, e.g. us-east-1');
-    expect(text).toContain('roleArn: --role-arn must be an IAM role ARN');
+    expect(text).toContain('topology: must be "gcp-to-aws"');
+    expect(text).toContain('server: must be host or host:port');
+    expect(text).toContain('clusterName: must be an EKS cluster name');
+    expect(text).toContain('region: must be an AWS region code, e.g. us-east-1');
+    expect(text).toContain('roleArn: must be an IAM role ARN');
   });
 
   it('takes the CA from exactly one place', () => {
