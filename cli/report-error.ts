@@ -46,7 +46,7 @@ function classify(err: unknown, command: string): Reported | undefined {
   if (err instanceof CommanderError) {
     // --help and --version end through here too, with exit code 0 and their text printed.
     if (err.exitCode === 0) return undefined;
-    const hint = `run \`${command} --help\` for its commands and flags`;
+    const hint = `see \`${command} --help\``;
     if (err.code === 'commander.help') {
       return {
         code: 'EKL_USAGE',
@@ -57,7 +57,8 @@ function classify(err: unknown, command: string): Reported | undefined {
     const text = err.message
       .replace(/^error: /, '')
       .replace(/\n/g, ' ')
-      .trim();
+      .trim()
+      .replace(/\.$/, '');
     return { code: 'EKL_USAGE', message: `${text}; ${hint}`, exitCode: EXIT.usage };
   }
   if (err instanceof EkslinkError) {

@@ -40,7 +40,9 @@ export function formatZodIssues(
   return issues.map((issue) => {
     const where = formatIssuePath(issue.path, style);
     const value = valueAt(input, issue.path);
-    const message = polishIssue(issue, value);
+    let message = polishIssue(issue, value);
+    // "--server: --server is required …" says the key twice.
+    if (message.startsWith(`${where} `)) message = message.slice(where.length + 1);
     const got =
       issue.code === 'unrecognized_keys' || value === undefined ? '' : ` (got ${formatValue(value)})`;
     return `${where}: ${message}${got}`;

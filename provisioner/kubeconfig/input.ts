@@ -39,6 +39,11 @@ export function parseServer(value: string): ServerAddress | undefined {
   return { host, port };
 }
 
+/** The region in an EKS API hostname (`<id>.<gr7>.<region>.eks.amazonaws.com`), if it has one. */
+export function eksHostnameRegion(hostname: string): string | undefined {
+  return /\.([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.eks\.amazonaws\.com(?:\.cn)?$/.exec(hostname)?.[1];
+}
+
 /** The URL kubectl dials. */
 export function serverUrl(server: ServerAddress): string {
   const host = isIP(server.host) === 6 ? `[${server.host}]` : server.host;
@@ -135,6 +140,14 @@ export const kubeconfigInputSchema = z
         code: 'custom',
         path: ['region'],
         message: '--region is required for the aws eks get-token exec plugin, e.g. --region us-east-1',
+      });
+    }
+    const hostRegion = eksHostnameRegion(v.eksHostname);
+    if (v.region !== undefined && hostRegion !== undefined && v.region !== hostRegion) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: `contradicts --eks-hostname, which is in ${hostRegion}: aws eks get-token must sign for the cluster's region, e.g. --region ${hostRegion}`,
       });
     }
     if (v.tokenFile !== undefined && (v.roleArn !== undefined || v.awsProfile !== undefined)) {

@@ -198,7 +198,7 @@ describe('the real kubectl reads it', () => {
       '--cluster-name',
       'prod',
       '--region',
-      'eu-west-1',
+      'us-east-1',
       '--role-arn',
       ROLE,
       '--out',
@@ -223,7 +223,7 @@ describe('the real kubectl reads it', () => {
       apiVersion: 'client.authentication.k8s.io/v1beta1',
       args: [
         '--region',
-        'eu-west-1',
+        'us-east-1',
         'eks',
         'get-token',
         '--cluster-name',
@@ -263,7 +263,7 @@ describe('the real kubectl reads it', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('error EKL_CONFIG_INVALID');
-    expect(bad.stderr).toContain('--server is required for gcp-to-aws');
+    expect(bad.stderr).toContain('--server: is required for gcp-to-aws');
   });
 
   it('the token variant is written 0600 and never printed', async () => {
