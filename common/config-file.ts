@@ -12,7 +12,9 @@ export type PathStyle = 'keys' | 'flags';
 export function formatIssuePath(path: readonly PropertyKey[], style: PathStyle = 'keys'): string {
   if (style === 'flags' && path.length > 0 && typeof path[0] === 'string') {
     const flag = `--${path[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    return path.length === 1 ? flag : `${flag} ${formatIssuePath(path.slice(1))}`;
+    if (path.length === 1) return flag;
+    const rest = formatIssuePath(path.slice(1));
+    return typeof path[1] === 'number' ? `${flag}${rest}` : `${flag} ${rest}`;
   }
   let out = '';
   for (const key of path) {

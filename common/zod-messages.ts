@@ -205,10 +205,11 @@ export function issueMessage(issue: RawIssue): string {
  */
 export function polishIssue(issue: z.core.$ZodIssue, received: unknown): string {
   let message = stripSubject(issue.message);
-  if (issue.code !== 'invalid_type') return message;
-  if (received === undefined) {
+  const shapeIssue = ['invalid_type', 'invalid_value', 'invalid_union'].includes(issue.code);
+  if (received === undefined && shapeIssue) {
     return /\brequired\b/.test(message) ? message : `is required: ${message}`;
   }
+  if (issue.code !== 'invalid_type') return message;
   const expected = (issue as { expected?: string }).expected;
   if (expected === 'string' && (typeof received === 'number' || typeof received === 'boolean')) {
     message = `${message}; ${String(received)} was read as a ${typeof received}: write it in quotes, "${String(received)}"`;
