@@ -16,6 +16,7 @@ import { RAW_VALIDATOR_PHRASES } from '../../common/zod-messages.js';
 import { TOPOLOGIES as KUBECONFIG_TOPOLOGIES } from '../../provisioner/kubeconfig/input.js';
 import { outputsDocument } from '../../provisioner/outputs-file.js';
 import { TOPOLOGIES } from '../../provisioner/topologies/index.js';
+import { nodeVersionProblem } from '../../cli/node-version.js';
 import { TOPOLOGY_NAMES } from '../../cli/topology-names.js';
 import { BUNDLE, NODE, requireBundle } from '../proxy/lifecycle-harness.js';
 
@@ -569,5 +570,16 @@ describe('topology names', () => {
     for (const name of TOPOLOGY_NAMES) expect(help.stdout).toContain(name);
     const kubeconfigHelp = await ekslink(['kubeconfig', '--help']);
     expect(kubeconfigHelp.stdout).toContain('choices: "gcp-to-aws", "peered"');
+  });
+});
+
+describe('the Node.js version check (before anything else loads)', () => {
+  it('names the version, the binary and the fix on Node < 24, and nothing on 24', () => {
+    expect(nodeVersionProblem('v24.0.0', '/x/node')).toBeUndefined();
+    const problem = nodeVersionProblem('v20.20.2', '/usr/bin/node');
+    expect(problem).toMatch(
+      /^error EKL_NODE_VERSION: ekslink needs Node.js 24 or newer; this is v20.20.2 \(\/usr\/bin\/node\)/,
+    );
+    expect(problem).toContain('npm run ekslink -- <command>');
   });
 });
