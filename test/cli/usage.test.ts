@@ -33,7 +33,7 @@ interface Run {
 async function ekslink(args: readonly string[]): Promise<Run> {
   try {
     const { stdout, stderr } = await exec(NODE, [BUNDLE, ...args], {
-      timeout: 30_000,
+      timeout: 50_000,
       env: { ...process.env, CI: '1' },
     });
     return { code: 0, stdout, stderr };
@@ -537,7 +537,7 @@ beforeAll(async () => {
   });
 });
 
-describe.concurrent('ekslink usage and input errors', () => {
+describe('ekslink usage and input errors', () => {
   it.each(CASES)('$name: exit $exit', async (c) => {
     const run = await ekslink(c.args());
     const output = `${run.stdout}\n${run.stderr}`;
