@@ -339,6 +339,19 @@ const CASES: readonly Case[] = [
     code: 'EKL_CONFIG_INVALID',
     says: ['--server: must be host or host:port', '--cluster-name: must be an EKS cluster name'],
   },
+  {
+    name: 'kubeconfig: every missing flag in one report',
+    args: () => ['kubeconfig', '--topology', 'gcp-to-aws', '--cluster-name', 'prod'],
+    exit: 2,
+    code: 'EKL_CONFIG_INVALID',
+    says: [
+      '(4 problems)',
+      '--eks-hostname: is required',
+      '--ca-file: give exactly one of',
+      '--server: is required for gcp-to-aws',
+      '--region: is required',
+    ],
+  },
   // Bad files.
   {
     name: 'proxy --check-config: missing file',
