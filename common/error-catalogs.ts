@@ -13,6 +13,7 @@ import { ERROR_CATALOG as wireguard } from '../provisioner/wireguard/errors.js';
 import { ERROR_CATALOG as proxy } from '../proxy/errors.js';
 import { PROXY_PROTOCOL_ERROR_CATALOG as proxyProtocol } from '../proxy/proxy-protocol.js';
 import { ERROR_CATALOG as verify } from '../verify/errors.js';
+import { EXIT_CODE_DOC } from './exit-codes.js';
 
 export interface CatalogSection {
   readonly title: string;
@@ -22,8 +23,11 @@ export interface CatalogSection {
 
 const common: Record<string, string> = {
   EKL_CONFIG_INVALID:
-    'A config file or CLI flag is invalid. The message lists every problem as `key.path: what is allowed (got VALUE)`; fix each one and run again (`ekslink proxy --check-config FILE` for the proxy).',
-  EKL_USAGE: 'The command line is not valid. Run the command with --help for its flags.',
+    'A config file or CLI flag is invalid, or a file cannot be read. The message lists every problem at once, cross-field ones included, as `key.path: what is allowed, e.g. EXAMPLE (got VALUE)` (`--flag: …` for flags; a missing key says `is required`); fix each one and run again (`ekslink proxy --check-config FILE` for the proxy). Exit code 2.',
+  EKL_USAGE:
+    'The command line is not valid: an unknown command or flag, a missing required flag, a value not among the choices, or flags that exclude each other. The message names it; run the command with --help for its flags. Exit code 2.',
+  EKL_INTERNAL:
+    'An unexpected error: a bug in ekslink, not in your input. The message and stack trace are printed; report them with the command that was run. Exit code 1.',
   EKL_NODE_VERSION:
     'ekslink runs on Node.js 24 or newer. In a checkout use `npm run ekslink -- <command>` (npm puts the Node 24 from node_modules first); on a host, install Node.js 24 LTS.',
 };
@@ -57,6 +61,23 @@ export function renderErrorsDoc(): string {
     "connection's log line and metrics (see [proxy.md](proxy.md) and [metrics.md](metrics.md)).",
     '',
   ];
+  out.push(
+    '## Exit codes',
+    '',
+    'The same for every command; argument-parser errors included. Under `--output json` an error is one JSON',
+    'document on stdout, `{ "ok": false, "error": { "code", "message", "problems"? }, "exitCode" }`, with the',
+    'same code and exit code as the text form (`error CODE: message` on stderr).',
+    '',
+    '| exit code | meaning |',
+    '|---|---|',
+    ...EXIT_CODE_DOC.map((e) => `| ${e.code} | ${e.meaning.replace(/\|/g, '\\|')} |`),
+    '',
+    'An error exits 2 when its cause is what was given: the flags, or a file they name (config, outputs,',
+    'kubeconfig, CA, key), e.g. `EKL_CONFIG_INVALID`, `EKL_USAGE`, `EKL_WG_OUTPUTS_CONFLICT`,',
+    '`EKL_PROVISION_UNKNOWN_TOPOLOGY`, `EKL_PROVISION_NOT_CONFIRMED`. It exits 1 when the operation itself',
+    'failed: AWS answered with an error, a hop of the checked path failed, a proxy could not listen.',
+    '',
+  );
   for (const section of ERROR_SECTIONS) {
     out.push(`## ${section.title} (\`${section.command}\`)`, '', '| code | meaning and fix |', '|---|---|');
     for (const [code, text] of Object.entries(section.codes).sort(([a], [b]) => a.localeCompare(b))) {

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import { z } from 'zod';
 import { parseCidr } from '../common/cidr.js';
-import { loadConfigFile, validateConfig } from '../common/config-file.js';
+import { loadConfigFile, validateConfig, whenParsed } from '../common/config-file.js';
 import { isNonPublicCidr } from './address-policy.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -267,54 +267,63 @@ export const proxyConfigSchema = z
       .default({ level: 'info' }),
   })
   .strict()
-  .superRefine((cfg, ctx) => {
-    const seen = new Map<string, number>();
-    cfg.routes.forEach((r, i) => {
-      const prev = seen.get(r.sni);
-      if (prev !== undefined) {
+  .superRefine(
+    (cfg, ctx) => {
+      const seen = new Map<string, number>();
+      cfg.routes.forEach((r, i) => {
+        const prev = seen.get(r.sni);
+        if (prev !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'sni'],
+            message: `duplicates routes[${prev}].sni; each SNI may appear once`,
+          });
+        }
+        seen.set(r.sni, i);
+      });
+      const names = new Set(cfg.routes.map((r) => r.name));
+      if (names.size !== cfg.routes.length) {
         ctx.addIssue({
           code: 'custom',
-          path: ['routes', i, 'sni'],
-          message: `duplicates routes[${prev}].sni; each SNI may appear once`,
+          path: ['routes'],
+          message: 'route names must be unique; set `name` on each route',
         });
       }
-      seen.set(r.sni, i);
-    });
-    const names = new Set(cfg.routes.map((r) => r.name));
-    if (names.size !== cfg.routes.length) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['routes'],
-        message: 'route names must be unique; set `name` on each route',
-      });
-    }
-    if (cfg.defaultRoute !== undefined && !names.has(cfg.defaultRoute)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['defaultRoute'],
-        message: `must be the name of a route (${[...names].join(', ')}); omit it to refuse clients without SNI`,
-      });
-    }
-    if (!cfg.allowPublicUpstreamCidrs) {
-      cfg.allowedUpstreamCidrs.forEach((cidr, i) => {
-        if (isNonPublicCidr(cidr) !== false) return;
+      if (cfg.defaultRoute !== undefined && !names.has(cfg.defaultRoute)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['allowedUpstreamCidrs', i],
-          message:
-            'reaches public internet addresses; list your VPC CIDR or the EKS subnets (e.g. "10.0.0.0/16"), ' +
-            'or set allowPublicUpstreamCidrs: true if your VPC really uses this range',
+          path: ['defaultRoute'],
+          message: `must be the name of a route (${[...names].join(', ')}); omit it to refuse clients without SNI`,
         });
-      });
-    }
-    if (cfg.proxyProtocol.allowedVpcEndpointIds.length > 0 && cfg.proxyProtocol.mode !== 'required') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['proxyProtocol', 'allowedVpcEndpointIds'],
-        message: 'needs proxyProtocol.mode: required (the endpoint ID arrives in the PROXY v2 header)',
-      });
-    }
-  });
+      }
+      if (!cfg.allowPublicUpstreamCidrs) {
+        cfg.allowedUpstreamCidrs.forEach((cidr, i) => {
+          if (isNonPublicCidr(cidr) !== false) return;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['allowedUpstreamCidrs', i],
+            message:
+              'reaches public internet addresses; list your VPC CIDR or the EKS subnets (e.g. "10.0.0.0/16"), ' +
+              'or set allowPublicUpstreamCidrs: true if your VPC really uses this range',
+          });
+        });
+      }
+      if (cfg.proxyProtocol.allowedVpcEndpointIds.length > 0 && cfg.proxyProtocol.mode !== 'required') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['proxyProtocol', 'allowedVpcEndpointIds'],
+          message: 'needs proxyProtocol.mode: required (the endpoint ID arrives in the PROXY v2 header)',
+        });
+      }
+    },
+    whenParsed(
+      ['routes'],
+      ['defaultRoute'],
+      ['allowedUpstreamCidrs'],
+      ['allowPublicUpstreamCidrs'],
+      ['proxyProtocol'],
+    ),
+  );
 
 export type ProxyConfig = z.output<typeof proxyConfigSchema>;
 /** The file's shape before defaults: what a person (or the CDK stack) writes. */

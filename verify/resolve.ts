@@ -134,7 +134,7 @@ function fail(
 ): HopResult & { addresses: string[] } {
   const hint =
     code === 'EKL_VERIFY_DNS_NOT_FOUND'
-      ? `check the name; a private EKS or VPC endpoint name resolves only where its zone is visible (run from the metadata-plane VPC, or pass --dns-server)`
+      ? `check the spelling: a VPC endpoint DNS name and a private cluster's EKS hostname resolve from public DNS too; an alias in a private hosted zone resolves only in the VPCs associated with it (topology 2: the DNS step of provision apply --topology peered), or ask a given server with --dns-server`
       : code === 'EKL_VERIFY_DNS_TIMEOUT'
         ? `the resolver did not answer: check /etc/resolv.conf or --dns-server, and that UDP/TCP 53 to it is open (security group, NACL, the route to it)`
         : (FAILED_HINT[errno] ?? FAILED_HINT_DEFAULT);

@@ -54,7 +54,7 @@ export const registerDemo: RegisterCommand = (program, run) => {
     .option('--client <kind>', 'auto (kubectl if on PATH, else built-in), kubectl, or builtin', 'auto')
     .action(
       run(async (raw: unknown) => {
-        const opts = validateConfig(demoOptions, raw, 'ekslink demo options');
+        const opts = validateConfig(demoOptions, raw, 'ekslink demo options', { paths: 'flags' });
         const { runDemo } = await import('../../demo/scenario.js');
         const controller = new AbortController();
         const onSignal = (): void => controller.abort();

@@ -1,4 +1,6 @@
+import { Option } from 'commander';
 import type { RegisterCommand } from '../command.js';
+import { TOPOLOGY_NAMES } from '../topology-names.js';
 
 /** `ekslink kubeconfig`: the metadata plane's kubeconfig for either topology (docs/kubeconfig.md). */
 export const registerKubeconfig: RegisterCommand = (program, run) => {
@@ -7,7 +9,11 @@ export const registerKubeconfig: RegisterCommand = (program, run) => {
     .description(
       'Write a kubeconfig: server (VPC endpoint DNS name, or the EKS hostname when peered), tls-server-name = the EKS hostname, the cluster CA, and the aws eks get-token exec plugin.',
     )
-    .option('--topology <topology>', 'gcp-to-aws | peered (required unless --provision-outputs)')
+    .addOption(
+      new Option('--topology <topology>', 'the topology (required unless --provision-outputs)').choices([
+        ...TOPOLOGY_NAMES,
+      ]),
+    )
     .option(
       '--provision-outputs <file>',
       'outputs file of `ekslink provision apply --outputs-file` (gcp-to-aws): server and eks-hostname come from it',
@@ -45,7 +51,11 @@ export const registerKubeconfig: RegisterCommand = (program, run) => {
           typeof raw.provisionOutputs === 'string'
             ? await kubeconfigOptionsFromOutputs(raw, raw.provisionOutputs)
             : raw;
-        const input = validateConfig(kubeconfigInputSchema, options, 'ekslink kubeconfig options');
+        const input = validateConfig(kubeconfigInputSchema, options, 'ekslink kubeconfig options', {
+          paths: 'flags',
+        });
+        const { kubeconfigWarnings } = await import('../../provisioner/kubeconfig/warnings.js');
+        for (const warning of kubeconfigWarnings(input)) process.stderr.write(`warning: ${warning}\n`);
         const text = await buildKubeconfig(input);
         if (input.out === undefined) {
           process.stdout.write(text);

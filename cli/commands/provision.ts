@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import { z } from 'zod';
 import { validateConfig } from '../../common/config-file.js';
 import type { RegisterCommand } from '../command.js';
+import { TOPOLOGY_HELP } from '../topology-names.js';
 
 const runOptions = z.object({
   topology: z.string().min(1, 'name a topology, e.g. --topology gcp-to-aws'),
@@ -38,7 +39,7 @@ export const registerProvision: RegisterCommand = (program, run) => {
           destroy: "Delete this deployment's tagged resources, last step first",
         }[action],
       )
-      .requiredOption('--topology <name>', 'topology, e.g. gcp-to-aws')
+      .requiredOption('--topology <name>', `topology: ${TOPOLOGY_HELP}`)
       .requiredOption('--config <file>', 'deployment config (YAML or JSON)')
       .addOption(
         new Option('--output <format>', 'text for people, json for machines')
@@ -54,7 +55,9 @@ export const registerProvision: RegisterCommand = (program, run) => {
       );
     cmd.action(
       run(async (raw: Record<string, unknown>) => {
-        const options = validateConfig(runOptions, raw, `ekslink provision ${action} options`);
+        const options = validateConfig(runOptions, raw, `ekslink provision ${action} options`, {
+          paths: 'flags',
+        });
         const { runProvision } = await import('../../provisioner/command.js');
         return runProvision(action, options, {
           out: (line) => console.log(line),
@@ -68,7 +71,7 @@ export const registerProvision: RegisterCommand = (program, run) => {
   provision
     .command('iam-policy')
     .description('Print the least-privilege IAM policy for one account of a topology')
-    .requiredOption('--topology <name>', 'topology, e.g. gcp-to-aws')
+    .requiredOption('--topology <name>', `topology: ${TOPOLOGY_HELP}`)
     .requiredOption('--account <account>', 'which account the policy is for, e.g. provider or consumer')
     .addOption(
       new Option(

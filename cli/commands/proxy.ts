@@ -26,7 +26,7 @@ export const registerProxy: RegisterCommand = (program, run) => {
     .option('--check-config <file>', 'validate the file, print a summary or every problem (exit 2), and exit')
     .action(
       run(async (raw: Record<string, unknown>) => {
-        const opts = validateConfig(optionsSchema, raw, 'ekslink proxy options');
+        const opts = validateConfig(optionsSchema, raw, 'ekslink proxy options', { paths: 'flags' });
         if ((opts.config === undefined) === (opts.checkConfig === undefined)) {
           throw new UsageError(
             'give exactly one of --config FILE (run) or --check-config FILE (validate), e.g. ekslink proxy --config /etc/ekslink/proxy.yaml',

@@ -52,7 +52,7 @@ export const registerVerify: RegisterCommand = (program, run) => {
     .option('--output <format>', 'text or json', 'text')
     .action(
       run(async (raw: Record<string, unknown>) => {
-        const opts = validateConfig(optionsSchema, raw, 'ekslink verify options');
+        const opts = validateConfig(optionsSchema, raw, 'ekslink verify options', { paths: 'flags' });
         const [
           { resolveTarget },
           { runVerify },

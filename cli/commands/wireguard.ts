@@ -45,7 +45,9 @@ export const registerWireguard: RegisterCommand = (program, run) => {
     )
     .action(
       run(async (raw: unknown) => {
-        const opts = validateConfig(renderOptions, raw, 'ekslink wireguard render options');
+        const opts = validateConfig(renderOptions, raw, 'ekslink wireguard render options', {
+          paths: 'flags',
+        });
         const { loadWireguardConfig } = await import('../../provisioner/wireguard/config.js');
         const { loadWireguardConfigWithOutputs } =
           await import('../../provisioner/wireguard/from-outputs.js');
@@ -71,7 +73,9 @@ export const registerWireguard: RegisterCommand = (program, run) => {
     .option('--force', 'replace an existing key file', false)
     .action(
       run(async (raw: unknown) => {
-        const opts = validateConfig(keygenOptions, raw, 'ekslink wireguard keygen options');
+        const opts = validateConfig(keygenOptions, raw, 'ekslink wireguard keygen options', {
+          paths: 'flags',
+        });
         const { writePrivateKeyFile } = await import('../../provisioner/wireguard/keygen.js');
         console.log(await writePrivateKeyFile(opts.privateKeyFile, { force: opts.force }));
         return 0;

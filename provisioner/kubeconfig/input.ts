@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { whenParsed } from '../../common/config-file.js';
 import { ROLE_ARN } from '../aws/account-config.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -37,6 +38,11 @@ export function parseServer(value: string): ServerAddress | undefined {
   if (port < 1 || port > 65535) return undefined;
   if (m[1] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4 && !HOSTNAME.test(host)) return undefined;
   return { host, port };
+}
+
+/** The region in an EKS API hostname (`<id>.<gr7>.<region>.eks.amazonaws.com`), if it has one. */
+export function eksHostnameRegion(hostname: string): string | undefined {
+  return /\.([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.eks\.amazonaws\.com(?:\.cn)?$/.exec(hostname)?.[1];
 }
 
 /** The URL kubectl dials. */
@@ -106,52 +112,75 @@ export const kubeconfigInputSchema = z
     out: z.string().min(1).optional(),
   })
   .strict()
-  .superRefine((v, ctx) => {
-    if ((v.caFile === undefined) === (v.caData === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['caFile'],
-        message:
-          'give exactly one of --ca-file (PEM) or --ca-data (base64, e.g. from `aws eks describe-cluster --query cluster.certificateAuthority.data --output text`)',
-      });
-    }
-    if (v.topology === 'gcp-to-aws') {
-      if (v.server === undefined) {
+  .superRefine(
+    (v, ctx) => {
+      if ((v.caFile === undefined) === (v.caData === undefined)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['server'],
-          message: `--server is required for gcp-to-aws: the VPC endpoint DNS name, e.g. --server ${VPCE_EXAMPLE}`,
-        });
-      } else if (v.server.host === v.eksHostname) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['server'],
-          message: `for gcp-to-aws, --server must be the VPC endpoint DNS name, not the EKS hostname (which resolves to addresses only reachable inside the cluster VPC), e.g. --server ${VPCE_EXAMPLE}`,
+          path: ['caFile'],
+          message:
+            'give exactly one of --ca-file (PEM) or --ca-data (base64, e.g. from `aws eks describe-cluster --query cluster.certificateAuthority.data --output text`)',
         });
       }
-    }
-    if (v.tokenFile === undefined && v.region === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['region'],
-        message: '--region is required for the aws eks get-token exec plugin, e.g. --region us-east-1',
-      });
-    }
-    if (v.tokenFile !== undefined && (v.roleArn !== undefined || v.awsProfile !== undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['tokenFile'],
-        message: '--token-file replaces the exec plugin: drop --role-arn/--aws-profile, or drop --token-file',
-      });
-    }
-    if (v.tokenFile !== undefined && v.out === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['out'],
-        message:
-          'with --token-file the kubeconfig holds a secret: write it to a file, e.g. --out ./kubeconfig',
-      });
-    }
-  });
+      if (v.topology === 'gcp-to-aws') {
+        if (v.server === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['server'],
+            message: `--server is required for gcp-to-aws: the VPC endpoint DNS name, e.g. --server ${VPCE_EXAMPLE}`,
+          });
+        } else if (typeof v.server === 'object' && v.server.host === v.eksHostname) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['server'],
+            message: `for gcp-to-aws, --server must be the VPC endpoint DNS name, not the EKS hostname (which resolves to addresses only reachable inside the cluster VPC), e.g. --server ${VPCE_EXAMPLE}`,
+          });
+        }
+      }
+      if (v.tokenFile === undefined && v.region === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['region'],
+          message: '--region is required for the aws eks get-token exec plugin, e.g. --region us-east-1',
+        });
+      }
+      const hostRegion = typeof v.eksHostname === 'string' ? eksHostnameRegion(v.eksHostname) : undefined;
+      if (v.region !== undefined && hostRegion !== undefined && v.region !== hostRegion) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['region'],
+          message: `contradicts --eks-hostname, which is in ${hostRegion}: aws eks get-token must sign for the cluster's region, e.g. --region ${hostRegion}`,
+        });
+      }
+      if (v.tokenFile !== undefined && (v.roleArn !== undefined || v.awsProfile !== undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tokenFile'],
+          message:
+            '--token-file replaces the exec plugin: drop --role-arn/--aws-profile, or drop --token-file',
+        });
+      }
+      if (v.tokenFile !== undefined && v.out === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['out'],
+          message:
+            'with --token-file the kubeconfig holds a secret: write it to a file, e.g. --out ./kubeconfig',
+        });
+      }
+      // Runs even when --eks-hostname is missing or wrong, so every problem is in one report.
+    },
+    whenParsed(
+      ['topology'],
+      ['server'],
+      ['caFile'],
+      ['caData'],
+      ['region'],
+      ['tokenFile'],
+      ['roleArn'],
+      ['awsProfile'],
+      ['out'],
+    ),
+  );
 
 export type KubeconfigInput = z.output<typeof kubeconfigInputSchema>;

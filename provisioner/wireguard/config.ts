@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { loadConfigFile, validateConfig } from '../../common/config-file.js';
+import { loadConfigFile, validateConfig, whenParsed } from '../../common/config-file.js';
 import { isWireguardKey } from './keys.js';
 
 /** WireGuard adds 80 bytes to every packet over IPv6 (60 over IPv4); GCP's VPC MTU is 1460. */
@@ -135,36 +135,39 @@ export const wireguardConfigSchema = z
       .default(25),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    const endpoints = c.vpcEndpoint.addresses;
-    endpoints.forEach((address, i) => {
-      if (endpoints.indexOf(address) !== i) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['vpcEndpoint', 'addresses', i],
-          message: 'is listed twice; list each address once',
-        });
-      }
-    });
-    if (c.gcp.tunnelAddress === c.aws.tunnelAddress) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['aws', 'tunnelAddress'],
-        message:
-          'must differ from gcp.tunnelAddress: each end needs its own tunnel address, e.g. 10.200.0.1 and 10.200.0.2',
+  .superRefine(
+    (c, ctx) => {
+      const endpoints = c.vpcEndpoint.addresses;
+      endpoints.forEach((address, i) => {
+        if (endpoints.indexOf(address) !== i) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['vpcEndpoint', 'addresses', i],
+            message: 'is listed twice; list each address once',
+          });
+        }
       });
-    }
-    for (const side of ['gcp', 'aws'] as const) {
-      if (endpoints.includes(c[side].tunnelAddress)) {
+      if (c.gcp.tunnelAddress === c.aws.tunnelAddress) {
         ctx.addIssue({
           code: 'custom',
-          path: [side, 'tunnelAddress'],
+          path: ['aws', 'tunnelAddress'],
           message:
-            'must not be one of vpcEndpoint.addresses: pick tunnel addresses from a range unused in both VPCs, e.g. 10.200.0.0/30',
+            'must differ from gcp.tunnelAddress: each end needs its own tunnel address, e.g. 10.200.0.1 and 10.200.0.2',
         });
       }
-    }
-  });
+      for (const side of ['gcp', 'aws'] as const) {
+        if (endpoints.includes(c[side].tunnelAddress)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [side, 'tunnelAddress'],
+            message:
+              'must not be one of vpcEndpoint.addresses: pick tunnel addresses from a range unused in both VPCs, e.g. 10.200.0.0/30',
+          });
+        }
+      }
+    },
+    whenParsed(['vpcEndpoint', 'addresses'], ['gcp', 'tunnelAddress'], ['aws', 'tunnelAddress']),
+  );
 
 export type WireguardConfigInput = z.input<typeof wireguardConfigSchema>;
 export type WireguardConfig = z.output<typeof wireguardConfigSchema>;

@@ -55,7 +55,23 @@ describe('config files', () => {
 
   it('names a file that cannot be read, a wrong extension and broken YAML', async () => {
     await expect(loadConfigFile('/nonexistent/ekslink.yaml', schema)).rejects.toThrow(
-      /cannot be read \(ENOENT\); check the path passed to --config/,
+      'config file /nonexistent/ekslink.yaml does not exist: check the path and the current directory',
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'ekslink-config-dir-'));
+    await expect(loadConfigFile(dir, schema)).rejects.toThrow(
+      `config file ${dir} is a directory: give the YAML or JSON file inside it, e.g. ${dir}/ekslink.yaml`,
+    );
+    // A broken .json file gets the JSON parser's message (what it expected, where), not YAML's.
+    const broken = await tempFile('d.json', '{"name": "prod",\n "items": [}\n');
+    const jsonError = (await loadConfigFile(broken, schema).catch((err: unknown) => err)) as ConfigError;
+    expect(jsonError).toBeInstanceOf(ConfigError);
+    expect(jsonError.message).toMatch(
+      /^config file .*d\.json is not valid JSON: Unexpected token .*near line 2 column 12/,
+    );
+    expect(jsonError.message).not.toContain('YAML');
+    // YAML alone would take this as { a: "tru" }; a .json file must be JSON.
+    await expect(loadConfigFile(await tempFile('e.json', '{"name": tru}'), schema)).rejects.toThrow(
+      /e\.json is not valid JSON: Unexpected token/,
     );
     await expect(loadConfigFile(await tempFile('a.toml', 'x'), schema)).rejects.toThrow(
       /use \.yaml, \.yml or \.json/,

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingCommandsReason, requireHere } from '../system-tools.js';
 import { buildCliTo } from './build-cli.js';
 
 let buildDir: string;
@@ -95,32 +96,28 @@ function processesMentioning(text: string): number[] {
   return pids;
 }
 
-const KUBECTL_ON_PATH = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'kubectl')));
-
 describe('ekslink demo', () => {
-  it.skipIf(!KUBECTL_ON_PATH)(
-    'keeps kubectl working through ENI rotations via the proxy: zero failures, several ENIs, at least two rotations',
-    async () => {
-      const run = await runDemo(['--duration', '8s']);
-      const s = summaryOf(run.stdout);
-      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(run.stdout).toContain('client         kubectl -> server https://127.0.0.1:');
-      expect(run.stdout).toMatch(/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
-      expect(s.failed).toBe(0);
-      expect(s.ok).toBeGreaterThanOrEqual(10);
-      expect(s.rotations).toBeGreaterThanOrEqual(2);
-      expect(s.enisServed).toBeGreaterThan(1);
-      expect(s.watchEvents).toBeGreaterThan(0);
-      expect(s.watchFailedOpens).toBe(0);
-      expect(run.stdout).toMatch(/^PASS: every request succeeded through \d+ ENI rotations$/m);
-      // The proxy's own account agrees: a connection per request (plus watch streams), none failed upstream.
-      const opened = Number(/^proxy connections (\d+) opened/m.exec(run.stdout)?.[1]);
-      expect(opened).toBeGreaterThanOrEqual(s.ok);
-      // Not a terminal: no cursor movement, and a handful of lines, not a progress stream.
-      expect(run.stdout).not.toContain('\x1b[');
-      expect(run.stdout.split('\n').length).toBeLessThan(60);
-    },
-  );
+  it('keeps kubectl working through ENI rotations via the proxy: zero failures, several ENIs, at least two rotations', async () => {
+    requireHere(missingCommandsReason(['kubectl']), 'the demo through kubectl');
+    const run = await runDemo(['--duration', '8s']);
+    const s = summaryOf(run.stdout);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('client         kubectl -> server https://127.0.0.1:');
+    expect(run.stdout).toMatch(/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(s.failed).toBe(0);
+    expect(s.ok).toBeGreaterThanOrEqual(10);
+    expect(s.rotations).toBeGreaterThanOrEqual(2);
+    expect(s.enisServed).toBeGreaterThan(1);
+    expect(s.watchEvents).toBeGreaterThan(0);
+    expect(s.watchFailedOpens).toBe(0);
+    expect(run.stdout).toMatch(/^PASS: every request succeeded through \d+ ENI rotations$/m);
+    // The proxy's own account agrees: a connection per request (plus watch streams), none failed upstream.
+    const opened = Number(/^proxy connections (\d+) opened/m.exec(run.stdout)?.[1]);
+    expect(opened).toBeGreaterThanOrEqual(s.ok);
+    // Not a terminal: no cursor movement, and a handful of lines, not a progress stream.
+    expect(run.stdout).not.toContain('\x1b[');
+    expect(run.stdout.split('\n').length).toBeLessThan(60);
+  });
 
   it('without the proxy, the pinned client fails once its ENI is rotated out, and the demo exits non-zero', async () => {
     const run = await runDemo(['--duration', '8s', '--no-proxy']);

@@ -82,11 +82,11 @@ describe('kubeconfig input', () => {
       region: 'useast',
       roleArn: 'role/x',
     });
-    expect(text).toContain('topology: --topology must be "gcp-to-aws"');
-    expect(text).toContain('server: --server must be host or host:port');
-    expect(text).toContain('clusterName: --cluster-name must be an EKS cluster name');
-    expect(text).toContain('region: --region must be an AWS region code, e.g. us-east-1');
-    expect(text).toContain('roleArn: --role-arn must be an IAM role ARN');
+    expect(text).toContain('topology: must be "gcp-to-aws"');
+    expect(text).toContain('server: must be host or host:port');
+    expect(text).toContain('clusterName: must be an EKS cluster name');
+    expect(text).toContain('region: must be an AWS region code, e.g. us-east-1');
+    expect(text).toContain('roleArn: must be an IAM role ARN');
   });
 
   it('takes the CA from exactly one place', () => {
@@ -198,7 +198,7 @@ describe('the real kubectl reads it', () => {
       '--cluster-name',
       'prod',
       '--region',
-      'eu-west-1',
+      'us-east-1',
       '--role-arn',
       ROLE,
       '--out',
@@ -223,7 +223,7 @@ describe('the real kubectl reads it', () => {
       apiVersion: 'client.authentication.k8s.io/v1beta1',
       args: [
         '--region',
-        'eu-west-1',
+        'us-east-1',
         'eks',
         'get-token',
         '--cluster-name',
@@ -263,7 +263,7 @@ describe('the real kubectl reads it', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('error EKL_CONFIG_INVALID');
-    expect(bad.stderr).toContain('--server is required for gcp-to-aws');
+    expect(bad.stderr).toContain('--server: is required for gcp-to-aws');
   });
 
   it('the token variant is written 0600 and never printed', async () => {

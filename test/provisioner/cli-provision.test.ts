@@ -105,7 +105,7 @@ describe('ekslink provision (process)', () => {
     writeFileSync(path, stringify(cfg));
     const res = await cli(['provision', 'plan', '--topology', 'gcp-to-aws', '--config', path]);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('consumer.allowedCidrs[0]: must not be 0.0.0.0/0');
+    expect(res.stderr).toContain('consumer.allowedCidrs[0]: must be /8 or narrower');
   });
 });
 

@@ -1,5 +1,4 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -11,9 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EksStandin, ENI_HEADER } from '../../testbed/eks-standin.js';
 import { renderKubeconfig } from '../../testbed/kubeconfig.js';
 import { createPki, type TestPki } from '../../testbed/pki.js';
+import { cannotRunHere, missingCommandsReason } from '../system-tools.js';
 
 const HOST = '3f1b2c9d0e8a7f6b5c4d3e2f1a0b9c8d.gr7.us-east-1.eks.amazonaws.com';
-const KUBECTL = '/usr/bin/kubectl';
+/** The real kubectl, from PATH (scripts/system-deps.sh checks it is there). */
+const KUBECTL = 'kubectl';
 const run = promisify(execFile);
 
 let pki: TestPki;
@@ -189,7 +190,8 @@ describe('EksStandin', () => {
   });
 });
 
-describe.skipIf(!existsSync(KUBECTL))('EksStandin with the real kubectl', () => {
+describe('EksStandin with the real kubectl', () => {
+  if (cannotRunHere(missingCommandsReason(['kubectl']), 'the kubectl stand-in test')) return;
   async function kubeconfigFor(s: EksStandin, address: string, token: string): Promise<string> {
     const file = join(dir, `kubeconfig-${address}`);
     await writeFile(

@@ -42,10 +42,10 @@ describe('wireguard render config', () => {
     expect(text).toContain('(got "10.200.0.2/31")');
     expect(text).toContain('gcp.interfaceName: must be a Linux interface name');
     expect(text).toContain('aws.endpointHost: must be the public IP address');
-    expect(text).toContain('aws.listenPort: aws.listenPort must be from 1 to 65535, e.g. 51820');
+    expect(text).toContain('aws.listenPort: must be from 1 to 65535, e.g. 51820');
     expect(text).toContain('vpcEndpoint.addresses[1]: is listed twice');
     expect(text).toContain('vpcEndpoint.addresses[2]: must be an IPv4 address');
-    expect(text).toContain('mtu: mtu must be at most 1420');
+    expect(text).toContain('mtu: must be at most 1420');
     expect(text).toContain('(top level): unknown key "extra": check the spelling');
   });
 

@@ -7,14 +7,18 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { missingCommandsReason } from '../system-tools.js';
 
 const execFileP = promisify(execFile);
 
+/** The commands the namespace tests run: wg-quick brings the tunnel up with wireguard-go. */
+export const NETNS_TOOLS = ['ip', 'nft', 'wg', 'wg-quick', 'wireguard-go'] as const;
+
 /** Why the namespace tests cannot run here, or undefined when they can. */
-export function netnsUnavailableReason(): string | undefined {
+export function netnsUnavailableReason(tools: readonly string[] = NETNS_TOOLS): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (network namespaces and WireGuard need root)';
   if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun (wireguard-go needs a TUN device)';
-  return undefined;
+  return missingCommandsReason(tools);
 }
 
 export interface ExecResult {

@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundlePaths, renderBundle, writeBundle } from '../../provisioner/wireguard/bundle.js';
 import { parseWireguardConfig, type WireguardConfig } from '../../provisioner/wireguard/config.js';
 import { createPki } from '../../testbed/pki.js';
+import { cannotRunHere } from '../system-tools.js';
 import { NetnsLab, netnsUnavailableReason, sh } from './netns-lab.js';
 
 const unavailable = netnsUnavailableReason();
-if (unavailable) console.warn(`SKIPPED wireguard netns end-to-end test: ${unavailable}`);
 
 const NODE = resolve('node_modules/.bin/node');
 const FIXTURES = resolve('test/wireguard/fixtures');
@@ -41,7 +41,8 @@ interface ClientResult {
   ms: number;
 }
 
-describe.skipIf(unavailable !== undefined)('WireGuard hop in network namespaces', () => {
+describe('WireGuard hop in network namespaces', () => {
+  if (cannotRunHere(unavailable, 'the WireGuard netns test')) return;
   const lab = new NetnsLab();
   let gcpNs = '';
   let awsNs = '';

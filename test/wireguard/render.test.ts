@@ -8,6 +8,7 @@ import { EkslinkError } from '../../common/errors.js';
 import { bundlePaths, renderBundle, writeBundle } from '../../provisioner/wireguard/bundle.js';
 import { parseWireguardConfig, type WireguardConfigInput } from '../../provisioner/wireguard/config.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../provisioner/wireguard/keys.js';
+import { requireHere } from '../system-tools.js';
 import { NetnsLab, netnsUnavailableReason } from './netns-lab.js';
 
 const execFileP = promisify(execFile);
@@ -180,30 +181,25 @@ describe('wireguard render', () => {
     expect(Object.fromEntries(gcp[1]!.entries).Endpoint).toBe('[2001:db8::10]:51820');
   });
 
-  const noNetns = netnsUnavailableReason();
-  it.skipIf(noNetns !== undefined)(
-    'renders nftables rules that nft itself accepts (checked in a scratch netns)',
-    async () => {
-      const dir = await tempDir();
-      const { paths } = await renderInto(dir, input);
-      const lab = new NetnsLab();
-      try {
-        const ns = await lab.addNamespace('nft');
-        // Loading twice proves the declare-then-delete preamble makes PostUp re-runnable.
-        await lab.exec(ns, 'nft', ['-f', join(dir, paths.awsNft)]);
-        await lab.exec(ns, 'nft', ['-f', join(dir, paths.awsNft)]);
-        const listed = (await lab.exec(ns, 'nft', ['list', 'table', 'inet', 'ekslink'])).stdout;
-        expect(listed).toContain('elements = { 10.0.1.23, 10.0.2.45 }');
-        expect(listed).toContain(
-          'iifname "ekslink0" ip daddr @vpc_endpoint tcp dport 443 ct state new accept',
-        );
-        expect(listed).toContain('masquerade');
-        expect(listed.match(/chain /g)).toHaveLength(3);
-      } finally {
-        await lab.cleanup();
-      }
-    },
-  );
+  it('renders nftables rules that nft itself accepts (checked in a scratch netns)', async () => {
+    requireHere(netnsUnavailableReason(['ip', 'nft']), 'the nftables check');
+    const dir = await tempDir();
+    const { paths } = await renderInto(dir, input);
+    const lab = new NetnsLab();
+    try {
+      const ns = await lab.addNamespace('nft');
+      // Loading twice proves the declare-then-delete preamble makes PostUp re-runnable.
+      await lab.exec(ns, 'nft', ['-f', join(dir, paths.awsNft)]);
+      await lab.exec(ns, 'nft', ['-f', join(dir, paths.awsNft)]);
+      const listed = (await lab.exec(ns, 'nft', ['list', 'table', 'inet', 'ekslink'])).stdout;
+      expect(listed).toContain('elements = { 10.0.1.23, 10.0.2.45 }');
+      expect(listed).toContain('iifname "ekslink0" ip daddr @vpc_endpoint tcp dport 443 ct state new accept');
+      expect(listed).toContain('masquerade');
+      expect(listed.match(/chain /g)).toHaveLength(3);
+    } finally {
+      await lab.cleanup();
+    }
+  });
 });
 
 describe('ekslink wireguard (CLI)', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { accountSchema } from '../../aws/account-config.js';
 import { parseCidr } from '../../../common/cidr.js';
+import { whenParsed } from '../../../common/config-file.js';
 
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
 const subnetIds = z
@@ -9,11 +10,18 @@ const subnetIds = z
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a subnet ID');
 const cidr = z
   .string()
-  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR, e.g. "10.8.0.0/24"')
-  .refine((c) => parseCidr(c) !== undefined, 'has an octet above 255')
+  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, {
+    message: 'must be an IPv4 CIDR, e.g. "10.8.0.0/24"',
+    abort: true,
+  })
+  .refine((c) => parseCidr(c) !== undefined, { message: 'has an octet above 255', abort: true })
   .refine(
-    (c) => c.split('/')[1] !== '0',
-    'must not be 0.0.0.0/0: name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32"',
+    (c) => Number(c.split('/')[1]) >= 8,
+    'must be /8 or narrower: name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32", never a broad range',
+  )
+  .refine(
+    (c) => parseCidr(c)?.hostBitsClear === true,
+    'must be a network address (host bits zero), e.g. "10.8.0.0/24" not "10.8.0.5/24"',
   );
 const principalArn = z
   .string()
@@ -114,10 +122,12 @@ export const gcpToAwsConfigSchema = z
   .refine((c) => c.provider.region === c.consumer.region, {
     message: 'must equal provider.region: the VPC endpoint and the endpoint service are in one region',
     path: ['consumer', 'region'],
+    ...whenParsed(['provider', 'region'], ['consumer', 'region']),
   })
   .refine((c) => c.provider.accountId !== c.consumer.accountId, {
     message: 'must differ from provider.accountId: this topology joins two accounts',
     path: ['consumer', 'accountId'],
+    ...whenParsed(['provider', 'accountId'], ['consumer', 'accountId']),
   });
 
 export type GcpToAwsConfig = z.output<typeof gcpToAwsConfigSchema>;

@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { blockContains, blocksOverlap, blockWithin, parseAddress, parseCidr } from '../../../common/cidr.js';
+import { whenParsed } from '../../../common/config-file.js';
 import { accountSchema } from '../../aws/account-config.js';
 
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
@@ -130,10 +131,12 @@ export const peeredConfigSchema = z
   .refine((c) => c.requester.accountId !== c.accepter.accountId, {
     message: 'must differ from requester.accountId: this topology joins two accounts',
     path: ['accepter', 'accountId'],
+    ...whenParsed(['requester', 'accountId'], ['accepter', 'accountId']),
   })
   .refine((c) => !cidrsOverlap(c.requester.cidr, c.accepter.cidr), {
     message: 'overlaps requester.cidr: peered VPCs need disjoint CIDRs, e.g. 10.1.0.0/16 and 10.2.0.0/16',
     path: ['accepter', 'cidr'],
+    ...whenParsed(['requester', 'cidr'], ['accepter', 'cidr']),
   });
 
 export type PeeredConfig = z.output<typeof peeredConfigSchema>;
