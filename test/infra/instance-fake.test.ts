@@ -69,7 +69,9 @@ async function aws(ports: { imdsPort: number; apiPort: number }, args: string[])
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
     if (e.code === 'ENOENT')
-      throw new Error('the aws CLI is missing: apt-get install awscli (or pip install awscli)');
+      throw new Error('the aws CLI is missing: apt-get install awscli (or pip install awscli)', {
+        cause: err,
+      });
     return { code: Number(e.code), out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
   }
 }
