@@ -40,6 +40,12 @@ export interface InstanceRoleOptions {
   readonly description: string;
   /** The stack's log group: the only one the CloudWatch agent may write to. */
   readonly logGroup: ILogGroup;
+  /**
+   * CloudWatch namespaces the instance may put metrics in (the agent's, and any a script on
+   * the instance publishes to).
+   * @default - [AGENT_METRICS_NAMESPACE]
+   */
+  readonly metricNamespaces?: readonly string[];
 }
 
 /** Instance role: SSM (the only way in; no SSH, no key pair), its own log group, its metrics. */
@@ -62,17 +68,20 @@ export function createInstanceRole(scope: Construct, id: string, o: InstanceRole
   role.addToPrincipalPolicy(
     new PolicyStatement({ actions: [...LOG_SHIPPING_ACTIONS], resources: [o.logGroup.logGroupArn] }),
   );
+  const namespaces = o.metricNamespaces ?? [AGENT_METRICS_NAMESPACE];
   role.addToPrincipalPolicy(
     new PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': AGENT_METRICS_NAMESPACE } },
+      conditions: {
+        StringEquals: { 'cloudwatch:namespace': namespaces.length === 1 ? namespaces[0] : [...namespaces] },
+      },
     }),
   );
   acknowledgeFinding(
     role,
     'AwsSolutions-IAM5[Resource::*]',
-    `ssmmessages:* and ec2messages:* (Session Manager and Run Command channels of the SSM agent) and cloudwatch:PutMetricData have no resource-level permissions; PutMetricData is limited by condition to the ${AGENT_METRICS_NAMESPACE} namespace. No ssm:GetParameter*, no State Manager, no other log group.`,
+    `ssmmessages:* and ec2messages:* (Session Manager and Run Command channels of the SSM agent) and cloudwatch:PutMetricData have no resource-level permissions; PutMetricData is limited by condition to the ${namespaces.join(', ')} namespace(s). No ssm:GetParameter*, no State Manager, no other log group.`,
   );
   acknowledgeFinding(
     role,

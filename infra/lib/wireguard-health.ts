@@ -16,6 +16,11 @@
 export const DEFAULT_MAX_HANDSHAKE_AGE_SEC = 180;
 /** Seconds between two checks. */
 export const TUNNEL_CHECK_INTERVAL_SEC = 15;
+/**
+ * Failed checks in a row before the instance is marked: a `systemctl restart wg-quick@…`
+ * (key rotation) removes the interface for a moment, which must not cost the instance.
+ */
+export const FAILED_CHECKS_TO_MARK = 2;
 export const TUNNEL_HEALTH_UNIT = 'ekslink-tunnel-health.service';
 export const TUNNEL_HEALTH_SCRIPT = '/usr/local/sbin/ekslink-tunnel-health';
 /** The watcher's log, shipped to the stack's log group (the CloudWatch agent cannot read the journal). */
@@ -32,9 +37,10 @@ export interface TunnelHealthOptions {
 }
 
 /**
- * The watcher (bash, run by systemd as root). A tunnel that never had a handshake counts
- * its age from the watcher's start, so a fresh instance gets the full limit for the GCP
- * side to reach it. `--should-respect-grace-period`: within the group's health check grace
+ * The watcher (bash, run by systemd as root). It marks the instance after
+ * FAILED_CHECKS_TO_MARK failed checks in a row. An interface that has had no handshake yet
+ * counts its age from when the watcher first saw it so, so a fresh instance (or a restarted
+ * wg-quick) gets the full limit for the GCP side to reach it. `--should-respect-grace-period`: within the group's health check grace
  * period (the boot) Auto Scaling ignores the mark, so a booting peer is never replaced for
  * a handshake that cannot have happened yet.
  */
@@ -49,26 +55,36 @@ export function tunnelHealthScript(o: TunnelHealthOptions): string {
     'token() { curl -fsS --max-time 2 -X PUT "$IMDS/api/token" -H \'X-aws-ec2-metadata-token-ttl-seconds: 300\'; }',
     'meta() { curl -fsS --max-time 2 -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/meta-data/$1"; }',
     'say() { echo "ekslink-tunnel-health: $*"; }',
-    'started=$(date +%s)',
+    `FAILS_TO_MARK=${FAILED_CHECKS_TO_MARK}`,
+    // An interface without a handshake yet counts from when the watcher first saw it so: the
+    // watcher's start on a fresh instance, or the interface's return after a restart.
+    'zero_since=$(date +%s)',
+    'fails=0',
     'while true; do',
     '  now=$(date +%s)',
     "  reason=''",
     '  if ! handshakes=$(wg show "$IFACE" latest-handshakes 2>&1); then',
     '    reason="interface $IFACE is down: $handshakes"',
+    "    zero_since=''",
     `  elif ! nft list table ${NFT_TABLE} >/dev/null 2>&1; then`,
     `    reason="nftables table ${NFT_TABLE} is missing"`,
     '  elif [ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ]; then',
     '    reason="net.ipv4.ip_forward is off"',
     '  else',
     "    latest=$(printf '%s\\n' \"$handshakes\" | awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }')",
-    '    if [ "$latest" -eq 0 ]; then since=$started; else since=$latest; fi',
+    '    if [ "$latest" -eq 0 ]; then',
+    '      if [ -z "$zero_since" ]; then zero_since=$now; fi',
+    '      since=$zero_since',
+    "    else zero_since=''; since=$latest; fi",
     '    age=$(( now - since ))',
     '    if [ "$age" -gt "$MAX_AGE_SEC" ]; then',
-    '      if [ "$latest" -eq 0 ]; then reason="no WireGuard handshake in the ${age}s since start (limit ${MAX_AGE_SEC}s)";',
+    '      if [ "$latest" -eq 0 ]; then reason="no WireGuard handshake in the ${age}s since the interface came up (limit ${MAX_AGE_SEC}s)";',
     '      else reason="last WireGuard handshake ${age}s ago (limit ${MAX_AGE_SEC}s)"; fi',
     '    fi',
     '  fi',
-    '  if [ -n "$reason" ]; then',
+    '  if [ -z "$reason" ]; then fails=0; else fails=$(( fails + 1 )); fi',
+    '  if [ "$fails" -gt 0 ] && [ "$fails" -lt "$FAILS_TO_MARK" ]; then say "check failed ($fails of $FAILS_TO_MARK in a row): $reason"; fi',
+    '  if [ "$fails" -ge "$FAILS_TO_MARK" ]; then',
     '    if TOKEN=$(token) && ID=$(meta instance-id) && REGION=$(meta placement/region); then',
     '      if out=$(aws autoscaling set-instance-health --region "$REGION" --instance-id "$ID" --health-status Unhealthy --should-respect-grace-period 2>&1); then',
     '        say "unhealthy: $reason; marked Unhealthy, Auto Scaling replaces this instance"',

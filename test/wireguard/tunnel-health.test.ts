@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tunnelHealthScript } from '../../infra/lib/wireguard-health.js';
+import { FAILED_CHECKS_TO_MARK, tunnelHealthScript } from '../../infra/lib/wireguard-health.js';
 import { bundlePaths, renderBundle, writeBundle } from '../../provisioner/wireguard/bundle.js';
 import { parseWireguardConfig, type WireguardConfig } from '../../provisioner/wireguard/config.js';
 import { createPki } from '../../testbed/pki.js';
@@ -31,6 +31,8 @@ const EKS_HOST = 'fedcba9876543210fedcba9876543210.gr7.us-east-1.eks.amazonaws.c
 const ENI = '10.98.2.10';
 const MAX_AGE_SEC = 6;
 const INTERVAL_SEC = 1;
+/** The aws CLI's start-up (Python) and the checks' own run time: up to ~8 s seen on a loaded 2-core machine. */
+const SLACK_SEC = 12;
 const USERSPACE = {
   WG_QUICK_USERSPACE_IMPLEMENTATION: 'wireguard-go',
   WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1',
@@ -220,7 +222,7 @@ describe.skipIf(unavailable !== undefined)('WireGuard peer tunnel health and rec
     // WHEN the path from GCP dies (the uplink goes down; the WireGuard interface stays up)
     const diedMs = Date.now();
     await sh('ip', ['-n', awsNs, 'link', 'set', uplink, 'down']);
-    // THEN the instance is marked Unhealthy once the handshake is MAX_AGE_SEC old, within an interval (+ the CLI)
+    // THEN the instance is marked Unhealthy once the handshake is MAX_AGE_SEC old and two checks in a row saw it (+ the CLI)
     const mark = await waitForEvent(unhealthyMark(diedMs), 30_000);
     const sinceHandshakeMs = mark.atMs - handshakeSec * 1000;
     console.info(
@@ -228,20 +230,22 @@ describe.skipIf(unavailable !== undefined)('WireGuard peer tunnel health and rec
     );
     expect(sinceHandshakeMs).toBeGreaterThan(MAX_AGE_SEC * 1000);
     // + 1 s: wg reports whole seconds; + 6 s: the aws CLI's start-up on a busy 2-core machine
-    expect(sinceHandshakeMs).toBeLessThan((MAX_AGE_SEC + INTERVAL_SEC + 1 + 6) * 1000);
+    expect(sinceHandshakeMs).toBeLessThan(
+      (MAX_AGE_SEC + FAILED_CHECKS_TO_MARK * INTERVAL_SEC + 1 + 6) * 1000,
+    );
     await waitForLine(
       (l) => /last WireGuard handshake \d+s ago \(limit 6s\); marked Unhealthy/.test(l),
       10_000,
     );
   }, 60_000);
 
-  it('marks the peer unhealthy within an interval when the WireGuard interface is gone', async () => {
+  it('marks the peer unhealthy within two intervals when the WireGuard interface is gone', async () => {
     // WHEN wg-quick's interface disappears (wireguard-go dead, wg-quick stopped)
     const goneMs = Date.now();
     await lab.exec(awsNs, 'wg-quick', ['down', awsConf], USERSPACE);
     const mark = await waitForEvent(unhealthyMark(goneMs), 20_000);
     console.info(`tunnel watcher: interface gone -> marked Unhealthy in ${mark.atMs - goneMs} ms`);
-    expect(mark.atMs - goneMs).toBeLessThan((INTERVAL_SEC + 6) * 1000);
+    expect(mark.atMs - goneMs).toBeLessThan((FAILED_CHECKS_TO_MARK * INTERVAL_SEC + SLACK_SEC) * 1000);
     await waitForLine((l) => l.includes(`interface ${config.aws.interfaceName} is down`), 10_000);
     stopWatcher();
   }, 30_000);
