@@ -128,14 +128,14 @@ describe('IMDSv2', () => {
 
 describe('lifecycle and the Auto Scaling API through the real AWS CLI', () => {
   it('refuses CompleteLifecycleAction during the deregistration delay, accepts it in Terminating:Wait, and terminates', async () => {
-    // A delay longer than the CLI's start-up (seconds on a busy machine), so the first call lands inside it.
-    const { fake, ports } = await start({ deregistrationDelayMs: 8000 });
+    // The delay ends when this test says so: no race with the CLI's start-up on a busy machine.
+    const { fake, ports } = await start({ deregistrationDelayMs: null });
     fake.terminate();
     const early = await aws(ports, complete());
     expect(fake.state).toBe('Terminating');
     expect(early.code).not.toBe(0);
     expect(early.out).toContain('No active Lifecycle Action found with instance ID i-0123456789abcdef0');
-    while (fake.state === 'Terminating') await new Promise((r) => setTimeout(r, 100));
+    fake.deregistrationComplete();
     expect(fake.state).toBe('Terminating:Wait');
     expect(await aws(ports, complete())).toMatchObject({ code: 0 });
     expect(fake.state).toBe('Terminated');
@@ -150,6 +150,13 @@ describe('lifecycle and the Auto Scaling API through the real AWS CLI', () => {
     expect(wrong.out).toContain('No Lifecycle Hook found with name other-hook');
     expect(fake.state).toBe('Terminating:Wait');
   }, 60_000);
+
+  it('leaves Terminating for Terminating:Wait after the deregistration delay on its own', async () => {
+    const { fake } = await start({ deregistrationDelayMs: 100 });
+    fake.terminate();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.state).toBe('Terminating:Wait');
+  });
 
   it('ends Terminating:Wait with CONTINUE at the heartbeat when nobody completes it', async () => {
     const { fake } = await start({ deregistrationDelayMs: 0, heartbeatMs: 100 });

@@ -20,8 +20,11 @@ export interface InstanceFakeOptions {
   readonly groupName: string;
   /** The group's termination hook (the only hook the fake knows). */
   readonly hookName: string;
-  /** How long the target group's deregistration delay holds the instance before the hook is active. */
-  readonly deregistrationDelayMs: number;
+  /**
+   * How long the target group's deregistration delay holds the instance before the hook is
+   * active; `null`: until `deregistrationComplete()` (a test decides when the delay is over).
+   */
+  readonly deregistrationDelayMs: number | null;
   /** The hook's heartbeat timeout: Terminating:Wait ends with CONTINUE after it. */
   readonly heartbeatMs: number;
   /** The group's health check grace period, from `start`. */
@@ -83,12 +86,15 @@ export class InstanceFake {
   terminate(): void {
     if (this.state !== 'InService') return;
     this.enter('Terminating');
-    this.timers.push(
-      setTimeout(() => {
-        this.enter('Terminating:Wait');
-        this.timers.push(setTimeout(() => this.proceed('heartbeat_timeout'), this.opts.heartbeatMs));
-      }, this.opts.deregistrationDelayMs),
-    );
+    const delay = this.opts.deregistrationDelayMs;
+    if (delay !== null) this.timers.push(setTimeout(() => this.deregistrationComplete(), delay));
+  }
+
+  /** The deregistration delay is over: the termination hook becomes active (its heartbeat starts). */
+  deregistrationComplete(): void {
+    if (this.state !== 'Terminating') return;
+    this.enter('Terminating:Wait');
+    this.timers.push(setTimeout(() => this.proceed('heartbeat_timeout'), this.opts.heartbeatMs));
   }
 
   private proceed(why: string): void {
@@ -279,6 +285,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   createInterface({ input: process.stdin }).on('line', (line) => {
     const cmd = JSON.parse(line) as { cmd: string };
     if (cmd.cmd === 'terminate') fake.terminate();
+    if (cmd.cmd === 'deregistered') fake.deregistrationComplete();
   });
   process.stdin.on('end', () => process.exit(0));
 }

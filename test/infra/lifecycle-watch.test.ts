@@ -35,7 +35,7 @@ const GRACE_SEC = 1;
 const DEADLINE_SEC = 2;
 const API_PORT = 4566;
 /** One aws CLI call (Python start-up included) on a busy 2-core machine: seconds. */
-const CLI_ALLOWANCE_SEC = 8;
+const CLI_ALLOWANCE_SEC = 20;
 
 /** systemd's `stop` for one unit, as far as the watcher relies on it. */
 const SYSTEMCTL_SHIM = `#!/bin/bash
@@ -109,8 +109,15 @@ describe.skipIf(unavailable !== undefined)('the fleet lifecycle watcher on a ter
     await lab.cleanup();
   }, 30_000);
 
-  /** One instance from launch to termination; `hold` keeps a client connection open through the drain. */
-  async function terminate(deregistrationDelayMs: number, hold: boolean): Promise<Run> {
+  /**
+   * One instance from launch to termination; `hold` keeps a client connection open through
+   * the drain. A `null` delay ends when `delayOver` first says so (checked every 50 ms).
+   */
+  async function terminate(
+    deregistrationDelayMs: number | null,
+    hold: boolean,
+    delayOver?: (events: FakeEvent[], proxyExitMs: number) => boolean,
+  ): Promise<Run> {
     const fake = lab.spawnIn(ns, NODE, [
       FAKE,
       JSON.stringify({
@@ -174,6 +181,12 @@ describe.skipIf(unavailable !== undefined)('the fleet lifecycle watcher on a ter
       await new Promise((r) => client!.stdout!.once('data', r));
     }
     fake.stdin!.write(`${JSON.stringify({ cmd: 'terminate' })}\n`);
+    if (deregistrationDelayMs === null) {
+      const until = Date.now() + 60_000;
+      while (!delayOver!(events, proxyExitMs) && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
+      fake.stdin!.write(`${JSON.stringify({ cmd: 'deregistered' })}\n`);
+    }
     await Promise.race([
       hookEnded,
       new Promise((_, reject) => setTimeout(() => reject(new Error('hook not ended in 60 s')), 60_000)),
@@ -195,45 +208,41 @@ describe.skipIf(unavailable !== undefined)('the fleet lifecycle watcher on a ter
   const at = (run: Run, pred: (e: FakeEvent) => boolean) => run.events.find(pred)?.atMs ?? NaN;
 
   it('drains alongside the deregistration delay and completes the hook as soon as the delay is over', async () => {
-    // WHEN the deregistration delay (10 s) outlasts the drain (1 s poll + 1 s grace + 2 s deadline)
-    // by enough for a first aws CLI call (seconds to start on a busy machine) to land inside it
-    const delayMs = 10_000;
-    const run = await terminate(delayMs, true);
+    // WHEN the deregistration delay outlasts the drain (1 s poll + 1 s grace + 2 s deadline): it
+    // ends here only once the proxy has exited and the watcher has tried to complete the hook
+    const refusedCalls = (events: FakeEvent[]) =>
+      events.filter((e) => e.event === 'api' && e.action === 'CompleteLifecycleAction' && e.status === 400);
+    const run = await terminate(
+      null,
+      true,
+      (events, exitMs) => exitMs > 0 && refusedCalls(events).length > 0,
+    );
     const decided = at(run, (e) => e.event === 'state' && e.state === 'Terminating');
     const waitStarted = at(run, (e) => e.event === 'state' && e.state === 'Terminating:Wait');
     const completed = at(
       run,
       (e) => e.event === 'api' && e.action === 'CompleteLifecycleAction' && e.status === 200,
     );
-    const refused = run.events.filter(
-      (e) => e.event === 'api' && e.action === 'CompleteLifecycleAction' && e.status === 400,
-    );
+    const refused = refusedCalls(run.events);
     // THEN the proxy drained to its deadline (the held connection) while the NLB was still draining
     const drainStarted = Date.parse(
       run.proxy.events.find((e) => e.event === 'drain_started')!.time as string,
     );
-    expect(drainStarted - decided).toBeLessThan(1000 + 1500);
+    expect(drainStarted - decided).toBeLessThan((1 + CLI_ALLOWANCE_SEC) * 1000);
     expect(run.proxy.events.some((e) => e.event === 'drain_deadline')).toBe(true);
     expect(run.proxyExitMs).toBeLessThan(waitStarted);
     // AND the watcher's early attempts were refused ("No active Lifecycle Action") until Terminating:Wait
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((e) => String(e.message).startsWith('No active Lifecycle Action found'))).toBe(true);
     expect(completed).toBeGreaterThan(waitStarted);
-    // AND the hook ended by completion, not at the heartbeat, within the computed bound
+    // AND the hook ended by completion, not at the heartbeat, one retry (+ the CLI) after the delay
     expect(run.events.find((e) => e.event === 'hook_ended')).toMatchObject({ why: 'completed_CONTINUE' });
-    const terminationMs = completed - decided;
-    const boundSec = terminationTimeSec({
-      deregistrationDelaySec: delayMs / 1000,
-      graceSec: GRACE_SEC,
-      deadlineSec: DEADLINE_SEC,
-      pollSec: 1,
-    });
+    const afterDelayMs = completed - waitStarted;
     console.info(
-      `termination (delay ${delayMs / 1000}s > drain): decided -> hook completed ${terminationMs} ms; bound ${boundSec}s + one aws CLI call; heartbeat was ${heartbeatSec}s`,
+      `termination (delay ${waitStarted - decided} ms > drain): decided -> hook completed ${completed - decided} ms, ${afterDelayMs} ms after the delay ended (retry every 1 s + one aws CLI call); heartbeat was ${heartbeatSec}s`,
     );
-    expect(terminationMs).toBeGreaterThanOrEqual(delayMs);
-    expect(terminationMs).toBeLessThan((boundSec + CLI_ALLOWANCE_SEC) * 1000);
-  }, 90_000);
+    expect(afterDelayMs).toBeLessThan((1 + CLI_ALLOWANCE_SEC) * 1000);
+  }, 120_000);
 
   it('waits for the proxy to exit when the drain outlasts the deregistration delay', async () => {
     // WHEN the deregistration delay (0.5 s) is over long before the drain with an open connection
