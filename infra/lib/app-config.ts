@@ -78,6 +78,7 @@ const peerSchema = z
     s3PrefixListId: z.string(),
     privateKeySecretKmsKeyArn: z.string().optional(),
     elasticIpAllocationId: z.string().optional(),
+    maxHandshakeAgeSec: z.number().optional(),
     interfaceName: z.string().optional(),
     instanceType: z.string().optional(),
     bootTimeoutSec: z.number().optional(),

@@ -1,7 +1,8 @@
 /**
  * The hardening both instance kinds share: Amazon Linux 2023 arm64 from the public SSM
  * parameter, IMDSv2 only with hop limit 1, no public IP, encrypted gp3 root volume,
- * detailed monitoring, no key pair, and a role with only SSM and CloudWatch agent access.
+ * detailed monitoring, no key pair, instance tags readable from IMDS (the on-instance
+ * watchers read their Auto Scaling group's name there). The role is in instance-role.ts.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import {
@@ -21,7 +22,7 @@ import {
   type UserData,
   Vpc,
 } from 'aws-cdk-lib/aws-ec2';
-import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledgeFinding } from './nag.js';
@@ -31,11 +32,8 @@ export const AL2023_ARM64_AMI_PARAMETER =
   '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64';
 export const ROOT_DEVICE_NAME = '/dev/xvda';
 
-/** The only managed policies an instance role carries. */
-export const INSTANCE_MANAGED_POLICIES = [
-  'AmazonSSMManagedInstanceCore',
-  'CloudWatchAgentServerPolicy',
-] as const;
+/** CloudWatch namespace of the agent's metrics: the only one the instance roles may write to. */
+export const AGENT_METRICS_NAMESPACE = 'ekslink';
 
 export interface HardenedLaunchTemplateOptions {
   readonly instanceType: InstanceType;
@@ -56,6 +54,9 @@ export function createHardenedLaunchTemplate(scope: Construct, id: string, o: Ha
     requireImdsv2: true,
     httpTokens: LaunchTemplateHttpTokens.REQUIRED,
     httpPutResponseHopLimit: 1,
+    // Tags in IMDS: the lifecycle and tunnel watchers read aws:autoscaling:groupName there
+    // (no autoscaling:Describe* on *), and so does the CloudWatch agent for its dimension.
+    instanceMetadataTags: true,
     associatePublicIpAddress: false,
     detailedMonitoring: true,
     blockDevices: [
@@ -69,29 +70,6 @@ export function createHardenedLaunchTemplate(scope: Construct, id: string, o: Ha
       },
     ],
   });
-}
-
-/** Instance role: SSM (the only way in; no SSH, no key pair) and the CloudWatch agent, nothing else. */
-export function createInstanceRole(scope: Construct, id: string, description: string): Role {
-  const role = new Role(scope, id, {
-    assumedBy: new ServicePrincipal('ec2.amazonaws.com'),
-    description,
-    managedPolicies: INSTANCE_MANAGED_POLICIES.map((name) => ManagedPolicy.fromAwsManagedPolicyName(name)),
-  });
-  const why = {
-    AmazonSSMManagedInstanceCore:
-      'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, the only way in (no SSH, no key pair); a hand-copied policy would miss new SSM actions.',
-    CloudWatchAgentServerPolicy:
-      'CloudWatchAgentServerPolicy is the AWS-maintained minimum for the CloudWatch agent (metrics and the proxy log); a hand-copied policy would miss new agent actions.',
-  } as const;
-  for (const name of INSTANCE_MANAGED_POLICIES) {
-    acknowledgeFinding(
-      role,
-      `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`,
-      why[name],
-    );
-  }
-  return role;
 }
 
 const RETENTION_VALUES = new Set<number>(
@@ -118,7 +96,7 @@ export function cloudWatchAgentConfig(logGroupName: string, files: readonly Ship
     {
       agent: { metrics_collection_interval: 60, run_as_user: 'root' },
       metrics: {
-        namespace: 'ekslink',
+        namespace: AGENT_METRICS_NAMESPACE,
         append_dimensions: {
           AutoScalingGroupName: '${aws:AutoScalingGroupName}',
           InstanceId: '${aws:InstanceId}',

@@ -6,9 +6,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import {
   AdditionalHealthCheckType,
   AutoScalingGroup,
-  DefaultResult,
   HealthChecks,
-  LifecycleTransition,
   Signals,
   UpdatePolicy,
 } from 'aws-cdk-lib/aws-autoscaling';
@@ -23,7 +21,6 @@ import { DEFAULT_BUNDLE_DIR, DEFAULT_SYSTEMD_UNIT_PATH, readProxyUnit, requireBu
 import {
   allowBaseEgress,
   createHardenedLaunchTemplate,
-  createInstanceRole,
   createLogGroup,
   importSecurityGroup,
   importVpcSubnets,
@@ -31,11 +28,12 @@ import {
 } from './hardened-instance.js';
 import { PROXY_DATA_PORT, renderProxyConfigFile, renderProxyConfigInput } from './proxy-config.js';
 import { proxyUserData } from './proxy-user-data.js';
+import { createInstanceRole } from './instance-role.js';
+import { addDrainHook, DRAIN_MARGIN_SEC, drainHookTiming } from './lifecycle.js';
 import { ipv4At } from '../../common/cidr.js';
 import { PropChecker } from './validate.js';
 
-/** Extra seconds the lifecycle hook and systemd allow beyond grace + deadline (IMDS poll, exit). */
-export const DRAIN_MARGIN_SEC = 60;
+export { DRAIN_MARGIN_SEC };
 /** Longest heartbeat an Auto Scaling lifecycle hook accepts. */
 const MAX_LIFECYCLE_HEARTBEAT_SEC = 7200;
 
@@ -173,8 +171,8 @@ const TARGET_GROUP_ARN =
 
 /**
  * The proxy fleet: launch template, ASG attached to the provisioner's target group,
- * security groups that name their peers, and an instance role with SSM, the CloudWatch
- * agent and read of the bundle only.
+ * security groups that name their peers, and an instance role with SSM, its own log group
+ * and metrics, read of the bundle and completion of its own termination hook only.
  */
 export class ProxyFleet extends Construct {
   public readonly autoScalingGroup: AutoScalingGroup;
@@ -215,11 +213,12 @@ export class ProxyFleet extends Construct {
     this.securityGroup = this.createSecurityGroup(vpc, props, r);
 
     const bundle = new Asset(this, 'ProxyBundle', { path: bundleDir });
-    const role = createInstanceRole(
-      this,
-      'InstanceRole',
-      'ekslink proxy instances: SSM, CloudWatch agent, read of the proxy bundle',
-    );
+    const logGroup = createLogGroup(this, 'Logs', r.retention);
+    const role = createInstanceRole(this, 'InstanceRole', {
+      description:
+        'ekslink proxy instances: SSM, own log group and metrics, the proxy bundle, own lifecycle hook',
+      logGroup,
+    });
     // Read of exactly the bundle object: no bucket listing, no other asset.
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -227,9 +226,8 @@ export class ProxyFleet extends Construct {
         resources: [bundle.bucket.arnForObjects(bundle.s3ObjectKey)],
       }),
     );
-    const logGroup = createLogGroup(this, 'Logs', r.retention);
 
-    const drainTotalSec = r.drainGraceSec + r.drainDeadlineSec + DRAIN_MARGIN_SEC;
+    const timing = drainHookTiming({ graceSec: r.drainGraceSec, deadlineSec: r.drainDeadlineSec });
     const userData = UserData.forLinux();
     userData.addCommands(
       ...proxyUserData({
@@ -238,7 +236,7 @@ export class ProxyFleet extends Construct {
         configText: this.proxyConfigText,
         unit,
         healthPort: r.healthPort,
-        stopTimeoutSec: drainTotalSec,
+        stopTimeoutSec: timing.stopTimeoutSec,
         logGroupName: logGroup.logGroupName,
         readyTimeoutSec: Math.max(60, r.bootTimeoutSec - 120),
       }),
@@ -281,11 +279,7 @@ export class ProxyFleet extends Construct {
         targetGroupArn: props.targetGroupArn,
       }),
     );
-    this.autoScalingGroup.addLifecycleHook('DrainOnTerminate', {
-      lifecycleTransition: LifecycleTransition.INSTANCE_TERMINATING,
-      heartbeatTimeout: Duration.seconds(drainTotalSec),
-      defaultResult: DefaultResult.CONTINUE,
-    });
+    addDrainHook(this, this.autoScalingGroup, role, timing);
     this.autoScalingGroup.scaleOnCpuUtilization('CpuTarget', { targetUtilizationPercent: r.cpuTarget });
 
     acknowledgeFinding(

@@ -1,11 +1,13 @@
 /**
  * User data of a proxy instance: Node 24 from the AL2023 repository, the bundle from the
  * CDK asset, the config rendered from props, the packaging systemd unit plus drop-ins
- * for the drain timeout and log file, a lifecycle watcher that drains on scale-in, the
+ * for the drain timeout and log file, a lifecycle watcher that drains on scale-in and then
+ * completes the termination hook, the
  * CloudWatch agent, and a readiness wait whose exit code becomes the CloudFormation signal.
  */
 import type { ProxyUnit } from './artifacts.js';
 import { BUNDLE_ENTRY } from './artifacts.js';
+import { lifecycleWatchScript } from './lifecycle.js';
 import { PROXY_CONFIG_PATH } from './proxy-config.js';
 import {
   BOOTSTRAP_LOG,
@@ -21,7 +23,7 @@ import {
 export const PROXY_UNIT_NAME = 'ekslink-proxy.service';
 export const PROXY_LOG = '/var/log/ekslink/proxy.log';
 export const LIFECYCLE_WATCH_UNIT = 'ekslink-lifecycle-watch.service';
-const LIFECYCLE_WATCH_SCRIPT = '/usr/local/sbin/ekslink-lifecycle-watch';
+export const LIFECYCLE_WATCH_SCRIPT = '/usr/local/sbin/ekslink-lifecycle-watch';
 /** AL2023 packages: Node 24 (namespaced as node-24), the CloudWatch agent, cfn-signal, unzip, logrotate. */
 export const PROXY_PACKAGES = [
   'nodejs24',
@@ -102,12 +104,12 @@ function installUnits(i: ProxyUserDataInput): string[] {
       `${PROXY_LOG} {\n  daily\n  maxsize 100M\n  rotate 7\n  compress\n  missingok\n  notifempty\n  copytruncate\n}`,
       '0644',
     ),
-    ...writeFile(LIFECYCLE_WATCH_SCRIPT, lifecycleWatchScript(), '0755'),
+    ...writeFile(LIFECYCLE_WATCH_SCRIPT, lifecycleWatchScript({ unitName: PROXY_UNIT_NAME }), '0755'),
     ...writeFile(
       `/etc/systemd/system/${LIFECYCLE_WATCH_UNIT}`,
       [
         '[Unit]',
-        'Description=ekslink: drain the proxy when Auto Scaling starts terminating this instance',
+        'Description=ekslink: drain the proxy when Auto Scaling terminates this instance, then complete the hook',
         `After=${PROXY_UNIT_NAME}`,
         '',
         '[Service]',
@@ -123,29 +125,6 @@ function installUnits(i: ProxyUserDataInput): string[] {
     'systemctl daemon-reload',
     `systemctl enable --now ${PROXY_UNIT_NAME} ${LIFECYCLE_WATCH_UNIT}`,
   ];
-}
-
-/**
- * The termination lifecycle hook holds the instance in Terminating:Wait for the whole
- * drain; this loop sees that through IMDS and stops the proxy (SIGTERM: fail /readyz,
- * grace, then the deadline). It never completes the hook, so the role needs no
- * autoscaling permission: the hook's heartbeat timeout ends the wait with CONTINUE.
- */
-export function lifecycleWatchScript(): string {
-  return [
-    '#!/bin/bash',
-    'set -u',
-    'while true; do',
-    "  token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') || { sleep 5; continue; }",
-    '  state=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/autoscaling/target-lifecycle-state) || state=""',
-    '  if [ "$state" = "Terminated" ]; then',
-    `    echo "target lifecycle state Terminated: draining ${PROXY_UNIT_NAME}"`,
-    `    systemctl stop ${PROXY_UNIT_NAME}`,
-    '    exit 0',
-    '  fi',
-    '  sleep 5',
-    'done',
-  ].join('\n');
 }
 
 /** The user data commands, in order. */

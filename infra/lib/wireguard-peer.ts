@@ -1,27 +1,29 @@
 /**
  * WireGuardPeer: the AWS end of the WireGuard hop in the proxy account. A single-instance
- * ASG (replaced when unhealthy) in a public subnet that takes over a fixed Elastic IP at
- * boot, accepts WireGuard only from the GCP egress CIDRs and forwards TCP 443 to the
- * ekslink VPC endpoint.
+ * ASG in a public subnet that takes over a fixed Elastic IP at boot, accepts WireGuard only
+ * from the GCP egress CIDRs and forwards TCP 443 to the ekslink VPC endpoint. Its health is
+ * the tunnel's: a watcher on the instance marks it unhealthy when the tunnel cannot carry
+ * traffic, and Auto Scaling launches a replacement before terminating it.
  */
-import { Arn, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
+import { Arn, Duration, Names, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import { AutoScalingGroup, HealthChecks, Signals, UpdatePolicy } from 'aws-cdk-lib/aws-autoscaling';
 import { CfnEIP, Peer, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledgeFinding, nagArn } from './nag.js';
+import { acknowledgeFinding } from './nag.js';
 import {
   allowBaseEgress,
   createHardenedLaunchTemplate,
-  createInstanceRole,
   createLogGroup,
   importSecurityGroup,
   importVpcSubnets,
   isRetentionDays,
 } from './hardened-instance.js';
+import { createInstanceRole, grantOwnAutoScalingGroup } from './instance-role.js';
 import { ipv4At } from '../../common/cidr.js';
 import { PropChecker } from './validate.js';
 import { readPeerWireGuardFiles } from './wireguard-config.js';
+import { DEFAULT_MAX_HANDSHAKE_AGE_SEC } from './wireguard-health.js';
 import { peerUserData } from './wireguard-user-data.js';
 
 /** Tag key on the peer's instances; the role may only modify instances that carry its value. */
@@ -59,8 +61,8 @@ export interface WireGuardPeerProps {
    */
   readonly privateKeySecretKmsKeyArn?: string;
   /**
-   * An existing Elastic IP to keep (the GCP side's endpoint stays the same across stack replacements).
-   * @default - a new Elastic IP owned by the stack
+   * An existing Elastic IP to use (e.g. the one a destroyed stack retained).
+   * @default - a new Elastic IP owned by the stack, retained when the stack or the resource goes
    */
   readonly elasticIpAllocationId?: string;
   /**
@@ -78,6 +80,13 @@ export interface WireGuardPeerProps {
    * @default 600
    */
   readonly bootTimeoutSec?: number;
+  /**
+   * Seconds without a WireGuard handshake after which the instance marks itself unhealthy
+   * and Auto Scaling replaces it (at least 180: WireGuard's session lifetime; a working
+   * tunnel with the GCP side's 25 s keepalive rekeys every ~2 minutes).
+   * @default 180
+   */
+  readonly maxHandshakeAgeSec?: number;
   /** @default 8 */
   readonly rootVolumeSizeGib?: number;
   /**
@@ -144,6 +153,13 @@ export class WireGuardPeer extends Construct {
     const instanceType = c.armInstanceType('instanceType', props.instanceType ?? 't4g.small', '"t4g.small"');
     const bootTimeoutSec = c.int('bootTimeoutSec', props.bootTimeoutSec ?? 600, 300, 3600, 600);
     const rootGib = c.int('rootVolumeSizeGib', props.rootVolumeSizeGib ?? 8, 8, 1024, 8);
+    const maxHandshakeAgeSec = c.int(
+      'maxHandshakeAgeSec',
+      props.maxHandshakeAgeSec ?? DEFAULT_MAX_HANDSHAKE_AGE_SEC,
+      DEFAULT_MAX_HANDSHAKE_AGE_SEC,
+      3600,
+      DEFAULT_MAX_HANDSHAKE_AGE_SEC,
+    );
     const retention = props.logRetentionDays ?? 30;
     if (!isRetentionDays(retention)) {
       c.fail(
@@ -197,18 +213,20 @@ export class WireGuardPeer extends Construct {
       this.elasticIpAllocationId = props.elasticIpAllocationId;
     } else {
       const eip = new CfnEIP(this, 'ElasticIp', { domain: 'vpc' });
+      // The address is what the GCP side dials: replacing or deleting the stack must not release it.
+      eip.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.elasticIpAllocationId = eip.attrAllocationId;
       this.publicIp = eip.attrPublicIp;
     }
 
     const tagValue = Names.uniqueResourceName(this, { maxLength: 128 });
-    const role = createInstanceRole(
-      this,
-      'InstanceRole',
-      'ekslink WireGuard peer: SSM, CloudWatch agent, its private key secret, its Elastic IP',
-    );
-    this.grantPeerActions(role, props, tagValue);
     const logGroup = createLogGroup(this, 'Logs', retention);
+    const role = createInstanceRole(this, 'InstanceRole', {
+      description:
+        'ekslink WireGuard peer: SSM, own log group and metrics, its private key secret, its Elastic IP, own health',
+      logGroup,
+    });
+    this.grantPeerActions(role, props, tagValue);
 
     const userData = UserData.forLinux();
     userData.addCommands(
@@ -220,6 +238,7 @@ export class WireGuardPeer extends Construct {
         privateKeySecretArn: props.privateKeySecretArn,
         elasticIpAllocationId: this.elasticIpAllocationId,
         logGroupName: logGroup.logGroupName,
+        maxHandshakeAgeSec,
       }),
     );
     const launchTemplate = createHardenedLaunchTemplate(this, 'LaunchTemplate', {
@@ -236,9 +255,15 @@ export class WireGuardPeer extends Construct {
       launchTemplate,
       minCapacity: 1,
       maxCapacity: 1,
+      // EC2 status checks, plus the tunnel watcher's set-instance-health (ignored during the boot grace).
       healthChecks: HealthChecks.ec2({ gracePeriod: Duration.seconds(bootTimeoutSec) }),
-      // One instance holds the Elastic IP: a replacement terminates the old one first (brief
-      // tunnel outage; the GCP side's keepalive re-establishes it) and must signal before the deploy goes on.
+      // Replacing an unhealthy peer: launch the new one first (it takes the Elastic IP at boot),
+      // then terminate the old one, so the outage is the new instance's boot, not boot + termination.
+      minHealthyPercentage: 100,
+      maxHealthyPercentage: 200,
+      // A deploy's rolling update terminates the old instance first (one instance, MaxSize 1;
+      // brief tunnel outage, the GCP side's keepalive re-establishes it) and the new one must
+      // signal before the deploy goes on.
       signals: Signals.waitForAll({ timeout: Duration.seconds(bootTimeoutSec) }),
       updatePolicy: UpdatePolicy.rollingUpdate({
         maxBatchSize: 1,
@@ -249,6 +274,9 @@ export class WireGuardPeer extends Construct {
     });
     Tags.of(this.autoScalingGroup).add(PEER_TAG_KEY, tagValue, { applyToLaunchedInstances: true });
     userData.addSignalOnExitCommand(this.autoScalingGroup);
+    grantOwnAutoScalingGroup(this, 'TunnelHealthPolicy', role, this.autoScalingGroup, [
+      'autoscaling:SetInstanceHealth',
+    ]);
 
     acknowledgeFinding(
       this.autoScalingGroup,
@@ -257,7 +285,7 @@ export class WireGuardPeer extends Construct {
     );
   }
 
-  /** The secret (and its key), the Elastic IP, and source/dest check on its own instances only. */
+  /** The secret (and its key), and the Elastic IP to its own instances only. */
   private grantPeerActions(
     role: ReturnType<typeof createInstanceRole>,
     props: WireGuardPeerProps,
@@ -294,21 +322,6 @@ export class WireGuardPeer extends Construct {
         resources: [instances],
         conditions: ownInstances,
       }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['ec2:ModifyInstanceAttribute'],
-        resources: [instances],
-        // Only the source/dest check, only to off: not security groups, type or user data.
-        conditions: {
-          StringEquals: { ...ownInstances.StringEquals, 'ec2:Attribute/SourceDestCheck': 'false' },
-        },
-      }),
-    );
-    acknowledgeFinding(
-      role,
-      `AwsSolutions-IAM5[Resource::${nagArn(this, 'ec2', 'instance/*')}]`,
-      `The instance ID is only known after the ASG launches it; the statements are limited to instances tagged ${PEER_TAG_KEY}=<this peer>, and ModifyInstanceAttribute further to turning the source/dest check off.`,
     );
   }
 }

@@ -1,8 +1,10 @@
 /**
- * User data of the WireGuard peer: wireguard-tools and nftables from AL2023, source/dest
- * check off and the Elastic IP moved to this instance, the private key fetched from
- * Secrets Manager into a 0600 file (never in user data or the template), the rendered
- * config and rules installed, and wg-quick enabled; the exit code is the CloudFormation signal.
+ * User data of the WireGuard peer: wireguard-tools and nftables from AL2023, the Elastic IP
+ * moved to this instance, the private key fetched from Secrets Manager into a 0600 file
+ * (never in user data or the template), the rendered config and rules installed, wg-quick
+ * enabled, and the tunnel health watcher started; the exit code is the CloudFormation signal.
+ * The source/destination check stays on: forwarded connections are masqueraded behind the
+ * instance's own address, so every packet on its ENI is its own.
  */
 import type { PeerWireGuardFiles } from './wireguard-config.js';
 import {
@@ -14,6 +16,13 @@ import {
   startCloudWatchAgent,
   writeFile,
 } from './user-data-common.js';
+import {
+  TUNNEL_HEALTH_LOG,
+  TUNNEL_HEALTH_SCRIPT,
+  TUNNEL_HEALTH_UNIT,
+  tunnelHealthScript,
+  tunnelHealthUnit,
+} from './wireguard-health.js';
 
 export const PEER_PACKAGES = ['wireguard-tools', 'nftables', 'amazon-cloudwatch-agent', 'aws-cfn-bootstrap'];
 
@@ -25,12 +34,12 @@ export interface PeerUserDataInput {
   readonly privateKeySecretArn: string;
   readonly elasticIpAllocationId: string;
   readonly logGroupName: string;
+  /** Handshake age (s) after which the watcher marks the instance unhealthy. */
+  readonly maxHandshakeAgeSec: number;
 }
 
 function network(i: PeerUserDataInput): string[] {
   return [
-    // The peer forwards tunnel traffic to the VPC endpoint, so EC2 must not drop packets it did not originate.
-    'aws ec2 modify-instance-attribute --region "$REGION" --instance-id "$INSTANCE_ID" --no-source-dest-check',
     // The GCP side dials a fixed address: move the Elastic IP to whichever instance the ASG launched.
     `aws ec2 associate-address --region "$REGION" --instance-id "$INSTANCE_ID" --allocation-id ${i.elasticIpAllocationId} --allow-reassociation --output text`,
   ];
@@ -61,6 +70,19 @@ function wireguard(i: PeerUserDataInput): string[] {
   ];
 }
 
+function tunnelHealth(i: PeerUserDataInput): string[] {
+  const script = tunnelHealthScript({
+    interfaceName: i.interfaceName,
+    maxHandshakeAgeSec: i.maxHandshakeAgeSec,
+  });
+  return [
+    ...writeFile(TUNNEL_HEALTH_SCRIPT, script, '0755'),
+    ...writeFile(`/etc/systemd/system/${TUNNEL_HEALTH_UNIT}`, tunnelHealthUnit(i.interfaceName), '0644'),
+    'systemctl daemon-reload',
+    `systemctl enable --now ${TUNNEL_HEALTH_UNIT}`,
+  ];
+}
+
 export function peerUserData(i: PeerUserDataInput): string[] {
   return [
     ...preamble(),
@@ -69,7 +91,11 @@ export function peerUserData(i: PeerUserDataInput): string[] {
     ...network(i),
     ...privateKey(i),
     ...wireguard(i),
-    ...startCloudWatchAgent(i.logGroupName, [{ path: BOOTSTRAP_LOG, streamSuffix: 'bootstrap' }]),
+    ...tunnelHealth(i),
+    ...startCloudWatchAgent(i.logGroupName, [
+      { path: BOOTSTRAP_LOG, streamSuffix: 'bootstrap' },
+      { path: TUNNEL_HEALTH_LOG, streamSuffix: 'tunnel-health' },
+    ]),
     ...finished(),
   ];
 }

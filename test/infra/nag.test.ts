@@ -11,11 +11,16 @@ import { WireGuardPeerStack } from '../../infra/lib/wireguard-peer-stack.js';
 import { fleetProps, type NagResult, peerProps, runNag } from './helpers.js';
 import { UNIT_PATH } from './unit-path.js';
 
-const SSM = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]';
-const CW = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/CloudWatchAgentServerPolicy]';
+// No AWS managed policy on either role (AwsSolutions-IAM4 is never raised): the wildcards left
+// are the actions without resource-level permissions, the instance ID and the ASG's UUID.
+const STAR = 'AwsSolutions-IAM5[Resource::*]';
+const FLEET_INSTANCES =
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]';
 // The peer stack has a concrete env, as deployed: cdk-nag then spells region and account literally.
-const INSTANCE_WILDCARD =
+const PEER_INSTANCES =
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:us-east-1:222222222222:instance/*]';
+const ownGroup = (partitionRegionAccount: string, logicalId: string) =>
+  `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${partitionRegionAccount}:autoScalingGroup:*:autoScalingGroupName/<${logicalId}>]`;
 const ROUTE_TABLE = '@aws-cdk/aws-ec2:noSubnetRouteTableId';
 
 const results: Record<string, NagResult> = {};
@@ -38,6 +43,11 @@ beforeAll(() => {
   // WHEN the AwsSolutions pack validates each stack
   results.fleet = runNag(fleet);
   results.peer = runNag(peer);
+});
+
+it('raises no managed-policy finding (AwsSolutions-IAM4) on either stack', () => {
+  for (const r of Object.values(results))
+    expect(r.raised.filter((id) => id.startsWith('AwsSolutions-IAM4'))).toEqual([]);
 });
 
 describe.each(['fleet', 'peer'])('AwsSolutions on the %s stack', (name) => {
@@ -64,17 +74,18 @@ it('acknowledges exactly the reviewed set of findings', () => {
     [
       `Fleet/Fleet ${ROUTE_TABLE}`,
       'Fleet/Fleet/Asg AwsSolutions-AS3',
-      `Fleet/Fleet/InstanceRole ${CW}`,
-      `Fleet/Fleet/InstanceRole ${SSM}`,
+      `Fleet/Fleet/InstanceRole ${STAR}`,
+      `Fleet/Fleet/InstanceRole ${FLEET_INSTANCES}`,
+      `Fleet/Fleet/LifecycleHookPolicy ${ownGroup('<AWS::Region>:<AWS::AccountId>', 'FleetAsgASGE82FD2C4')}`,
     ].sort(),
   );
   expect(ids(results.peer!)).toEqual(
     [
       `Peer/Peer ${ROUTE_TABLE}`,
       'Peer/Peer/Asg AwsSolutions-AS3',
-      `Peer/Peer/InstanceRole ${CW}`,
-      `Peer/Peer/InstanceRole ${SSM}`,
-      `Peer/Peer/InstanceRole ${INSTANCE_WILDCARD}`,
+      `Peer/Peer/InstanceRole ${STAR}`,
+      `Peer/Peer/InstanceRole ${PEER_INSTANCES}`,
+      `Peer/Peer/TunnelHealthPolicy ${ownGroup('us-east-1:222222222222', 'PeerAsgASG5D57B197')}`,
     ].sort(),
   );
 });

@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_BUNDLE_DIR, readProxyUnit } from '../../infra/lib/artifacts.js';
+import { LOG_SHIPPING_ACTIONS, SSM_AGENT_MESSAGE_ACTIONS } from '../../infra/lib/instance-role.js';
 import { AL2023_ARM64_AMI_PARAMETER } from '../../infra/lib/hardened-instance.js';
 import { DRAIN_MARGIN_SEC, type ProxyFleetProps } from '../../infra/lib/proxy-fleet.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
-import { lifecycleWatchScript } from '../../infra/lib/proxy-user-data.js';
+import { DRAIN_HOOK_NAME, lifecycleWatchScript } from '../../infra/lib/lifecycle.js';
+import { PROXY_UNIT_NAME } from '../../infra/lib/proxy-user-data.js';
 import { parseProxyConfig } from '../../proxy/config.js';
 import {
   allIngressSources,
@@ -27,6 +29,8 @@ import {
   userDataOf,
 } from './helpers.js';
 import { UNIT_PATH } from './unit-path.js';
+
+const INSTANCES = 'arn:${Ref:AWS::Partition}:ec2:${Ref:AWS::Region}:${Ref:AWS::AccountId}:instance/*';
 
 const PROPS = fleetProps({
   eksApiHostnames: [
@@ -62,7 +66,7 @@ describe('launch template hardening', () => {
     // WHEN the launch template is read THEN tokens are required and cannot leave the host
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
-        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+        MetadataOptions: Match.objectLike({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 }),
       }),
     });
   });
@@ -146,16 +150,24 @@ describe('security groups', () => {
 });
 
 describe('instance role', () => {
-  it('carries only the SSM core and CloudWatch agent managed policies', () => {
-    expect(managedPolicyArns(template)).toEqual([
-      'arn:${Ref:AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore',
-      'arn:${Ref:AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy',
-    ]);
+  it('carries no AWS managed policy', () => {
+    expect(managedPolicyArns(template)).toEqual([]);
   });
 
-  it('may read exactly the bundle object and signal its own stack, nothing else', () => {
+  it('may use SSM, write its own log group and metrics, read exactly the bundle, signal its stack and complete its own hook, nothing else', () => {
+    const [logGroupId] = onlyResource(template, 'AWS::Logs::LogGroup');
+    const [asgId] = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
     const statements = inlineStatements(template);
     expect(statements).toEqual([
+      { Action: 'ssm:UpdateInstanceInformation', Effect: 'Allow', Resource: INSTANCES },
+      { Action: [...SSM_AGENT_MESSAGE_ACTIONS], Effect: 'Allow', Resource: '*' },
+      { Action: [...LOG_SHIPPING_ACTIONS], Effect: 'Allow', Resource: `\${GetAtt:${logGroupId}.Arn}` },
+      {
+        Action: 'cloudwatch:PutMetricData',
+        Effect: 'Allow',
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': 'ekslink' } },
+      },
       {
         Action: 's3:GetObject',
         Effect: 'Allow',
@@ -164,10 +176,30 @@ describe('instance role', () => {
         ),
       },
       { Action: 'cloudformation:SignalResource', Effect: 'Allow', Resource: '${Ref:AWS::StackId}' },
+      {
+        Action: 'autoscaling:CompleteLifecycleAction',
+        Effect: 'Allow',
+        Resource: `arn:\${Ref:AWS::Partition}:autoscaling:\${Ref:AWS::Region}:\${Ref:AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/\${Ref:${asgId}}`,
+      },
     ]);
     // AND the object is the one user data downloads
-    const key = /\/([0-9a-f]{64}\.zip)$/.exec(statements[0]!.Resource as string)![1]!;
+    const key = /\/([0-9a-f]{64}\.zip)$/.exec(statements[4]!.Resource as string)![1]!;
     expect(userData).toContain(`/${key}" /tmp/ekslink-bundle.zip`);
+  });
+
+  it('cannot read SSM parameters, secrets or any log group but its own', () => {
+    const actions = inlineStatements(template).flatMap((s) => [s.Action].flat() as string[]);
+    expect(
+      actions.filter((a) => /^(ssm:Get|ssm:Describe|secretsmanager:|kms:|logs:CreateLogGroup)/.test(a)),
+    ).toEqual([]);
+  });
+
+  it('reads its group name from IMDS tags: the launch template exposes instance tags', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: Match.objectLike({ InstanceMetadataTags: 'enabled' }),
+      }),
+    });
   });
 });
 
@@ -184,8 +216,9 @@ describe('auto scaling group', () => {
     });
   });
 
-  it('holds terminating instances for grace + deadline + margin so the proxy drains', () => {
+  it('holds terminating instances for grace + deadline + margin at most, under the name the watcher completes', () => {
     template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      LifecycleHookName: DRAIN_HOOK_NAME,
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
       DefaultResult: 'CONTINUE',
       HeartbeatTimeout: 20 + 600 + DRAIN_MARGIN_SEC,
@@ -194,9 +227,10 @@ describe('auto scaling group', () => {
     expect(
       heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service.d/10-ekslink-fleet.conf'),
     ).toContain(`TimeoutStopSec=${20 + 600 + DRAIN_MARGIN_SEC}\n`);
-    // AND the watcher stops the proxy when the target lifecycle state turns Terminated
+    // AND the watcher stops the proxy when the target lifecycle state turns Terminated, then
+    // completes the hook (its terminate path runs in test/infra/lifecycle-watch.test.ts)
     expect(heredocFile(userData, '/usr/local/sbin/ekslink-lifecycle-watch')).toBe(
-      `${lifecycleWatchScript()}\n`,
+      `${lifecycleWatchScript({ unitName: PROXY_UNIT_NAME })}\n`,
     );
   });
 

@@ -8,6 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { LOG_SHIPPING_ACTIONS, SSM_AGENT_MESSAGE_ACTIONS } from '../../infra/lib/instance-role.js';
+import {
+  TUNNEL_HEALTH_SCRIPT,
+  TUNNEL_HEALTH_UNIT,
+  tunnelHealthScript,
+  tunnelHealthUnit,
+} from '../../infra/lib/wireguard-health.js';
 import { PEER_TAG_KEY } from '../../infra/lib/wireguard-peer.js';
 import { WireGuardPeerStack } from '../../infra/lib/wireguard-peer-stack.js';
 import { wireguardConfigSchema } from '../../provisioner/wireguard/config.js';
@@ -84,15 +91,19 @@ describe('network', () => {
     ]);
   });
 
-  it('owns an Elastic IP that user data moves to the running instance, and turns source/dest check off', () => {
+  it('owns an Elastic IP that user data moves to the running instance, and keeps the source/dest check on', () => {
     const [eipId] = onlyResource(template, 'AWS::EC2::EIP');
     expect(userData).toContain(
       `aws ec2 associate-address --region "$REGION" --instance-id "$INSTANCE_ID" --allocation-id \${GetAtt:${eipId}.AllocationId} --allow-reassociation`,
     );
-    expect(userData).toContain(
-      'modify-instance-attribute --region "$REGION" --instance-id "$INSTANCE_ID" --no-source-dest-check',
-    );
+    // Masquerade: every packet on the ENI is the instance's own, so EC2's check never drops one.
+    expect(userData).not.toContain('source-dest-check');
+    expect(rendered.nft).toContain('masquerade');
     template.hasOutput('*', { Value: { 'Fn::GetAtt': [eipId, 'PublicIp'] } });
+  });
+
+  it('retains the Elastic IP when the stack is deleted or the address resource replaced', () => {
+    template.hasResource('AWS::EC2::EIP', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 });
 
@@ -100,7 +111,11 @@ describe('same hardening as the fleet', () => {
   it('requires IMDSv2 (hop limit 1), no public IP at launch, encrypted gp3, detailed monitoring, AL2023 arm64', () => {
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
-        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+        MetadataOptions: {
+          HttpTokens: 'required',
+          HttpPutResponseHopLimit: 1,
+          InstanceMetadataTags: 'enabled',
+        },
         NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: false })],
         BlockDeviceMappings: [
           { DeviceName: '/dev/xvda', Ebs: Match.objectLike({ Encrypted: true, VolumeType: 'gp3' }) },
@@ -111,9 +126,14 @@ describe('same hardening as the fleet', () => {
     });
   });
 
-  it('is a single self-healing instance that must signal before a deploy goes on', () => {
+  it('is a single self-healing instance, replaced launch-first, that must signal before a deploy goes on', () => {
     template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
-      Properties: Match.objectLike({ MinSize: '1', MaxSize: '1', HealthCheckType: 'EC2' }),
+      Properties: Match.objectLike({
+        MinSize: '1',
+        MaxSize: '1',
+        HealthCheckType: 'EC2',
+        InstanceMaintenancePolicy: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200 },
+      }),
       CreationPolicy: { ResourceSignal: { Count: 1, Timeout: 'PT10M' } },
       UpdatePolicy: Match.objectLike({
         AutoScalingRollingUpdate: Match.objectLike({ MinInstancesInService: 0, WaitOnResourceSignals: true }),
@@ -122,20 +142,55 @@ describe('same hardening as the fleet', () => {
   });
 });
 
+describe('tunnel health', () => {
+  it('runs the tunnel watcher for the rendered interface with the default 180 s handshake limit, after wg-quick', () => {
+    expect(heredocFile(userData, TUNNEL_HEALTH_SCRIPT)).toBe(
+      `${tunnelHealthScript({ interfaceName: 'ekslink0', maxHandshakeAgeSec: 180 })}\n`,
+    );
+    expect(heredocFile(userData, `/etc/systemd/system/${TUNNEL_HEALTH_UNIT}`)).toBe(
+      `${tunnelHealthUnit('ekslink0')}\n`,
+    );
+    expect(userData.indexOf('systemctl enable --now wg-quick@ekslink0')).toBeLessThan(
+      userData.indexOf(`systemctl enable --now ${TUNNEL_HEALTH_UNIT}`),
+    );
+  });
+
+  it("refuses a handshake limit below WireGuard's 180 s session lifetime", () => {
+    expect(
+      () =>
+        new WireGuardPeerStack(new App(), 'Peer', {
+          ...peerProps({
+            wireGuardConfig: rendered.conf,
+            nftablesRules: rendered.nft,
+            maxHandshakeAgeSec: 60,
+          }),
+          deploymentName: 'test',
+        }),
+    ).toThrow(/maxHandshakeAgeSec.*60/);
+  });
+});
+
 describe('role', () => {
-  it('has the SSM and CloudWatch agent policies, the one secret, its Elastic IP, and source/dest check on its own instances', () => {
-    expect(managedPolicyArns(template)).toEqual([
-      'arn:${Ref:AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore',
-      'arn:${Ref:AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy',
-    ]);
+  it('has no managed policy; SSM, its own logs and metrics, the one secret, its Elastic IP, and its own health', () => {
+    expect(managedPolicyArns(template)).toEqual([]);
     const [eipId] = onlyResource(template, 'AWS::EC2::EIP');
-    const [, asg] = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
+    const [logGroupId] = onlyResource(template, 'AWS::Logs::LogGroup');
+    const [asgId, asg] = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
     const tag = (
       asg.Properties as { Tags: { Key: string; Value: string; PropagateAtLaunch: boolean }[] }
     ).Tags.find((t) => t.Key === PEER_TAG_KEY)!;
     expect(tag.PropagateAtLaunch).toBe(true);
     const instances = 'arn:${Ref:AWS::Partition}:ec2:${Ref:AWS::Region}:${Ref:AWS::AccountId}:instance/*';
     expect(inlineStatements(template)).toEqual([
+      { Action: 'ssm:UpdateInstanceInformation', Effect: 'Allow', Resource: instances },
+      { Action: [...SSM_AGENT_MESSAGE_ACTIONS], Effect: 'Allow', Resource: '*' },
+      { Action: [...LOG_SHIPPING_ACTIONS], Effect: 'Allow', Resource: `\${GetAtt:${logGroupId}.Arn}` },
+      {
+        Action: 'cloudwatch:PutMetricData',
+        Effect: 'Allow',
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': 'ekslink' } },
+      },
       { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: SECRET_ARN },
       {
         Action: 'ec2:AssociateAddress',
@@ -148,18 +203,12 @@ describe('role', () => {
         Resource: instances,
         Condition: { StringEquals: { [`aws:ResourceTag/${PEER_TAG_KEY}`]: tag.Value } },
       },
-      {
-        Action: 'ec2:ModifyInstanceAttribute',
-        Effect: 'Allow',
-        Resource: instances,
-        Condition: {
-          StringEquals: {
-            [`aws:ResourceTag/${PEER_TAG_KEY}`]: tag.Value,
-            'ec2:Attribute/SourceDestCheck': 'false',
-          },
-        },
-      },
       { Action: 'cloudformation:SignalResource', Effect: 'Allow', Resource: '${Ref:AWS::StackId}' },
+      {
+        Action: 'autoscaling:SetInstanceHealth',
+        Effect: 'Allow',
+        Resource: `arn:\${Ref:AWS::Partition}:autoscaling:\${Ref:AWS::Region}:\${Ref:AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/\${Ref:${asgId}}`,
+      },
     ]);
   });
 });
