@@ -1,16 +1,18 @@
 /**
  * The load generator, run as its own process so it does not share an event loop (or a
- * CPU reading) with the peer under test. Self-contained so plain node runs it. Every mode
- * is bounded in count and time; results are JSON lines on stdout.
+ * CPU reading) with the peer under test, and kept for the whole run (a node start per
+ * phase would cost more than some phases). Self-contained so plain node runs it. It reads
+ * one JSON LoadSpec per stdin line, runs it, and answers with one JSON line on stdout.
+ * Every mode is bounded in count and time.
  *
- *   node bench/load-client.ts '<json LoadSpec>'
+ *   node bench/load-client.ts      # then: {"mode":"rate",...}\n
  *
  * - rate: `concurrency` lanes open connections one after the other (command R) until
  *   `maxConnections` or `durationMs`; with concurrency 1 it measures new-connection latency.
  * - bulk: each connection sends `bulkBytes` (command B), half-closes, checks the count.
  * - pingpong: one connection (command E), `roundTrips` sequential 64-byte echoes.
- * - hold: opens `maxConnections` idle connections (command H, each answered), prints one
- *   line, keeps them until a line on stdin or `durationMs`, closes them, prints another.
+ * - hold: opens `maxConnections` idle connections (command H, each answered), answers,
+ *   keeps them until the next stdin line or `durationMs`, closes them, answers again.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -255,26 +257,57 @@ async function runHold(spec: LoadSpec, hello: Buffer): Promise<void> {
     firstError,
   );
   process.stdout.write(`${JSON.stringify(opened)}\n`);
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, t0 + spec.durationMs - performance.now()));
-    process.stdin.once('data', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    process.stdin.once('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  await Promise.race([
+    nextLine(),
+    new Promise((r) => setTimeout(r, Math.max(0, t0 + spec.durationMs - performance.now()))),
+  ]);
   for (const s of held) s.destroy();
   process.stdout.write(`${JSON.stringify({ closed: held.length })}\n`);
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
-const hello = Buffer.from(spec.helloBase64, 'base64');
-if (spec.mode === 'hold') await runHold(spec, hello);
-else {
-  const result = spec.mode === 'pingpong' ? await runPingPong(spec, hello) : await runExchanges(spec, hello);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+// --- stdin: one spec per line ------------------------------------------------------------
+
+const pendingLines: string[] = [];
+let lineWaiter: ((line: string | undefined) => void) | undefined;
+let stdinEnded = false;
+let stdinBuffer = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d: string) => {
+  stdinBuffer += d;
+  let nl: number;
+  while ((nl = stdinBuffer.indexOf('\n')) >= 0) {
+    const line = stdinBuffer.slice(0, nl);
+    stdinBuffer = stdinBuffer.slice(nl + 1);
+    if (lineWaiter) {
+      const w = lineWaiter;
+      lineWaiter = undefined;
+      w(line);
+    } else pendingLines.push(line);
+  }
+});
+process.stdin.on('end', () => {
+  stdinEnded = true;
+  lineWaiter?.(undefined);
+});
+
+/** The next stdin line, or undefined once stdin has ended (the parent is gone: exit). */
+function nextLine(): Promise<string | undefined> {
+  const line = pendingLines.shift();
+  if (line !== undefined) return Promise.resolve(line);
+  if (stdinEnded) return Promise.resolve(undefined);
+  return new Promise((resolve) => (lineWaiter = resolve));
+}
+
+for (let line = await nextLine(); line !== undefined; line = await nextLine()) {
+  // A release that came after a hold ran out on its own: nothing left to release.
+  if (!line.startsWith('{')) continue;
+  const spec = JSON.parse(line) as LoadSpec;
+  const hello = Buffer.from(spec.helloBase64, 'base64');
+  if (spec.mode === 'hold') await runHold(spec, hello);
+  else {
+    const result =
+      spec.mode === 'pingpong' ? await runPingPong(spec, hello) : await runExchanges(spec, hello);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
 }
 process.exit(0);

@@ -6,7 +6,7 @@
  */
 import type { TestDnsServer } from '../testbed/dns-server.js';
 import type { LoadResult, LoadSpec } from './load-client.js';
-import { holdConnections, runLoad } from './load-process.js';
+import type { LoadClient } from './load-process.js';
 import type { Peer, TrafficKind } from './peers.js';
 import { sampleTree, type TreeSample } from './proc-stats.js';
 
@@ -32,6 +32,8 @@ export interface BenchContext {
   /** Progress lines (phase by phase) go here. */
   readonly progress: (line: string) => void;
   readonly dns: TestDnsServer;
+  /** The load generator process (its CPU is not the peer's). */
+  readonly load: LoadClient;
   readonly helloBase64: Readonly<Record<TrafficKind, string>>;
   readonly tls: { readonly servername: string; readonly caPem: string };
   /** The no-proxy peer, measured back to back with each peer for added latency. */
@@ -80,6 +82,11 @@ const SETTLE_MS = 1000;
 const QUIET_CPU_SEC = 0.02;
 const QUIET_WINDOW_MS = 300;
 const QUIET_MAX_MS = 15_000;
+/**
+ * Upstream connections that may stay open in a settled state: a health probe's TCP connect
+ * to the TLS upstream shows there until the handshake timeout (ekslink probes every 5 s).
+ */
+const SETTLED_UPSTREAM_CONNECTIONS = 4;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,7 +126,9 @@ function spec(ctx: BenchContext, peer: Peer, kind: TrafficKind, load: Partial<Lo
  */
 async function settle(ctx: BenchContext, peer: Peer): Promise<void> {
   const deadline = performance.now() + QUIET_MAX_MS;
-  while (ctx.upstreamConnections() > 0 && performance.now() < deadline) await sleep(50);
+  while (ctx.upstreamConnections() > SETTLED_UPSTREAM_CONNECTIONS && performance.now() < deadline) {
+    await sleep(50);
+  }
   let last = sample(peer);
   while (last && performance.now() < deadline) {
     await sleep(QUIET_WINDOW_MS);
@@ -138,7 +147,7 @@ async function withCpu(
   await settle(ctx, peer);
   const queriesBefore = ctx.dns.queryCount();
   const before = sample(peer);
-  const result = await runLoad(load);
+  const result = await ctx.load.run(load);
   const after = sample(peer);
   return {
     result,
@@ -197,12 +206,12 @@ async function repetition(
   // Unloaded: one connection at a time, direct then the peer, back to back.
   const latency = { concurrency: 1, maxConnections: s.latencyConnections, durationMs: s.phaseMs };
   const isDirect = peer === ctx.direct;
-  const directNew = isDirect ? undefined : await runLoad(spec(ctx, ctx.direct, kind, latency));
-  const peerNew = await runLoad(spec(ctx, peer, kind, latency));
+  const directNew = isDirect ? undefined : await ctx.load.run(spec(ctx, ctx.direct, kind, latency));
+  const peerNew = await ctx.load.run(spec(ctx, peer, kind, latency));
   failed += note('latency', peerNew);
   const pingpong = { mode: 'pingpong' as const, concurrency: 1, durationMs: s.phaseMs };
-  const directHop = isDirect ? undefined : await runLoad(spec(ctx, ctx.direct, kind, pingpong));
-  const peerHop = await runLoad(spec(ctx, peer, kind, pingpong));
+  const directHop = isDirect ? undefined : await ctx.load.run(spec(ctx, ctx.direct, kind, pingpong));
+  const peerHop = await ctx.load.run(spec(ctx, peer, kind, pingpong));
   failed += note('keep-alive hop', peerHop);
 
   const gb = bulk.result.bytes / 1e9;
@@ -236,7 +245,7 @@ async function idleRss(
   ctx.progress(`${peer.name} ${kind} idle x${count}`);
   await settle(ctx, peer);
   const before = sample(peer);
-  const held = await holdConnections(
+  const held = await ctx.load.hold(
     spec(ctx, peer, kind, { concurrency: 64, maxConnections: count, durationMs: 60_000 }),
   );
   try {
@@ -263,7 +272,7 @@ export async function measurePeer(ctx: BenchContext, peer: Peer): Promise<PeerFi
   // Warm-up: JIT, caches where a peer has them, pools.
   for (const kind of s.kinds) {
     ctx.progress(`${peer.name} ${kind} warm-up`);
-    await runLoad(
+    await ctx.load.run(
       spec(ctx, peer, kind, { concurrency: 8, maxConnections: s.warmupConnections, durationMs: 5000 }),
     );
   }

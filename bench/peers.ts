@@ -41,6 +41,8 @@ export interface Peer {
   /** The root of the peer's process tree (undefined for direct: nothing to measure). */
   readonly pid: number | undefined;
   stop(): Promise<void>;
+  /** Last resort from an exit hook: synchronous. */
+  kill(): void;
 }
 
 export interface PeerOptions {
@@ -119,6 +121,7 @@ export const direct: PeerFactory = {
       portFor: (kind) => (kind === 'plain' ? routes.plainPort : routes.tlsPort),
       pid: undefined,
       stop: async () => {},
+      kill: () => {},
     };
   },
 };
@@ -162,7 +165,14 @@ function ekslinkPeer(name: string, workers: number | undefined): PeerFactory {
         config: workers === undefined ? config : { ...config, workers },
       });
       const port = proxy.listening.port;
-      return { name, host: '127.0.0.1', portFor: () => port, pid: proxy.pid, stop: () => proxy.stop() };
+      return {
+        name,
+        host: '127.0.0.1',
+        portFor: () => port,
+        pid: proxy.pid,
+        stop: () => proxy.stop(),
+        kill: () => proxy.killNow(),
+      };
     },
   };
 }
@@ -217,6 +227,7 @@ backend tls
       portFor: () => port,
       pid: child.pid,
       stop: () => stopChild(child, 'SIGUSR1'),
+      kill: () => child.kill('SIGKILL'),
     };
   },
 };
@@ -264,6 +275,7 @@ stream {
       portFor: () => port,
       pid: child.pid,
       stop: () => stopChild(child, 'SIGQUIT'),
+      kill: () => child.kill('SIGKILL'),
     };
   },
 };
@@ -312,6 +324,7 @@ export const naive: PeerFactory = {
       portFor: () => port,
       pid: child.pid,
       stop: () => stopChild(child),
+      kill: () => child.kill('SIGKILL'),
     };
   },
 };

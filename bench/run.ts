@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { TestDnsServer } from '../testbed/dns-server.js';
 import { createPki } from '../testbed/pki.js';
 import { captureClientHello } from './client-hello.js';
+import { LoadClient } from './load-process.js';
 import { measurePeer, type BenchSettings, type PeerFigures } from './measure.js';
 import { PEERS, direct, type BenchRoutes, type Peer, type TrafficKind } from './peers.js';
 import { fullReport, medianOfRuns } from './report.js';
@@ -208,6 +209,12 @@ async function main(): Promise<void> {
   }
 
   const peers: PeerFigures[] = [];
+  const load = new LoadClient();
+  // ekslink runs in its own process group (the demo's launcher): an interrupted run must
+  // not leave it behind.
+  let running: Peer | undefined;
+  process.on('exit', () => running?.kill());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
   let directPeer: Peer | undefined;
   try {
     const peerOptions = { workDir, threads, maxConnections: maxIdle + 100, openFiles: openFileLimit() };
@@ -227,6 +234,7 @@ async function main(): Promise<void> {
             progress: (line) =>
               process.stderr.write(`  ${line} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`),
             dns,
+            load,
             helloBase64: { plain: hello.toString('base64'), tls: '' },
             tls: { servername: routes.tlsSni, caPem: pki.caCertPem },
             direct: directPeer,
@@ -245,9 +253,11 @@ async function main(): Promise<void> {
       } finally {
         process.stderr.write(`  stopping ${peer.name}\n`);
         await peer.stop();
+        running = undefined;
       }
     }
   } finally {
+    await load.close();
     await plainUpstream.close();
     await tlsUpstream.close();
     await dns.close();

@@ -29,6 +29,7 @@ export interface BenchUpstream {
 export const REPLY_BYTES = 1024;
 const REPLY = Buffer.alloc(REPLY_BYTES, 0x61);
 const RECORD_HEADER = 5;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Serves one connection once the bytes before the command (the hello) are out of the way. */
 function serve(socket: net.Socket, first: Buffer): void {
@@ -60,15 +61,29 @@ function serve(socket: net.Socket, first: Buffer): void {
   }
 }
 
+/**
+ * A client that half-closes before its command (a TCP health probe, an abandoned
+ * handshake) gets our side closed too: half-open is allowed for bulk, so nothing else
+ * would close it, and an idle peer must leave no connection behind.
+ */
+function closeIfEndedEarly(socket: net.Socket, commandSeen: () => boolean): void {
+  socket.once('end', () => {
+    if (!commandSeen()) socket.end();
+  });
+}
+
 /** Plain: skip the ClientHello record, then the next byte is the command. */
 function handlePlain(socket: net.Socket): void {
   let pending: Buffer | undefined;
+  let seen = false;
+  closeIfEndedEarly(socket, () => seen);
   const onData = (chunk: Buffer) => {
     pending = pending ? Buffer.concat([pending, chunk]) : chunk;
     if (pending.length < RECORD_HEADER) return;
     const helloEnd = RECORD_HEADER + pending.readUInt16BE(3);
     if (pending.length <= helloEnd) return;
     socket.off('data', onData);
+    seen = true;
     serve(socket, pending.subarray(helloEnd));
     pending = undefined;
   };
@@ -77,7 +92,12 @@ function handlePlain(socket: net.Socket): void {
 
 /** TLS: the first plaintext byte is the command. */
 function handleTls(socket: net.Socket): void {
-  socket.once('data', (chunk: Buffer) => serve(socket, chunk));
+  let seen = false;
+  closeIfEndedEarly(socket, () => seen);
+  socket.once('data', (chunk: Buffer) => {
+    seen = true;
+    serve(socket, chunk);
+  });
 }
 
 export async function startUpstream(host: string, kind: UpstreamKind, pki: TestPki): Promise<BenchUpstream> {
@@ -90,7 +110,14 @@ export async function startUpstream(host: string, kind: UpstreamKind, pki: TestP
           handlePlain(socket);
         })
       : tls.createServer(
-          { cert: pki.serverCertPem, key: pki.serverKeyPem, allowHalfOpen: true, noDelay: true },
+          {
+            cert: pki.serverCertPem,
+            key: pki.serverKeyPem,
+            allowHalfOpen: true,
+            noDelay: true,
+            // A TCP probe never starts a handshake, and node:tls shows us nothing of it: time it out.
+            handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+          },
           (socket) => {
             guard(socket);
             handleTls(socket);
