@@ -1,28 +1,35 @@
 /**
  * The peers the benchmark puts side by side, each started on loopback with the same job:
  * route by SNI (TLS passthrough) to an upstream found through the same DNS server.
- * - direct: no proxy (the ceiling);
- * - ekslink: the real CLI bundle, through the production config schema;
+ * - direct: no proxy (the baseline for added latency);
+ * - ekslink: the real CLI bundle, through the production config schema, `workers` left at
+ *   its default (`auto`: one per CPU);
+ * - ekslink-w1: the same with `workers: 1`;
  * - haproxy: `mode tcp`, `req.ssl_sni`, a `resolvers` section;
- * - nginx: the stream module with `ssl_preread` and a `resolver`.
+ * - nginx: the stream module with `ssl_preread` and a `resolver`;
+ * - naive: a 60-line Node passthrough (bench/naive-proxy.ts) on the same Node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ProxyProcess } from '../demo/proxy-process.js';
+import type { ProxyConfigInput } from '../proxy/config.js';
+
+export type TrafficKind = 'plain' | 'tls';
 
 export interface BenchRoutes {
-  readonly rateSni: string;
-  readonly bulkSni: string;
+  readonly plainSni: string;
+  readonly tlsSni: string;
   readonly upstreamHost: string;
   /** The address DNS gives for upstreamHost (where `direct` connects). */
   readonly upstreamAddress: string;
-  readonly ratePort: number;
-  readonly bulkPort: number;
+  readonly plainPort: number;
+  readonly tlsPort: number;
   readonly upstreamCidr: string;
-  /** host:port of the DNS server that answers both SNIs. */
+  /** host:port of the DNS server that answers upstreamHost. */
   readonly dnsServer: string;
 }
 
@@ -30,19 +37,37 @@ export interface Peer {
   readonly name: string;
   /** Where the load client connects. */
   readonly host: string;
-  portFor(mode: 'rate' | 'bulk'): number;
+  portFor(kind: TrafficKind): number;
+  /** The root of the peer's process tree (undefined for direct: nothing to measure). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
+  /** Last resort from an exit hook: synchronous. */
+  kill(): void;
+}
+
+export interface PeerOptions {
+  readonly workDir: string;
+  /** HAProxy nbthread and nginx worker_processes. */
+  readonly threads: number;
+  /** Connections each proxy must accept at once (the idle phase holds this many). */
+  readonly maxConnections: number;
+  /** The open-file limit the peers inherit (HAProxy and nginx are told to stay within it). */
+  readonly openFiles: number;
 }
 
 export interface PeerFactory {
   readonly name: string;
+  /** What the peer is, for the report. */
+  readonly description: string;
   /** Why this peer cannot run here, or undefined when it can. */
   unavailable(): string | undefined;
-  start(routes: BenchRoutes, workDir: string, workers: number): Promise<Peer>;
+  start(routes: BenchRoutes, options: PeerOptions): Promise<Peer>;
 }
 
 const CLI = 'dist/ekslink.mjs';
 const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+const NAIVE_PROXY = fileURLToPath(new URL('./naive-proxy.ts', import.meta.url));
+const START_TIMEOUT_MS = 10_000;
 
 async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = net.createServer();
@@ -52,13 +77,8 @@ async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-async function waitForPort(
-  port: number,
-  child: ChildProcess,
-  name: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitForPort(port: number, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited early with code ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
@@ -71,7 +91,7 @@ async function waitForPort(
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+  throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${START_TIMEOUT_MS} ms`);
 }
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -92,70 +112,92 @@ function binaryOnPath(name: string): boolean {
 
 export const direct: PeerFactory = {
   name: 'direct',
+  description: 'no proxy: the load client connects to the upstream itself',
   unavailable: () => undefined,
   async start(routes) {
     return {
       name: 'direct',
       host: routes.upstreamAddress,
-      portFor: (mode) => (mode === 'rate' ? routes.ratePort : routes.bulkPort),
+      portFor: (kind) => (kind === 'plain' ? routes.plainPort : routes.tlsPort),
+      pid: undefined,
       stop: async () => {},
+      kill: () => {},
     };
   },
 };
 
-export const ekslink: PeerFactory = {
-  name: 'ekslink',
-  unavailable: () => (existsSync(CLI) ? undefined : `${CLI} missing: run \`npm run build\``),
-  async start(routes, workDir, workers) {
-    // The demo's launcher: production config schema and CLI, ports from the listening line.
-    // It reads every output line, so the per-connection log lines are part of the cost.
-    const proxy = await ProxyProcess.start({
-      cliPath: CLI,
-      dir: workDir,
-      config: {
-        listen: { host: '127.0.0.1', port: 0, backlog: 4096 },
-        routes: [
-          {
-            sni: routes.rateSni,
-            upstreamHost: routes.upstreamHost,
-            upstreamPort: routes.ratePort,
-            name: 'rate',
-          },
-          {
-            sni: routes.bulkSni,
-            upstreamHost: routes.upstreamHost,
-            upstreamPort: routes.bulkPort,
-            name: 'bulk',
-          },
-        ],
-        allowedUpstreamCidrs: [routes.upstreamCidr],
-        dns: { servers: [routes.dnsServer] },
-        connections: { max: 20_000 },
-        health: { host: '127.0.0.1', port: 0 },
-        drain: { graceSec: 0, deadlineSec: 1 },
-        workers,
-        log: { level: 'info' },
+function ekslinkConfig(routes: BenchRoutes, options: PeerOptions): ProxyConfigInput {
+  return {
+    listen: { host: '127.0.0.1', port: 0, backlog: 4096 },
+    routes: [
+      {
+        sni: routes.plainSni,
+        upstreamHost: routes.upstreamHost,
+        upstreamPort: routes.plainPort,
+        name: 'plain',
       },
-    });
-    const port = proxy.listening.port;
-    return { name: 'ekslink', host: '127.0.0.1', portFor: () => port, stop: () => proxy.stop() };
-  },
-};
+      { sni: routes.tlsSni, upstreamHost: routes.upstreamHost, upstreamPort: routes.tlsPort, name: 'tls' },
+    ],
+    allowedUpstreamCidrs: [routes.upstreamCidr],
+    dns: { servers: [routes.dnsServer] },
+    connections: { max: options.maxConnections },
+    health: { host: '127.0.0.1', port: 0 },
+    drain: { graceSec: 0, deadlineSec: 1 },
+    log: { level: 'info' },
+  };
+}
+
+function ekslinkPeer(name: string, workers: number | undefined): PeerFactory {
+  return {
+    name,
+    description:
+      workers === undefined
+        ? 'the ekslink CLI bundle, production schema, default workers (auto: one per CPU), log line per connection'
+        : `the same with workers: ${workers}`,
+    unavailable: () => (existsSync(CLI) ? undefined : `${CLI} missing: run \`npm run build\``),
+    async start(routes, options) {
+      // The demo's launcher: production config schema and CLI, ports from the listening line.
+      // It reads every output line (in this process), so the log lines are written for real.
+      const config = ekslinkConfig(routes, options);
+      const proxy = await ProxyProcess.start({
+        cliPath: CLI,
+        dir: options.workDir,
+        config: workers === undefined ? config : { ...config, workers },
+      });
+      const port = proxy.listening.port;
+      return {
+        name,
+        host: '127.0.0.1',
+        portFor: () => port,
+        pid: proxy.pid,
+        stop: () => proxy.stop(),
+        kill: () => proxy.killNow(),
+      };
+    },
+  };
+}
+
+export const ekslink = ekslinkPeer('ekslink', undefined);
+export const ekslinkOneWorker = ekslinkPeer('ekslink-w1', 1);
 
 export const haproxy: PeerFactory = {
   name: 'haproxy',
+  description: 'mode tcp, req.ssl_sni routing, server-template from a resolvers section (hold valid 1s)',
   unavailable: () =>
     binaryOnPath('haproxy') ? undefined : 'haproxy not installed (apt-get install haproxy)',
-  async start(routes, workDir, workers) {
+  async start(routes, options) {
     const port = await freePort();
+    // Two descriptors per connection; HAProxy refuses a maxconn the open-file limit cannot hold.
+    const maxconn = Math.min(options.maxConnections, Math.floor((options.openFiles - 200) / 2));
     const cfg = `global
-  maxconn 4096
-  nbthread ${workers}
+  maxconn ${maxconn}
+  nbthread ${options.threads}
 defaults
   mode tcp
+  maxconn ${maxconn}
   timeout connect 2s
-  timeout client 30s
-  timeout server 30s
+  timeout client 60s
+  timeout server 60s
 resolvers bench
   nameserver dns1 ${routes.dnsServer}
   hold valid 1s
@@ -166,14 +208,14 @@ frontend fe
   bind 127.0.0.1:${port}
   tcp-request inspect-delay 5s
   tcp-request content accept if { req_ssl_hello_type 1 }
-  use_backend rate if { req.ssl_sni -i ${routes.rateSni} }
-  use_backend bulk if { req.ssl_sni -i ${routes.bulkSni} }
-backend rate
-  server-template eni 4 ${routes.upstreamHost}:${routes.ratePort} resolvers bench init-addr none
-backend bulk
-  server-template eni 4 ${routes.upstreamHost}:${routes.bulkPort} resolvers bench init-addr none
+  use_backend plain if { req.ssl_sni -i ${routes.plainSni} }
+  use_backend tls if { req.ssl_sni -i ${routes.tlsSni} }
+backend plain
+  server-template eni 4 ${routes.upstreamHost}:${routes.plainPort} resolvers bench init-addr none
+backend tls
+  server-template eni 4 ${routes.upstreamHost}:${routes.tlsPort} resolvers bench init-addr none
 `;
-    const cfgPath = join(workDir, 'haproxy.cfg');
+    const cfgPath = join(options.workDir, 'haproxy.cfg');
     await writeFile(cfgPath, cfg);
     const child = spawn('haproxy', ['-db', '-q', '-f', cfgPath], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitForPort(port, child, 'haproxy');
@@ -183,29 +225,33 @@ backend bulk
       name: 'haproxy',
       host: '127.0.0.1',
       portFor: () => port,
+      pid: child.pid,
       stop: () => stopChild(child, 'SIGUSR1'),
+      kill: () => child.kill('SIGKILL'),
     };
   },
 };
 
 export const nginx: PeerFactory = {
   name: 'nginx',
+  description: 'stream module, ssl_preread, proxy_pass $upstream with resolver valid=1s',
   unavailable: () =>
     binaryOnPath('nginx') && existsSync(NGINX_STREAM_MODULE)
       ? undefined
       : 'nginx with the stream module not installed (apt-get install nginx libnginx-mod-stream)',
-  async start(routes, workDir, workers) {
+  async start(routes, options) {
     const port = await freePort();
     const conf = `load_module ${NGINX_STREAM_MODULE};
-worker_processes ${workers};
-pid ${workDir}/nginx.pid;
-error_log ${workDir}/nginx-error.log warn;
-events { worker_connections 20000; }
+worker_processes ${options.threads};
+worker_rlimit_nofile ${options.openFiles};
+pid ${options.workDir}/nginx.pid;
+error_log ${options.workDir}/nginx-error.log warn;
+events { worker_connections ${Math.min(options.maxConnections * 2, options.openFiles - 100)}; }
 stream {
   resolver ${routes.dnsServer} valid=1s ipv6=off;
   map $ssl_preread_server_name $upstream {
-    ${routes.rateSni} ${routes.upstreamHost}:${routes.ratePort};
-    ${routes.bulkSni} ${routes.upstreamHost}:${routes.bulkPort};
+    ${routes.plainSni} ${routes.upstreamHost}:${routes.plainPort};
+    ${routes.tlsSni} ${routes.upstreamHost}:${routes.tlsPort};
     default 127.0.0.1:9;
   }
   server {
@@ -217,14 +263,70 @@ stream {
   }
 }
 `;
-    const confPath = join(workDir, 'nginx.conf');
+    const confPath = join(options.workDir, 'nginx.conf');
     await writeFile(confPath, conf);
-    const child = spawn('nginx', ['-p', workDir, '-c', confPath, '-g', 'daemon off;'], {
+    const child = spawn('nginx', ['-p', options.workDir, '-c', confPath, '-g', 'daemon off;'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     await waitForPort(port, child, 'nginx');
-    return { name: 'nginx', host: '127.0.0.1', portFor: () => port, stop: () => stopChild(child, 'SIGQUIT') };
+    return {
+      name: 'nginx',
+      host: '127.0.0.1',
+      portFor: () => port,
+      pid: child.pid,
+      stop: () => stopChild(child, 'SIGQUIT'),
+      kill: () => child.kill('SIGKILL'),
+    };
   },
 };
 
-export const PEERS: readonly PeerFactory[] = [direct, ekslink, haproxy, nginx];
+export const naive: PeerFactory = {
+  name: 'naive',
+  description: 'bench/naive-proxy.ts: SNI, TTL-cached resolver, round robin, net.connect + pipe, same Node',
+  unavailable: () => undefined,
+  async start(routes) {
+    const config = {
+      dnsServer: routes.dnsServer,
+      routes: {
+        [routes.plainSni]: { host: routes.upstreamHost, port: routes.plainPort },
+        [routes.tlsSni]: { host: routes.upstreamHost, port: routes.tlsPort },
+      },
+    };
+    const child = spawn(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', NAIVE_PROXY, JSON.stringify(config)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`naive proxy did not listen within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        const line = out.split('\n')[0] ?? '';
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve((JSON.parse(line) as { listening: number }).listening);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`naive proxy exited with code ${code} before listening`));
+      });
+    });
+    return {
+      name: 'naive',
+      host: '127.0.0.1',
+      portFor: () => port,
+      pid: child.pid,
+      stop: () => stopChild(child),
+      kill: () => child.kill('SIGKILL'),
+    };
+  },
+};
+
+export const PEERS: readonly PeerFactory[] = [direct, ekslink, ekslinkOneWorker, haproxy, nginx, naive];

@@ -1,225 +1,279 @@
 /**
- * `npm run bench`: runs ekslink, HAProxy and nginx side by side in one run, on loopback,
- * doing the same job (SNI-routed TLS passthrough to an upstream found through DNS), and
- * reports each one's figures and the ratios between them. Bounded in count and time.
+ * `npm run bench`: ekslink (default workers and `workers: 1`), HAProxy, nginx and a naive
+ * Node passthrough side by side in one run, on loopback, doing the same job (SNI-routed
+ * TLS passthrough to an upstream found through DNS), in two kinds of traffic: real TLS
+ * handshakes to a node:tls upstream, and a replayed ClientHello with no crypto. Reports
+ * each peer's CPU per connection and per GB (process tree, from /proc), idle RSS, RSS per
+ * 10,000 idle connections, unloaded added latency, DNS queries per connection, and the
+ * ratios between them. Every phase is bounded in count and time. See docs/benchmark.md.
  *
- *   npm run bench -- [--phase-ms 5000] [--concurrency 32] [--max-connections 20000]
- *                    [--bulk-mib 64] [--bulk-concurrency 4] [--workers 2] [--json FILE]
- *                    [--peers direct,ekslink,haproxy,nginx]
+ *   npm run bench -- [--peers direct,ekslink,...] [--kinds tls,plain] [--repeat 3]
+ *                    [--phase-ms 2000] [--concurrency 32] [--idle 10000] [--idle-tls 2000]
+ *                    [--json FILE]
+ *   npm run bench -- --report run1.json,run2.json,run3.json   # median of saved runs
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestDnsServer } from '../testbed/dns-server.js';
+import { createPki } from '../testbed/pki.js';
 import { captureClientHello } from './client-hello.js';
-import type { LoadResult, LoadSpec } from './load-client.js';
-import { PEERS, type BenchRoutes, type Peer } from './peers.js';
+import { LoadClient } from './load-process.js';
+import { measurePeer, type BenchSettings, type PeerFigures } from './measure.js';
+import { PEERS, direct, type BenchRoutes, type Peer, type TrafficKind } from './peers.js';
+import { fullReport, medianOfRuns } from './report.js';
 import { startUpstream } from './upstream.js';
 
 const { values: flags } = parseArgs({
   options: {
-    'phase-ms': { type: 'string', default: '5000' },
+    peers: { type: 'string', default: PEERS.map((p) => p.name).join(',') },
+    kinds: { type: 'string', default: 'tls,plain' },
+    repeat: { type: 'string', default: '3' },
+    'phase-ms': { type: 'string', default: '1500' },
     concurrency: { type: 'string', default: '32' },
     'max-connections': { type: 'string', default: '20000' },
     'bulk-mib': { type: 'string', default: '64' },
-    'bulk-concurrency': { type: 'string', default: '4' },
-    workers: { type: 'string', default: '2' },
+    'bulk-concurrency': { type: 'string', default: '2' },
+    'bulk-rounds': { type: 'string', default: '2' },
+    'latency-connections': { type: 'string', default: '100' },
+    'round-trips': { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '200' },
+    idle: { type: 'string', default: '5000' },
+    'idle-tls': { type: 'string', default: '1000' },
+    threads: { type: 'string', default: String(Math.max(1, cpus().length)) },
     json: { type: 'string' },
-    peers: { type: 'string', default: PEERS.map((p) => p.name).join(',') },
+    report: { type: 'string' },
   },
 });
 
-function positiveInt(name: string, value: string | undefined, max: number): number {
+function wholeNumber(name: string, value: string | undefined, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new Error(
-      `--${name} must be a whole number from 1 to ${max} (got ${JSON.stringify(value)}), e.g. --${name} 4`,
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(
+      `--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)}), e.g. --${name} ${Math.max(min, 1)}`,
     );
+    process.exit(2);
   }
   return n;
 }
 
-const phaseMs = positiveInt('phase-ms', flags['phase-ms'], 60_000);
-const concurrency = positiveInt('concurrency', flags.concurrency, 512);
-const maxConnections = positiveInt('max-connections', flags['max-connections'], 200_000);
-const bulkBytes = positiveInt('bulk-mib', flags['bulk-mib'], 1024) * 1024 * 1024;
-const bulkConcurrency = positiveInt('bulk-concurrency', flags['bulk-concurrency'], 64);
-const workers = positiveInt('workers', flags.workers, 64);
-
-const selected = (flags.peers ?? '').split(',').map((s) => s.trim());
-for (const name of selected) {
-  if (!PEERS.some((p) => p.name === name)) {
-    throw new Error(
-      `--peers: unknown peer "${name}"; choose from ${PEERS.map((p) => p.name).join(', ')}, e.g. --peers ekslink,haproxy`,
-    );
+function list<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T[] {
+  const items = (value ?? '').split(',').map((s) => s.trim());
+  for (const item of items) {
+    if (!allowed.includes(item as T)) {
+      console.error(
+        `--${name}: unknown value "${item}"; choose from ${allowed.join(', ')}, e.g. --${name} ${allowed.slice(0, 2).join(',')}`,
+      );
+      process.exit(2);
+    }
   }
+  return items as T[];
+}
+
+interface RunFile {
+  readonly meta: Record<string, unknown>;
+  readonly settings: BenchSettings;
+  readonly peers: PeerFigures[];
+}
+
+/** `--report a.json,b.json`: the median of saved runs, no measuring. */
+async function report(files: string[]): Promise<void> {
+  const runs = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as RunFile));
+  const kinds = [...new Set(runs.flatMap((r) => r.settings.kinds))];
+  console.log(`Median of ${runs.length} run(s): ${files.join(', ')}\n`);
+  console.log(fullReport(medianOfRuns(runs.map((r) => r.peers)), kinds));
+}
+
+const FD_SLACK = 500;
+
+function openFileLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  const soft = Number(line?.split(/\s+/)[3]);
+  return Number.isFinite(soft) ? soft : 1024;
+}
+
+/**
+ * A proxy holding N idle connections needs 2N descriptors (client side and upstream side).
+ * Children inherit this process's limit, so raise it here (prlimit: root or a high enough
+ * hard limit); where that fails, hold fewer connections and say so.
+ */
+function ensureOpenFiles(wanted: number): number {
+  const need = 2 * wanted + FD_SLACK;
+  if (openFileLimit() < need) {
+    try {
+      execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${need}:${need}`], {
+        stdio: 'ignore',
+      });
+    } catch {
+      // Not allowed or no prlimit: scaled down below.
+    }
+  }
+  const limit = openFileLimit();
+  return limit >= need ? wanted : Math.max(0, Math.floor((limit - FD_SLACK) / 2));
+}
+
+/** The first line a tool prints about its version (nginx prints it on stderr). */
+function version(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return `${cmd} not installed`;
+  return `${r.stdout}${r.stderr}`.split('\n')[0]?.trim() ?? cmd;
 }
 
 const UPSTREAM_ADDRESS = '127.0.60.1';
 
-function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load-client.ts', JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as LoadResult);
-      else reject(new Error(`load client exited with code ${code}`));
-    });
-  });
-}
-
-interface PeerFigures {
-  peer: string;
-  connectionsPerSec: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  rateFailed: number;
-  /** DNS queries the peer sent per connection served in the rate phase. */
-  dnsQueriesPerConnection: number;
-  mibPerSec: number;
-  bulkFailed: number;
-}
-
-async function measure(
-  peer: Peer,
-  hellos: { rate: Buffer; bulk: Buffer },
-  dns: TestDnsServer,
-): Promise<PeerFigures> {
-  const base = { host: peer.host, bulkBytes, durationMs: phaseMs };
-  // Warm-up: JIT, DNS caches where a peer has them, connection pools.
-  await runLoadProcess({
-    ...base,
-    port: peer.portFor('rate'),
-    helloBase64: hellos.rate.toString('base64'),
-    mode: 'rate',
-    concurrency,
-    maxConnections: 500,
-    durationMs: 2000,
-  });
-  // ekslink resolves per connection (sharing concurrent lookups); the others cache.
-  const queriesBefore = dns.queryCount();
-  const rate = await runLoadProcess({
-    ...base,
-    port: peer.portFor('rate'),
-    helloBase64: hellos.rate.toString('base64'),
-    mode: 'rate',
-    concurrency,
-    maxConnections,
-  });
-  const queries = dns.queryCount() - queriesBefore;
-  const bulk = await runLoadProcess({
-    ...base,
-    port: peer.portFor('bulk'),
-    helloBase64: hellos.bulk.toString('base64'),
-    mode: 'bulk',
-    concurrency: bulkConcurrency,
-    maxConnections: bulkConcurrency * 4,
-  });
-  return {
-    peer: peer.name,
-    connectionsPerSec: (rate.completed / rate.elapsedMs) * 1000,
-    latencyP50Ms: rate.latencyP50Ms,
-    latencyP99Ms: rate.latencyP99Ms,
-    rateFailed: rate.failed,
-    dnsQueriesPerConnection: rate.completed > 0 ? queries / rate.completed : 0,
-    mibPerSec: bulk.bytes / 1024 / 1024 / (bulk.elapsedMs / 1000),
-    bulkFailed: bulk.failed,
-  };
-}
-
-function table(rows: PeerFigures[]): string {
-  const byName = new Map(rows.map((r) => [r.peer, r]));
-  const ek = byName.get('ekslink');
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : '-';
-  const header = [
-    'peer',
-    'conn/s',
-    'p50 ms',
-    'p99 ms',
-    'MiB/s',
-    'failed',
-    'DNS q/conn',
-    'ekslink/peer conn/s',
-    'ekslink/peer MiB/s',
-  ];
-  const lines = rows.map((r) => [
-    r.peer,
-    r.connectionsPerSec.toFixed(0),
-    r.latencyP50Ms.toFixed(2),
-    r.latencyP99Ms.toFixed(2),
-    r.mibPerSec.toFixed(0),
-    String(r.rateFailed + r.bulkFailed),
-    r.dnsQueriesPerConnection.toFixed(2),
-    r.peer === 'ekslink' ? '1.00x' : ratio(ek?.connectionsPerSec, r.connectionsPerSec),
-    r.peer === 'ekslink' ? '1.00x' : ratio(ek?.mibPerSec, r.mibPerSec),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i] as number)).join('  ')).join('\n');
-}
-
 async function main(): Promise<void> {
+  if (flags.report !== undefined) return report(flags.report.split(','));
+  const selected = list(
+    'peers',
+    flags.peers,
+    PEERS.map((p) => p.name),
+  );
+  const kinds = list<TrafficKind>('kinds', flags.kinds, ['tls', 'plain']);
+  const requestedIdle = {
+    plain: wholeNumber('idle', flags.idle, 0, 50_000),
+    tls: wholeNumber('idle-tls', flags['idle-tls'], 0, 50_000),
+  };
+  const maxIdle = ensureOpenFiles(Math.max(requestedIdle.plain, requestedIdle.tls));
+  const idle = {
+    plain: Math.min(requestedIdle.plain, maxIdle),
+    tls: Math.min(requestedIdle.tls, maxIdle),
+  };
+  const settings: BenchSettings = {
+    kinds,
+    repeat: wholeNumber('repeat', flags.repeat, 1, 20),
+    phaseMs: wholeNumber('phase-ms', flags['phase-ms'], 200, 60_000),
+    concurrency: wholeNumber('concurrency', flags.concurrency, 1, 512),
+    maxConnections: wholeNumber('max-connections', flags['max-connections'], 1, 200_000),
+    bulkBytes: wholeNumber('bulk-mib', flags['bulk-mib'], 1, 1024) * 1024 * 1024,
+    bulkConcurrency: wholeNumber('bulk-concurrency', flags['bulk-concurrency'], 1, 64),
+    bulkRounds: wholeNumber('bulk-rounds', flags['bulk-rounds'], 1, 64),
+    latencyConnections: wholeNumber('latency-connections', flags['latency-connections'], 10, 10_000),
+    roundTrips: wholeNumber('round-trips', flags['round-trips'], 10, 100_000),
+    warmupConnections: wholeNumber('warmup', flags.warmup, 1, 10_000),
+    idle,
+  };
+  const threads = wholeNumber('threads', flags.threads, 1, 64);
+
   const workDir = await mkdtemp(join(tmpdir(), 'ekslink-bench-'));
-  const dns = await TestDnsServer.start();
-  const rateUpstream = await startUpstream(UPSTREAM_ADDRESS, 'rate');
-  const bulkUpstream = await startUpstream(UPSTREAM_ADDRESS, 'bulk');
-  const routes: BenchRoutes = {
-    rateSni: 'rate.bench.ekslink.internal',
-    bulkSni: 'bulk.bench.ekslink.internal',
+  const routes0 = {
+    plainSni: 'plain.bench.ekslink.internal',
+    tlsSni: 'tls.bench.ekslink.internal',
     upstreamHost: 'eni.bench.ekslink.internal',
+  };
+  const pki = await createPki({ dnsNames: [routes0.tlsSni] });
+  const dns = await TestDnsServer.start();
+  const plainUpstream = await startUpstream(UPSTREAM_ADDRESS, 'plain', pki);
+  const tlsUpstream = await startUpstream(UPSTREAM_ADDRESS, 'tls', pki);
+  const routes: BenchRoutes = {
+    ...routes0,
     upstreamAddress: UPSTREAM_ADDRESS,
-    ratePort: rateUpstream.port,
-    bulkPort: bulkUpstream.port,
+    plainPort: plainUpstream.port,
+    tlsPort: tlsUpstream.port,
     upstreamCidr: '127.0.60.0/24',
     dnsServer: dns.server,
   };
   dns.set(routes.upstreamHost, { a: [UPSTREAM_ADDRESS], ttlSec: 1 });
-  const hellos = {
-    rate: await captureClientHello(routes.rateSni),
-    bulk: await captureClientHello(routes.bulkSni),
+  const hello = await captureClientHello(routes.plainSni);
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    haproxy: version('haproxy', ['-v']),
+    nginx: version('nginx', ['-v']),
+    loadAverageAtStart: loadavg()[0] ?? 0,
+    threads,
   };
   console.log(
-    `ekslink benchmark: ${phaseMs} ms per phase, rate: ${concurrency} concurrent (max ${maxConnections}), ` +
-      `bulk: ${bulkConcurrency} x ${bulkBytes / 1024 / 1024} MiB x 4 rounds, ${workers} worker(s)/thread(s) per proxy, ` +
-      `ClientHello ${hellos.rate.length} bytes`,
+    `ekslink benchmark on ${meta.cpus} CPU(s), Node ${meta.node}, ${meta.haproxy}, ${meta.nginx}; ` +
+      `load average ${meta.loadAverageAtStart.toFixed(2)} at start`,
   );
-  const rows: PeerFigures[] = [];
+  console.log(
+    `kinds ${kinds.join(', ')}; each CPU and latency phase ${settings.repeat}x (median); rate ${settings.phaseMs} ms at ` +
+      `${settings.concurrency} concurrent; bulk ${settings.bulkConcurrency} x ${settings.bulkRounds} x ${settings.bulkBytes / 1024 / 1024} MiB; ` +
+      `latency ${settings.latencyConnections} sequential connections, ${settings.roundTrips} echoes; ` +
+      `HAProxy/nginx ${threads} thread(s)/worker(s); replayed ClientHello ${hello.length} bytes`,
+  );
+  for (const kind of kinds) {
+    if (idle[kind] < requestedIdle[kind]) {
+      console.log(
+        `idle ${kind}: holding ${idle[kind]} connections, not ${requestedIdle[kind]}: the open-file limit (${openFileLimit()}) ` +
+          `could not be raised; RSS per 10k is scaled from ${idle[kind]}`,
+      );
+    }
+  }
+
+  const peers: PeerFigures[] = [];
+  const load = new LoadClient();
+  // ekslink runs in its own process group (the demo's launcher): an interrupted run must
+  // not leave it behind.
+  let running: Peer | undefined;
+  process.on('exit', () => running?.kill());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
+  let directPeer: Peer | undefined;
   try {
+    const peerOptions = { workDir, threads, maxConnections: maxIdle + 100, openFiles: openFileLimit() };
+    directPeer = await direct.start(routes, peerOptions);
     for (const factory of PEERS.filter((p) => selected.includes(p.name))) {
       const why = factory.unavailable();
       if (why) {
         console.log(`skip ${factory.name}: ${why}`);
         continue;
       }
-      const peer = await factory.start(routes, workDir, workers);
+      const started = performance.now();
+      const peer = factory === direct ? directPeer : await factory.start(routes, peerOptions);
       try {
-        const figures = await measure(peer, hellos, dns);
-        rows.push(figures);
-        console.log(
-          `${figures.peer}: ${figures.connectionsPerSec.toFixed(0)} conn/s, ${figures.mibPerSec.toFixed(0)} MiB/s`,
+        const figures = await measurePeer(
+          {
+            settings,
+            progress: (line) =>
+              process.stderr.write(`  ${line} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`),
+            dns,
+            load,
+            helloBase64: { plain: hello.toString('base64'), tls: '' },
+            tls: { servername: routes.tlsSni, caPem: pki.caCertPem },
+            direct: directPeer,
+            upstreamConnections: () => plainUpstream.openConnections + tlsUpstream.openConnections,
+          },
+          peer,
         );
+        peers.push(figures);
+        const t = figures.kinds.tls ?? figures.kinds.plain;
+        console.log(
+          `${figures.peer}: ${t?.cpuUsPerConnection?.toFixed(0) ?? '-'} µs/conn, ${t?.cpuSecPerGb?.toFixed(2) ?? '-'} s/GB ` +
+            `(${kinds[0]}), idle RSS ${figures.idleRssMiB?.toFixed(0) ?? '-'} MiB, ` +
+            `${((performance.now() - started) / 1000).toFixed(0)} s`,
+        );
+        for (const e of figures.errors) console.log(`  ${figures.peer} ${e}`);
       } finally {
+        process.stderr.write(`  stopping ${peer.name}\n`);
         await peer.stop();
+        running = undefined;
       }
     }
   } finally {
-    await rateUpstream.close();
-    await bulkUpstream.close();
+    await load.close();
+    await plainUpstream.close();
+    await tlsUpstream.close();
     await dns.close();
     await rm(workDir, { recursive: true, force: true });
   }
-  console.log(`\n${table(rows)}`);
-  console.log(
-    '\nRatios above 1.00x mean ekslink is faster than that peer; all peers share the same 2 cores as the load.',
+  const loadAverageAtEnd = loadavg()[0] ?? 0;
+  console.log(`\nload average ${loadAverageAtEnd.toFixed(2)} at end\n`);
+  console.log(fullReport(peers, kinds));
+  if (flags.json) {
+    const file: RunFile = { meta: { ...meta, loadAverageAtEnd }, settings, peers };
+    await writeFile(flags.json, `${JSON.stringify(file, null, 2)}\n`);
+  }
+  const failures = peers.reduce(
+    (n, p) => n + Object.values(p.kinds).reduce((m, k) => m + (k?.failed ?? 0), 0),
+    0,
   );
-  if (flags.json)
-    await writeFile(flags.json, `${JSON.stringify({ phaseMs, concurrency, workers, rows }, null, 2)}\n`);
-  const failures = rows.reduce((n, r) => n + r.rateFailed + r.bulkFailed, 0);
   process.exitCode = failures === 0 ? 0 : 1;
 }
 

@@ -1,56 +1,144 @@
 /**
- * Stand-ins for the EKS API server ENIs that cost almost nothing per connection, so the
- * benchmark measures the proxies, not TLS. Each reads the one TLS record that carries the
- * ClientHello, then:
- * - `rate`: answers with 1 KiB and closes;
- * - `bulk`: counts every byte after the hello until the client half-closes, then answers
- *   with the count and closes.
+ * Stand-ins for the EKS API server ENIs. The first byte the client sends after the
+ * handshake says what the connection is for:
+ * - `R` (rate, latency): answer 1 KiB and close, like one short API request;
+ * - `B` (bulk): count every byte after the command until the client half-closes, then
+ *   answer with the count and close;
+ * - `E` (keep-alive hop): echo every byte back;
+ * - `H` (idle): answer 1 KiB and stay open, idle, until the client closes.
+ *
+ * Two kinds: `plain` costs almost nothing per connection (it skips the one TLS record that
+ * carries the replayed ClientHello, no crypto runs), so the figures are the proxies';
+ * `tls` is a real node:tls server with a certificate from the run's CA, so every
+ * connection through a proxy carries a real handshake.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import type { TestPki } from '../testbed/pki.js';
 
-export type UpstreamMode = 'rate' | 'bulk';
+export type UpstreamKind = 'plain' | 'tls';
+export type Command = 'R' | 'B' | 'E' | 'H';
 
 export interface BenchUpstream {
   readonly port: number;
+  /** Connections open now. */
+  readonly openConnections: number;
   close(): Promise<void>;
 }
 
-const REPLY = Buffer.alloc(1024, 0x61);
+export const REPLY_BYTES = 1024;
+const REPLY = Buffer.alloc(REPLY_BYTES, 0x61);
 const RECORD_HEADER = 5;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-function handle(socket: net.Socket, mode: UpstreamMode): void {
-  let received = 0;
-  let helloEnd = -1;
-  let header: Buffer | undefined;
-  socket.on('error', () => socket.destroy());
-  socket.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (helloEnd < 0) {
-      header = header ? Buffer.concat([header, chunk]) : chunk;
-      if (header.length < RECORD_HEADER) return;
-      helloEnd = RECORD_HEADER + header.readUInt16BE(3);
-      header = undefined;
+/** Serves one connection once the bytes before the command (the hello) are out of the way. */
+function serve(socket: net.Socket, first: Buffer): void {
+  const command = String.fromCharCode(first[0] as number) as Command;
+  const rest = first.subarray(1);
+  switch (command) {
+    case 'R':
+      socket.end(REPLY);
+      return;
+    case 'H':
+      socket.write(REPLY);
+      socket.on('data', () => {});
+      // Half-open is allowed (bulk needs it), so close our side when the client closes its.
+      socket.on('end', () => socket.end());
+      return;
+    case 'E':
+      if (rest.length > 0) socket.write(rest);
+      socket.on('data', (d: Buffer) => socket.write(d));
+      socket.on('end', () => socket.end());
+      return;
+    case 'B': {
+      let count = rest.length;
+      socket.on('data', (d: Buffer) => (count += d.length));
+      socket.on('end', () => socket.end(`${count}\n`));
+      return;
     }
-    if (mode === 'rate' && received >= helloEnd && !socket.writableEnded) socket.end(REPLY);
-  });
-  socket.on('end', () => {
-    if (!socket.writableEnded) socket.end(`${Math.max(0, received - helloEnd)}\n`);
+    default:
+      socket.destroy();
+  }
+}
+
+/**
+ * A client that half-closes before its command (a TCP health probe, an abandoned
+ * handshake) gets our side closed too: half-open is allowed for bulk, so nothing else
+ * would close it, and an idle peer must leave no connection behind.
+ */
+function closeIfEndedEarly(socket: net.Socket, commandSeen: () => boolean): void {
+  socket.once('end', () => {
+    if (!commandSeen()) socket.end();
   });
 }
 
-export async function startUpstream(host: string, mode: UpstreamMode): Promise<BenchUpstream> {
+/** Plain: skip the ClientHello record, then the next byte is the command. */
+function handlePlain(socket: net.Socket): void {
+  let pending: Buffer | undefined;
+  let seen = false;
+  closeIfEndedEarly(socket, () => seen);
+  const onData = (chunk: Buffer) => {
+    pending = pending ? Buffer.concat([pending, chunk]) : chunk;
+    if (pending.length < RECORD_HEADER) return;
+    const helloEnd = RECORD_HEADER + pending.readUInt16BE(3);
+    if (pending.length <= helloEnd) return;
+    socket.off('data', onData);
+    seen = true;
+    serve(socket, pending.subarray(helloEnd));
+    pending = undefined;
+  };
+  socket.on('data', onData);
+}
+
+/** TLS: the first plaintext byte is the command. */
+function handleTls(socket: net.Socket): void {
+  let seen = false;
+  closeIfEndedEarly(socket, () => seen);
+  socket.once('data', (chunk: Buffer) => {
+    seen = true;
+    serve(socket, chunk);
+  });
+}
+
+export async function startUpstream(host: string, kind: UpstreamKind, pki: TestPki): Promise<BenchUpstream> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const guard = (socket: net.Socket) => socket.on('error', () => socket.destroy());
+  const server =
+    kind === 'plain'
+      ? net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+          guard(socket);
+          handlePlain(socket);
+        })
+      : tls.createServer(
+          {
+            cert: pki.serverCertPem,
+            key: pki.serverKeyPem,
+            allowHalfOpen: true,
+            noDelay: true,
+            // A TCP probe never starts a handshake, and node:tls shows us nothing of it: time it out.
+            handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+          },
+          (socket) => {
+            guard(socket);
+            handleTls(socket);
+          },
+        );
+  // Every TCP connection, handshake done or not, so close() can cut them all.
+  server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    handle(socket, mode);
   });
+  // A handshake the client abandons (the idle phase closing) is not the upstream's failure.
+  server.on('tlsClientError', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: 0, backlog: 4096 }, () => resolve());
   });
   return {
     port: (server.address() as net.AddressInfo).port,
+    get openConnections() {
+      return sockets.size;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
