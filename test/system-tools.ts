@@ -35,6 +35,6 @@ export function requireHere(reason: string | undefined, what: string): void {
  */
 export function cannotRunHere(reason: string | undefined, what: string): boolean {
   if (reason === undefined) return false;
-  it(`${what}: needs ${reason}`, () => requireHere(reason, what));
+  it(`${what}: cannot run here (${reason})`, () => requireHere(reason, what));
   return true;
 }
