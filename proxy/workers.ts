@@ -7,6 +7,8 @@
  * cgroup) still drains in one coordinated sequence. /metrics sums every process.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import { describeError, EkslinkError } from '../common/errors.js';
@@ -93,6 +95,15 @@ function isRequest(m: unknown): m is Request {
 }
 function isReply(m: unknown): m is Reply {
   return typeof m === 'object' && m !== null && (m as Reply).ekslink === 'rep';
+}
+
+/**
+ * The bundle's worker entry (dist/proxy-worker.mjs, next to the chunk this code is in), or
+ * undefined when running from source: then workers run the same script as the primary.
+ */
+function workerEntry(): string | undefined {
+  const path = fileURLToPath(new URL('./proxy-worker.mjs', import.meta.url));
+  return existsSync(path) ? path : undefined;
 }
 
 /** A /metrics scrape must not hang on one stuck worker. */
@@ -191,6 +202,8 @@ export class ClusterDataPlane implements DataPlane {
   }
 
   async start(): Promise<AddressInfo> {
+    const entry = workerEntry();
+    if (entry !== undefined) cluster.setupPrimary({ exec: entry, args: [] });
     // Each worker listens on its own socket with SO_REUSEPORT and the kernel spreads new
     // connections across them: no accept-and-pass hop through the primary (cluster's
     // round-robin costs the primary a syscall and an IPC message per connection). The

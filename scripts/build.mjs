@@ -4,7 +4,8 @@ import { rmSync } from 'node:fs';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { ekslink: 'cli/main.ts' },
+  // proxy-worker: what a data-plane worker process runs (the data path only, see proxy/worker-main.ts).
+  entryPoints: { ekslink: 'cli/main.ts', 'proxy-worker': 'proxy/worker-main.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -72,11 +72,17 @@ describe('topology 1 end to end: kubectl → WireGuard → NLB → proxy → EKS
 
   /** One kubectl call and the proxy's log line for its connection. */
   async function versionThroughChain(): Promise<{ version: { gitVersion: string }; line: Event }> {
-    const before = proxy!.connections().length;
+    // The proxy flushes its log every second: the next line to arrive may be the previous
+    // call's. This call's connection is the first one that closed after it started.
+    const startedAt = Date.now();
+    const ours = (e: Event): boolean => e.event === 'connection' && timeOf(e) >= startedAt;
     const stdout = await kubectl();
-    await proxy!.waitFor(() => proxy!.connections().length > before, 5000);
-    const line = proxy!.connections()[before]!;
+    const line = await proxy!.waitFor(ours, 5000);
     return { version: JSON.parse(stdout) as { gitVersion: string }, line };
+  }
+
+  function timeOf(e: Event): number {
+    return typeof e.time === 'number' ? e.time : Date.parse(String(e.time));
   }
 
   async function probe(ns: string, host: string, port: number, timeoutMs: number): Promise<Probe> {
