@@ -257,10 +257,10 @@ async function runHold(spec: LoadSpec, hello: Buffer): Promise<void> {
     firstError,
   );
   process.stdout.write(`${JSON.stringify(opened)}\n`);
-  await Promise.race([
-    nextLine(),
-    new Promise((r) => setTimeout(r, Math.max(0, t0 + spec.durationMs - performance.now()))),
-  ]);
+  // Held until released, and at most durationMs more (opening had its own durationMs).
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([nextLine(), new Promise((r) => (timer = setTimeout(r, spec.durationMs)))]);
+  clearTimeout(timer);
   for (const s of held) s.destroy();
   process.stdout.write(`${JSON.stringify({ closed: held.length })}\n`);
 }

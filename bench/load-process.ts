@@ -20,6 +20,8 @@ export interface HeldConnections {
 export class LoadClient {
   #child: ChildProcess | undefined;
   #buffer = '';
+  /** Lines that came with no one waiting (a hold that ran out and closed on its own). */
+  #unread: string[] = [];
   #waiter: ((line: string | undefined) => void) | undefined;
 
   #process(): ChildProcess {
@@ -28,6 +30,7 @@ export class LoadClient {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.#buffer = '';
+    this.#unread = [];
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (d: string) => {
       this.#buffer += d;
@@ -37,7 +40,8 @@ export class LoadClient {
         this.#buffer = this.#buffer.slice(nl + 1);
         const w = this.#waiter;
         this.#waiter = undefined;
-        w?.(line);
+        if (w) w(line);
+        else this.#unread.push(line);
       }
     });
     child.on('exit', () => {
@@ -50,9 +54,12 @@ export class LoadClient {
     return child;
   }
 
-  /** Sends a line (if any) and waits for the answer line, within `timeoutMs`. */
-  #ask(line: string | undefined, timeoutMs: number, what: string): Promise<string> {
+  /** Sends a line and takes the next answer line (perhaps one already there), within `timeoutMs`. */
+  #ask(line: string, timeoutMs: number, what: string): Promise<string> {
     const child = this.#process();
+    child.stdin?.write(`${line}\n`);
+    const early = this.#unread.shift();
+    if (early !== undefined) return Promise.resolve(early);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -63,7 +70,6 @@ export class LoadClient {
           reject(new Error(`load client (${what}) exited with ${child.signalCode ?? child.exitCode}`));
         else resolve(answer);
       };
-      if (line !== undefined) child.stdin?.write(`${line}\n`);
     });
   }
 

@@ -87,6 +87,10 @@ async function report(files: string[]): Promise<void> {
   console.log(fullReport(medianOfRuns(runs.map((r) => r.peers)), kinds));
 }
 
+function saveRun(path: string, run: RunFile): Promise<void> {
+  return writeFile(path, `${JSON.stringify(run, null, 2)}\n`);
+}
+
 const FD_SLACK = 500;
 
 function openFileLimit(): number {
@@ -209,6 +213,7 @@ async function main(): Promise<void> {
   }
 
   const peers: PeerFigures[] = [];
+  let measureFailures = 0;
   const load = new LoadClient();
   // ekslink runs in its own process group (the demo's launcher): an interrupted run must
   // not leave it behind.
@@ -243,6 +248,8 @@ async function main(): Promise<void> {
           peer,
         );
         peers.push(figures);
+        // Saved after every peer: a run stopped halfway keeps what it measured.
+        if (flags.json) await saveRun(flags.json, { meta, settings, peers });
         const t = figures.kinds.tls ?? figures.kinds.plain;
         console.log(
           `${figures.peer}: ${t?.cpuUsPerConnection?.toFixed(0) ?? '-'} µs/conn, ${t?.cpuSecPerGb?.toFixed(2) ?? '-'} s/GB ` +
@@ -250,6 +257,10 @@ async function main(): Promise<void> {
             `${((performance.now() - started) / 1000).toFixed(0)} s`,
         );
         for (const e of figures.errors) console.log(`  ${figures.peer} ${e}`);
+      } catch (err) {
+        // One peer's failure must not lose the others' figures.
+        measureFailures += 1;
+        console.log(`${peer.name}: measurement failed, no figures: ${(err as Error).message}`);
       } finally {
         process.stderr.write(`  stopping ${peer.name}\n`);
         await peer.stop();
@@ -266,15 +277,12 @@ async function main(): Promise<void> {
   const loadAverageAtEnd = loadavg()[0] ?? 0;
   console.log(`\nload average ${loadAverageAtEnd.toFixed(2)} at end\n`);
   console.log(fullReport(peers, kinds));
-  if (flags.json) {
-    const file: RunFile = { meta: { ...meta, loadAverageAtEnd }, settings, peers };
-    await writeFile(flags.json, `${JSON.stringify(file, null, 2)}\n`);
-  }
+  if (flags.json) await saveRun(flags.json, { meta: { ...meta, loadAverageAtEnd }, settings, peers });
   const failures = peers.reduce(
     (n, p) => n + Object.values(p.kinds).reduce((m, k) => m + (k?.failed ?? 0), 0),
     0,
   );
-  process.exitCode = failures === 0 ? 0 : 1;
+  process.exitCode = failures === 0 && measureFailures === 0 ? 0 : 1;
 }
 
 await main();
