@@ -8,6 +8,7 @@ import { MSG } from '../engine/messages.js';
 import { emit } from '../engine/output.js';
 import { applySteps, destroySteps, planSteps, type RunResult } from '../engine/runner.js';
 import type { Step, StepContext } from '../engine/step.js';
+import { reportPreflight, type PreflightProblem } from '../engine/preflight.js';
 import { buildPolicy, type IamPermission, type PolicyDocument } from '../iam/policy.js';
 
 /** What the world gives a deployment: all injected, so tests control time, output and AWS. */
@@ -72,6 +73,14 @@ export interface TopologyDefinition<Cfg, Ctx extends StepContext> {
   createContext(config: Cfg, deps: DeploymentDeps): Ctx;
   /** Verify each account's identity; called once before any step. */
   connect(ctx: Ctx): Promise<void>;
+  /**
+   * Look up everything the config references (VPCs, subnets, groups, route tables, zones)
+   * in its account and region and return every problem: run before plan and apply read any
+   * step, so bad input changes nothing. Not run by destroy, which must work whatever is gone.
+   */
+  preflight(ctx: Ctx): Promise<readonly PreflightProblem[]>;
+  /** What preflight's reads need, each with its `account`. */
+  readonly preflightPermissions: readonly IamPermission[];
   deploymentName(config: Cfg): string;
   outputs(ctx: Ctx): Record<string, unknown>;
   close(ctx: Ctx): void;
@@ -90,6 +99,7 @@ export function defineTopology<Cfg, Ctx extends StepContext>(def: TopologyDefini
       buildPolicy(
         [
           ...BASE_PERMISSIONS,
+          ...def.preflightPermissions.filter((p) => p.account === account),
           ...steps.flatMap((s) => s.permissions.filter((p) => (p.account ?? s.account) === account)),
         ],
         partition,
@@ -108,17 +118,21 @@ export function defineTopology<Cfg, Ctx extends StepContext>(def: TopologyDefini
         if (!connected) await def.connect(ctx);
         connected = true;
       };
+      const preflight = async () =>
+        reportPreflight(`${def.name} deployment ${name}`, await def.preflight(ctx), run);
       return {
         topology: def.name,
         name,
         async plan() {
           start('plan');
           await ensureConnected();
+          await preflight();
           return planSteps(steps, ctx, run);
         },
         async apply() {
           start('apply');
           await ensureConnected();
+          await preflight();
           const result = await applySteps(steps, ctx, run);
           const outputs = def.outputs(ctx);
           emit(deps.sink, MSG.OUTPUTS, deps.clock.now(), 'outputs', { data: { outputs } });

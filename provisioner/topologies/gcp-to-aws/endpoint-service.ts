@@ -13,8 +13,14 @@ import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { collectPages } from '../shared/pages.js';
+import { AwsCallError } from '../../errors.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
+import {
+  SERVICE_CONNECTION_PERMISSIONS,
+  destroyBlocked,
+  rejectLiveConnections,
+} from './service-connections.js';
 
 export interface EndpointServiceState {
   /** Every endpoint service carrying this deployment's tags (more than one only after a fault). */
@@ -33,7 +39,7 @@ const FAILED_REASON =
 async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServiceState> {
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
-  const listed = await collectPages(async (NextToken) => {
+  const listed = await collectPages('endpoint services', async (NextToken) => {
     const out = await conn.call('DescribeVpcEndpointServiceConfigurations', 'endpoint services', () =>
       conn.ec2.send(
         new DescribeVpcEndpointServiceConfigurationsCommand({
@@ -111,7 +117,7 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
     for (const f of failed) {
       ops.push({
         change: change('delete', `endpoint service ${f.ServiceId}`, FAILED_REASON),
-        run: () => deleteService(ctx, f.ServiceId!),
+        run: async () => void (await deleteService(ctx, f.ServiceId!)),
       });
     }
     const label = `endpoint service ${svc.ServiceId}`;
@@ -176,7 +182,7 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
         `endpoint service ${extra.ServiceId}`,
         "duplicate carrying this deployment's tags",
       ),
-      run: () => deleteService(ctx, extra.ServiceId!),
+      run: async () => void (await deleteService(ctx, extra.ServiceId!)),
     });
   }
   return ops;
@@ -203,22 +209,31 @@ async function setPrincipals(
   );
 }
 
-async function deleteService(ctx: GcpToAwsContext, serviceId: string): Promise<void> {
-  await ignoreGone(GONE, () =>
-    ctx.provider.call(
-      'DeleteVpcEndpointServiceConfigurations',
-      `endpoint service ${serviceId}`,
-      async () => {
-        const out = await ctx.provider.ec2.send(
-          new DeleteVpcEndpointServiceConfigurationsCommand({ ServiceIds: [serviceId] }),
-        );
-        const failed = out.Unsuccessful?.[0];
-        if (failed) throw awsFailure(failed.Error?.Code, failed.Error?.Message);
-      },
-      // An endpoint deleted a moment ago can keep its connection for a while.
-      { alsoRetry: ['ExistingVpcEndpointConnections'] },
-    ),
-  );
+/** Reject what is still connected (reported), then delete; returns the rejections made. */
+async function deleteService(ctx: GcpToAwsContext, serviceId: string): Promise<Change[]> {
+  const rejected = await rejectLiveConnections(ctx, serviceId);
+  try {
+    await ignoreGone(GONE, () =>
+      ctx.provider.call(
+        'DeleteVpcEndpointServiceConfigurations',
+        `endpoint service ${serviceId}`,
+        async () => {
+          const out = await ctx.provider.ec2.send(
+            new DeleteVpcEndpointServiceConfigurationsCommand({ ServiceIds: [serviceId] }),
+          );
+          const failed = out.Unsuccessful?.[0];
+          if (failed) throw awsFailure(failed.Error?.Code, failed.Error?.Message);
+        },
+        // An endpoint deleted or rejected a moment ago can keep its connection for a while.
+        { alsoRetry: ['ExistingVpcEndpointConnections'] },
+      ),
+    );
+  } catch (err) {
+    if (err instanceof AwsCallError && err.awsCode === 'ExistingVpcEndpointConnections')
+      throw await destroyBlocked(ctx, serviceId, err);
+    throw err;
+  }
+  return rejected;
 }
 
 export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
@@ -251,6 +266,7 @@ export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
     resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
     tagCondition: 'resource',
   },
+  ...SERVICE_CONNECTION_PERMISSIONS,
 ];
 
 /** Step 2, provider: endpoint service for the NLB, acceptance required, only the named principals. */
@@ -266,7 +282,7 @@ export const endpointServiceStep: Step<GcpToAwsContext, EndpointServiceState> = 
     const done: Change[] = [];
     // Failed services too: they carry our tags and would otherwise be left behind.
     for (const svc of [...current.services, ...current.failedServices]) {
-      await deleteService(ctx, svc.ServiceId!);
+      done.push(...(await deleteService(ctx, svc.ServiceId!)));
       done.push(change('delete', `endpoint service ${svc.ServiceId}`, 'destroy'));
     }
     return done;

@@ -56,7 +56,7 @@ async function taggedArns(conn: AccountConnection, arns: string[], deployment: s
 export async function readNlb(ctx: GcpToAwsContext): Promise<NlbState> {
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
-  const allLbs = await collectPages((Marker) =>
+  const allLbs = await collectPages('load balancers', (Marker) =>
     conn
       .call('DescribeLoadBalancers', 'load balancers', () =>
         conn.elbv2.send(new DescribeLoadBalancersCommand({ Marker })),
@@ -66,7 +66,7 @@ export async function readNlb(ctx: GcpToAwsContext): Promise<NlbState> {
         next: o.NextMarker,
       })),
   );
-  const allTgs = await collectPages((Marker) =>
+  const allTgs = await collectPages('target groups', (Marker) =>
     conn
       .call('DescribeTargetGroups', 'target groups', () =>
         conn.elbv2.send(new DescribeTargetGroupsCommand({ Marker })),

@@ -39,7 +39,7 @@ const SG_GONE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound'];
 async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> {
   const conn = ctx.consumer;
   const deployment = ctx.config.deployment;
-  const allGroups = await collectPages(async (NextToken) => {
+  const allGroups = await collectPages('security groups', async (NextToken) => {
     const out = await conn.call('DescribeSecurityGroups', 'security groups', () =>
       conn.ec2.send(
         new DescribeSecurityGroupsCommand({
@@ -54,7 +54,7 @@ async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> 
     return { items: out.SecurityGroups ?? [], next: out.NextToken };
   });
   const securityGroups = allGroups.filter((g) => isDeploymentResource(g.Tags, deployment));
-  const allEndpoints = await collectPages(async (NextToken) => {
+  const allEndpoints = await collectPages('VPC endpoints', async (NextToken) => {
     const out = await conn.call('DescribeVpcEndpoints', 'VPC endpoints', () =>
       conn.ec2.send(new DescribeVpcEndpointsCommand({ Filters: deploymentFilters(deployment), NextToken })),
     );

@@ -172,20 +172,24 @@ async function readRequest(ctx: PeeredContext): Promise<RequestState> {
 /** Every peering connection carrying this deployment's tags (requester account: tags are per account). */
 async function taggedPeerings(ctx: PeeredContext): Promise<VpcPeeringConnection[]> {
   const conn = ctx.requester;
-  const all: VpcPeeringConnection[] = await collectPages(async (NextToken) => {
-    const out = await conn.call(
-      'DescribeVpcPeeringConnections',
-      'peering connections of this deployment',
-      () =>
-        conn.ec2.send(
-          new DescribeVpcPeeringConnectionsCommand({
-            Filters: deploymentFilters(ctx.config.deployment),
-            NextToken,
-          }),
-        ),
-    );
-    return { items: out.VpcPeeringConnections ?? [], next: out.NextToken };
-  }, 20);
+  const all: VpcPeeringConnection[] = await collectPages(
+    'peering connections',
+    async (NextToken) => {
+      const out = await conn.call(
+        'DescribeVpcPeeringConnections',
+        'peering connections of this deployment',
+        () =>
+          conn.ec2.send(
+            new DescribeVpcPeeringConnectionsCommand({
+              Filters: deploymentFilters(ctx.config.deployment),
+              NextToken,
+            }),
+          ),
+      );
+      return { items: out.VpcPeeringConnections ?? [], next: out.NextToken };
+    },
+    20,
+  );
   const current = all.filter((p) => !ENDED.has(statusOf(p))).find((p) => matchesConfig(ctx, p));
   ctx.facts.peeringConnectionId = current?.VpcPeeringConnectionId;
   ctx.facts.peeringStatus = current === undefined ? undefined : statusOf(current);

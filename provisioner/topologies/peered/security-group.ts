@@ -50,17 +50,21 @@ async function readSecurityGroup(ctx: PeeredContext): Promise<SecurityGroupState
       return { groupVpcId: undefined, rules: [] };
     throw err;
   }
-  const rules: SecurityGroupRule[] = await collectPages(async (NextToken) => {
-    const out = await conn.call('DescribeSecurityGroupRules', `rules of ${groupId}`, () =>
-      conn.ec2.send(
-        new DescribeSecurityGroupRulesCommand({
-          Filters: [{ Name: 'group-id', Values: [groupId] }],
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.SecurityGroupRules ?? [], next: out.NextToken };
-  }, 20);
+  const rules: SecurityGroupRule[] = await collectPages(
+    `rules of ${groupId}`,
+    async (NextToken) => {
+      const out = await conn.call('DescribeSecurityGroupRules', `rules of ${groupId}`, () =>
+        conn.ec2.send(
+          new DescribeSecurityGroupRulesCommand({
+            Filters: [{ Name: 'group-id', Values: [groupId] }],
+            NextToken,
+          }),
+        ),
+      );
+      return { items: out.SecurityGroupRules ?? [], next: out.NextToken };
+    },
+    20,
+  );
   const ours = rules.find((r) => isDeploymentResource(r.Tags, ctx.config.deployment) && isWanted(ctx, r));
   ctx.facts.securityGroupRuleId = ours?.SecurityGroupRuleId;
   return { groupVpcId, rules };
