@@ -11,6 +11,12 @@ import { peered } from '../../provisioner/topologies/peered/index.js';
 import { CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, open, seedNetworkIn, useWorld } from './world.js';
 
 const world = useWorld();
+/** The cluster's hostname in each partition's format (China: .eks.amazonaws.com.cn). */
+const EKS_HOSTS: Record<string, string> = {
+  'cn-north-1': '0123456789abcdef0123456789abcdef.yl4.cn-north-1.eks.amazonaws.com.cn',
+  'us-gov-west-1': '0123456789abcdef0123456789abcdef.gr7.us-gov-west-1.eks.amazonaws.com',
+  'us-east-1': '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com',
+};
 
 describe('the default allowed principal is in the partition of the caller identity', () => {
   test.each([
@@ -27,6 +33,7 @@ describe('the default allowed principal is in the partition of the caller identi
       patch: (c) => {
         c.provider.region = region;
         c.consumer.region = region;
+        c.eks.hostname = EKS_HOSTS[region]!;
         Object.assign(c.provider, provider);
         Object.assign(c.consumer, consumer);
         c.consumer.credentials!.roleArn = `arn:${partition}:iam::${CONSUMER_ACCOUNT}:role/ekslink-provisioner`;
