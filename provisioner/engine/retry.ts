@@ -82,6 +82,18 @@ export function retryableCode(err: unknown, alsoRetry: readonly string[] = []): 
   return undefined;
 }
 
+/**
+ * True when a failure leaves it unknown whether AWS carried the request out: no answer at
+ * all (connection reset, timeout) or a server error. A throttled request was not carried out.
+ */
+export function isAmbiguousFailure(err: unknown): boolean {
+  const code = awsErrorCode(err);
+  if (code === undefined) return retryableCode(err) === 'network';
+  if (THROTTLING_CODES.includes(code)) return false;
+  const status = awsHttpStatus(err);
+  return (status !== undefined && status >= 500) || TRANSIENT_CODES.includes(code);
+}
+
 /** Delay before attempt `attempt + 1`: exponential, capped, with equal jitter. */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));

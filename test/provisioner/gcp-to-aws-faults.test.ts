@@ -99,7 +99,8 @@ describe('AWS realities', () => {
   test('an endpoint not yet visible right after create is retried', async () => {
     const { deployment, sink } = await open(world, 'eventual', {
       observer: (call) => {
-        if (call.operation === 'CreateVpcEndpoint') {
+        // The next DescribeVpcEndpoints asks for the endpoint by ID (waiting for it to be available).
+        if (call.operation === 'AcceptVpcEndpointConnections') {
           world.fake.inject({
             service: 'ec2',
             action: 'DescribeVpcEndpoints',

@@ -19,7 +19,9 @@ import { cidrWithin, peeredNames, type PeeredSide } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
+import { chooseKeeper, duplicateReason, reportDuplicates } from '../shared/duplicates.js';
 import { collectPages } from '../shared/pages.js';
+import { waitUntilListed } from '../shared/visibility.js';
 
 /** Peering states that are over: such a connection is history, not ours to manage. */
 const ENDED = new Set(['deleted', 'deleting', 'rejected', 'failed', 'expired']);
@@ -146,6 +148,26 @@ function matchesConfig(ctx: PeeredContext, p: VpcPeeringConnection): boolean {
   );
 }
 
+const peeringId = (p: VpcPeeringConnection) => p.VpcPeeringConnectionId!;
+const PEERING_USE: Record<string, number> = {
+  active: 3,
+  'pending-acceptance': 2,
+  provisioning: 2,
+  'initiating-request': 1,
+};
+
+/**
+ * The live tagged peering that joins the configured VPCs; of several (a create retried
+ * after its answer was lost) the active one, else the one furthest along, else the lowest
+ * ID: AWS gives peerings no creation time.
+ */
+function choosePeering(ctx: PeeredContext, live: readonly VpcPeeringConnection[]) {
+  return chooseKeeper(
+    live.filter((p) => matchesConfig(ctx, p)),
+    { id: peeringId, inUse: (p) => ({ score: PEERING_USE[statusOf(p)] ?? 0, as: statusOf(p) }) },
+  );
+}
+
 function describePeering(ctx: PeeredContext): string {
   const { requester: r, accepter: a } = ctx.config;
   return `${r.vpcId} (${r.accountId} ${r.region}) -> ${a.vpcId} (${a.accountId} ${a.region})`;
@@ -190,7 +212,17 @@ async function taggedPeerings(ctx: PeeredContext): Promise<VpcPeeringConnection[
     },
     20,
   );
-  const current = all.filter((p) => !ENDED.has(statusOf(p))).find((p) => matchesConfig(ctx, p));
+  const choice = choosePeering(
+    ctx,
+    all.filter((p) => !ENDED.has(statusOf(p))),
+  );
+  reportDuplicates(
+    ctx,
+    { step: 'peering-request', account: 'requester', kind: 'VPC peering' },
+    choice,
+    peeringId,
+  );
+  const current = choice.kept;
   ctx.facts.peeringConnectionId = current?.VpcPeeringConnectionId;
   ctx.facts.peeringStatus = current === undefined ? undefined : statusOf(current);
   ctx.facts.routeTarget = current ? { kind: 'peering', id: current.VpcPeeringConnectionId! } : undefined;
@@ -221,14 +253,17 @@ function requestOps(ctx: PeeredContext, s: RequestState): Op[] {
       ),
     ];
   }
-  const current = s.live.find((p) => matchesConfig(ctx, p));
+  const choice = choosePeering(ctx, s.live);
+  const current = choice.kept;
   for (const p of s.live.filter((x) => x !== current)) {
     const id = p.VpcPeeringConnectionId!;
     ops.push({
       change: change(
         'delete',
         `VPC peering ${id}`,
-        `tagged for this deployment but joins ${p.RequesterVpcInfo?.VpcId} -> ${p.AccepterVpcInfo?.VpcId}, not the configured VPCs`,
+        matchesConfig(ctx, p)
+          ? duplicateReason(choice, peeringId)
+          : `tagged for this deployment but joins ${p.RequesterVpcInfo?.VpcId} -> ${p.AccepterVpcInfo?.VpcId}, not the configured VPCs`,
       ),
       run: () =>
         ignoreGone(GONE, () =>
@@ -263,22 +298,39 @@ function requestOps(ctx: PeeredContext, s: RequestState): Op[] {
       `request peering ${describePeering(ctx)}`,
     ),
     run: async () => {
-      const out = await conn.call('CreateVpcPeeringConnection', `VPC peering ${describePeering(ctx)}`, () =>
-        conn.ec2.send(
-          new CreateVpcPeeringConnectionCommand({
-            VpcId: requester.vpcId,
-            PeerVpcId: accepter.vpcId,
-            PeerOwnerId: accepter.accountId,
-            PeerRegion: accepter.region,
-            TagSpecifications: tagSpecifications(
-              'vpc-peering-connection',
-              deployment,
-              peeredNames(deployment).peering,
-            ),
-          }),
-        ),
+      // No idempotency token for peering: after an unanswered try, look by tags before asking again.
+      const found = async () => {
+        const live = (await taggedPeerings(ctx)).filter((p) => !ENDED.has(statusOf(p)));
+        return choosePeering(ctx, live).kept;
+      };
+      const p = await conn.call(
+        'CreateVpcPeeringConnection',
+        `VPC peering ${describePeering(ctx)}`,
+        async () =>
+          (
+            await conn.ec2.send(
+              new CreateVpcPeeringConnectionCommand({
+                VpcId: requester.vpcId,
+                PeerVpcId: accepter.vpcId,
+                PeerOwnerId: accepter.accountId,
+                PeerRegion: accepter.region,
+                TagSpecifications: tagSpecifications(
+                  'vpc-peering-connection',
+                  deployment,
+                  peeredNames(deployment).peering,
+                ),
+              }),
+            )
+          ).VpcPeeringConnection!,
+        { recheck: found },
       );
-      const p = out.VpcPeeringConnection!;
+      await waitUntilListed(
+        ctx,
+        { step: 'peering-request', account: 'requester' },
+        `VPC peering ${p.VpcPeeringConnectionId}`,
+        async () => (await found())?.VpcPeeringConnectionId !== undefined,
+        ctx.config.timeouts.peeringActiveSec * 1000,
+      );
       ctx.facts.peeringConnectionId = p.VpcPeeringConnectionId;
       ctx.facts.peeringStatus = statusOf(p);
       ctx.facts.routeTarget = { kind: 'peering', id: p.VpcPeeringConnectionId! };
