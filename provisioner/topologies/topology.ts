@@ -47,8 +47,12 @@ export interface Topology {
   readonly configSchema: z.ZodType;
   /** Connect to every account (verifying identities) and return the deployment. */
   open(config: unknown, deps: DeploymentDeps): Promise<Deployment>;
-  /** Least-privilege policy for one account, built from the steps' declarations. @default partition aws */
-  iamPolicy(account: string, partition?: Partition): PolicyDocument;
+  /**
+   * Least-privilege policy for one account, built from the steps' declarations. With the
+   * deployment config, statements name exactly the configured resources, in that account's
+   * region and ID. @default partition aws
+   */
+  iamPolicy(account: string, partition?: Partition, config?: unknown): PolicyDocument;
   /** Ordered steps, for docs and help: id, account, title. */
   describeSteps(): { id: string; account: string; title: string }[];
 }
@@ -95,15 +99,24 @@ export function defineTopology<Cfg, Ctx extends StepContext>(def: TopologyDefini
     accounts: def.accounts,
     configSchema: def.configSchema,
     describeSteps: () => steps.map((s) => ({ id: s.id, account: s.account, title: s.title })),
-    iamPolicy: (account, partition = 'aws') =>
-      buildPolicy(
+    iamPolicy: (account, partition = 'aws', config) => {
+      const side = (
+        config as Record<string, { region?: string; accountId?: string } | undefined> | undefined
+      )?.[account];
+      const scope =
+        config !== undefined && side?.region !== undefined && side.accountId !== undefined
+          ? { region: side.region, accountId: side.accountId, config }
+          : undefined;
+      return buildPolicy(
         [
           ...BASE_PERMISSIONS,
           ...def.preflightPermissions.filter((p) => p.account === account),
           ...steps.flatMap((s) => s.permissions.filter((p) => (p.account ?? s.account) === account)),
         ],
         partition,
-      ),
+        scope,
+      );
+    },
     async open(config, deps) {
       const cfg = config as Cfg;
       const ctx = def.createContext(cfg, deps);

@@ -17,7 +17,7 @@ import { AwsCallError, ProvisionError } from '../../errors.js';
 import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
-import type { IamPermission } from '../../iam/policy.js';
+import type { IamPermission, PolicyScope } from '../../iam/policy.js';
 import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { chooseKeeper, duplicateReason, reportDuplicates, type Choice } from '../shared/duplicates.js';
 import { collectPages } from '../shared/pages.js';
@@ -26,7 +26,7 @@ import { clientToken } from '../../engine/client-token.js';
 import { MSG } from '../../engine/messages.js';
 import { emit } from '../../engine/output.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
-import { resourceNames } from './config.js';
+import { resourceNames, type GcpToAwsConfig } from './config.js';
 import type { GcpToAwsContext } from './context.js';
 
 export interface VpcEndpointState {
@@ -555,6 +555,14 @@ async function deleteSecurityGroup(ctx: GcpToAwsContext, id: string): Promise<vo
   );
 }
 
+function consumerOf(scope: PolicyScope): GcpToAwsConfig['consumer'] {
+  return (scope.config as GcpToAwsConfig).consumer;
+}
+
+function consumerArn(scope: PolicyScope, resource: string): string {
+  return `arn:aws:ec2:${scope.region}:${scope.accountId}:${resource}`;
+}
+
 export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
   {
     why: 'find the security group and VPC endpoint by tags',
@@ -581,12 +589,21 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateSecurityGroup'],
     resources: ['arn:aws:ec2:*:*:vpc/*'],
     tagCondition: 'none',
+    scoped: (scope) => ({ resources: [consumerArn(scope, `vpc/${consumerOf(scope).vpcId}`)] }),
   },
   {
     why: 'place the endpoint in the configured VPC and subnets, with its group',
     actions: ['ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint'],
     resources: ['arn:aws:ec2:*:*:vpc/*', 'arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:security-group/*'],
     tagCondition: 'none',
+    // The group is the one this deployment creates: its ID is not known before apply.
+    scoped: (scope) => ({
+      resources: [
+        consumerArn(scope, `vpc/${consumerOf(scope).vpcId}`),
+        ...consumerOf(scope).subnetIds.map((id) => consumerArn(scope, `subnet/${id}`)),
+        consumerArn(scope, 'security-group/*'),
+      ],
+    }),
   },
   {
     why: 'tag the security group and VPC endpoint in their create calls',

@@ -18,6 +18,7 @@ import type { IamPermission } from '../../iam/policy.js';
 import { cidrWithin, peeredNames, type PeeredSide } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
+import { peeredConfigOf, peeringCondition, vpcArn } from './iam-scope.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { chooseKeeper, duplicateReason, reportDuplicates } from '../shared/duplicates.js';
 import { collectPages } from '../shared/pages.js';
@@ -358,12 +359,17 @@ export const peeringRequestStep: Step<PeeredContext, RequestState> = {
       actions: ['ec2:CreateVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc/*'],
       tagCondition: 'none',
+      scoped: (scope) => ({ resources: [vpcArn(peeredConfigOf(scope), 'requester')] }),
     },
     {
       why: 'create the peering connection with the deployment tags',
       actions: ['ec2:CreateVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'request',
+      scoped: (scope) => ({
+        resources: [`arn:aws:ec2:${scope.region}:${scope.accountId}:vpc-peering-connection/*`],
+        condition: peeringCondition(peeredConfigOf(scope)),
+      }),
     },
     {
       why: 'tag the peering connection in its create call',
@@ -539,10 +545,24 @@ export const peeringAcceptStep: Step<PeeredContext, AcceptState> = {
   permissions: [
     EC2_DESCRIBE,
     {
+      // The requester's tags are not visible in this account, so no tag condition: with
+      // --config the peering must join exactly the configured VPCs.
       why: 'accept the peering connection into the data plane VPC',
       actions: ['ec2:AcceptVpcPeeringConnection'],
-      resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*', 'arn:aws:ec2:*:*:vpc/*'],
+      resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'none',
+      scoped: (scope) => ({
+        // The connection's ARN carries the requester's account; the conditions pin both VPCs.
+        resources: [`arn:aws:ec2:${scope.region}:*:vpc-peering-connection/*`],
+        condition: peeringCondition(peeredConfigOf(scope)),
+      }),
+    },
+    {
+      why: 'accept the peering into the configured data plane VPC',
+      actions: ['ec2:AcceptVpcPeeringConnection'],
+      resources: ['arn:aws:ec2:*:*:vpc/*'],
+      tagCondition: 'none',
+      scoped: (scope) => ({ resources: [vpcArn(peeredConfigOf(scope), 'accepter')] }),
     },
   ],
   read: readAccept,

@@ -12,6 +12,7 @@ import { emit } from '../../engine/output.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { peeredNames } from './config.js';
+import { peeredConfigOf } from './iam-scope.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
@@ -199,6 +200,11 @@ const PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
     resources: ['arn:aws:ec2:*:*:security-group/*'],
     tagCondition: 'none',
+    scoped: (scope) => ({
+      resources: [
+        `arn:aws:ec2:${scope.region}:${scope.accountId}:security-group/${peeredConfigOf(scope).eks.clusterSecurityGroupId}`,
+      ],
+    }),
   },
   {
     why: 'create the rule with the deployment tags',
