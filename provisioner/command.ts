@@ -108,7 +108,10 @@ export interface IamPolicyOptions {
   readonly account: string;
   /** ARN partition of the printed policy. @default from the account's region in `config`, else aws */
   readonly partition?: string | undefined;
-  /** Deployment config: its `<account>.region` gives the default partition. */
+  /**
+   * Deployment config: its `<account>.region` gives the default partition, and statements
+   * name exactly the configured resources in that account's region and ID.
+   */
   readonly config?: string | undefined;
 }
 
@@ -121,6 +124,8 @@ export async function runIamPolicy(options: IamPolicyOptions, io: Pick<Provision
     );
   }
   let partition: Partition = 'aws';
+  const config =
+    options.config === undefined ? undefined : await loadConfigFile(options.config, topology.configSchema);
   if (options.partition !== undefined) {
     if (!(PARTITIONS as readonly string[]).includes(options.partition)) {
       throw new ConfigError(
@@ -128,14 +133,10 @@ export async function runIamPolicy(options: IamPolicyOptions, io: Pick<Provision
       );
     }
     partition = options.partition as Partition;
-  } else if (options.config !== undefined) {
-    const config = (await loadConfigFile(options.config, topology.configSchema)) as Record<
-      string,
-      { region?: unknown } | undefined
-    >;
-    const region = config[options.account]?.region;
+  } else if (config !== undefined) {
+    const region = (config as Record<string, { region?: unknown } | undefined>)[options.account]?.region;
     if (typeof region === 'string') partition = partitionOfRegion(region);
   }
-  io.out(JSON.stringify(topology.iamPolicy(options.account, partition), null, 2));
+  io.out(JSON.stringify(topology.iamPolicy(options.account, partition, config), null, 2));
   return 0;
 }

@@ -26,6 +26,12 @@ export const ERROR_CATALOG = {
     'apply or destroy needs confirmation: answer "yes" on a terminal, or pass --yes when not on a terminal (CI).',
   EKL_PROVISION_OUTPUTS_WRITE_FAILED:
     'apply succeeded but --outputs-file could not be written (missing directory, permissions). Fix the path and run apply again: it changes nothing and writes the file.',
+  EKL_PROVISION_PARTIAL_LIST:
+    'A paginated AWS list call kept handing out page tokens past the bound (the message names the list). Nothing was changed: a partial list could hide a resource of the deployment. Delete unused resources of that kind, or run again.',
+  EKL_PROVISION_PREFLIGHT:
+    'Preflight found problems in the config before anything was created: every problem is listed with its key, the value and the fix (a VPC, subnet, security group, route table or hosted zone that does not exist in that account and region, or does not fit the others). Fix each one and run plan again; exit code 2.',
+  EKL_PROVISION_DESTROY_BLOCKED:
+    'destroy could not delete a resource because something outside this deployment still uses it (the message names the blocker and the command that clears it). Clear it and run destroy again: it resumes.',
   EKL_PROVISION_UNKNOWN_TOPOLOGY:
     'The --topology value is not a known topology. Use one of the names listed in the message.',
 } as const;

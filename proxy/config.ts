@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { z } from 'zod';
 import { parseCidr } from '../common/cidr.js';
 import { loadConfigFile, validateConfig, whenParsed } from '../common/config-file.js';
+import { eksDomainProblem } from '../common/eks-hostname.js';
 import { isNonPublicCidr } from './address-policy.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -57,7 +58,10 @@ const vpcEndpointId = z.string().regex(/^vpce-[0-9a-f]{8,17}$/, {
 export const routeSchema = z
   .object({
     /** The TLS SNI clients send: the EKS private API hostname. */
-    sni: hostname,
+    sni: hostname.superRefine((h, ctx) => {
+      const problem = eksDomainProblem(h);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
     /** Hostname re-resolved on every connection. @default the SNI */
     upstreamHost: hostname.optional(),
     /** @default 443 */

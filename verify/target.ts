@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { parseConfigText, validateConfig } from '../common/config-file.js';
+import { eksDomainProblem } from '../common/eks-hostname.js';
 import { ConfigError, UsageError } from '../common/errors.js';
 import type { VerifyTarget } from './types.js';
 
@@ -48,7 +49,11 @@ const tlsServerNameSchema = z
   .regex(
     /^(?=.{1,253}$)([a-z0-9*]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i,
     'must be a DNS name (SNI cannot be an IP address), e.g. ABCDEF.gr7.eu-west-1.eks.amazonaws.com',
-  );
+  )
+  .superRefine((v, ctx) => {
+    const problem = eksDomainProblem(v);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const kubeconfigSchema = z.object({
   'current-context': z.string().optional(),

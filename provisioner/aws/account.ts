@@ -7,7 +7,7 @@ import { AwsCallError, ProvisionError, awsErrorCode } from '../errors.js';
 import type { Clock } from '../engine/clock.js';
 import { MSG } from '../engine/messages.js';
 import { emit, type OutputSink } from '../engine/output.js';
-import { RetryStopped, withRetry, type RetryPolicy } from '../engine/retry.js';
+import { RetryStopped, isAmbiguousFailure, withRetry, type RetryPolicy } from '../engine/retry.js';
 import type { AccountConfig } from './account-config.js';
 import { partitionOfArn, partitionOfRegion, type Partition } from './partition.js';
 
@@ -37,9 +37,15 @@ export interface AccountConnectionOptions {
   readonly deployment: string;
 }
 
-export interface CallOptions {
+export interface CallOptions<T = unknown> {
   /** Extra AWS codes retried for this call (eventual consistency). */
   readonly alsoRetry?: readonly string[];
+  /**
+   * For a create without an idempotency token: after a failure that may have been carried
+   * out anyway (no answer, a server error), look for the resource before sending the create
+   * again; what it finds is the call's result. Without it a retry could make a second one.
+   */
+  readonly recheck?: () => Promise<T | undefined>;
 }
 
 interface MiddlewareStackLike {
@@ -151,10 +157,23 @@ export class AccountConnection {
     operation: string,
     resource: string,
     fn: () => Promise<T>,
-    options: CallOptions = {},
+    options: CallOptions<T> = {},
   ): Promise<T> {
+    let maybeDone = false;
+    const attempt = async (): Promise<T> => {
+      if (maybeDone && options.recheck) {
+        const found = await options.recheck();
+        if (found !== undefined) return found;
+      }
+      try {
+        return await fn();
+      } catch (err) {
+        maybeDone = isAmbiguousFailure(err);
+        throw err;
+      }
+    };
     try {
-      return await withRetry(fn, {
+      return await withRetry(attempt, {
         clock: this.options.clock,
         ...(this.options.retryPolicy ? { policy: this.options.retryPolicy } : {}),
         ...(this.options.random ? { random: this.options.random } : {}),

@@ -27,6 +27,16 @@ export const MSG = {
     'debug',
     'Credentials for an account resolved to the configured account ID.',
   ),
+  PREFLIGHT_OK: spec(
+    'EKL_PROV_I0003',
+    'info',
+    'Preflight found every VPC, subnet, security group, route table and hosted zone the config names, and they fit together.',
+  ),
+  PREFLIGHT_PROBLEM: spec(
+    'EKL_PROV_E0004',
+    'error',
+    'Preflight found a problem in the config (nothing is created); data: account, key, value, problem, fix.',
+  ),
   STEP_READ: spec('EKL_PROV_I1001', 'debug', 'A step read the current state of its resources.'),
   STEP_PLANNED: spec('EKL_PROV_I1002', 'info', 'A step planned its changes; data: changes[].'),
   PLAN_SUMMARY: spec('EKL_PROV_I1003', 'result', 'The whole plan; data: counts per action and steps[].'),
@@ -51,7 +61,17 @@ export const MSG = {
   DUPLICATE_RESOURCE: spec(
     'EKL_PROV_W4002',
     'warn',
-    "More than one resource carries this deployment's tags; extras are planned for deletion.",
+    "More than one resource carries this deployment's tags: the one in use (else the oldest) is kept, the others are planned for deletion; data: kind, kept, removed[], why.",
+  ),
+  FOREIGN_CONNECTION_REJECTED: spec(
+    'EKL_PROV_W4003',
+    'warn',
+    'destroy rejected an endpoint connection this deployment did not create, so the endpoint service could be deleted; data: serviceId, vpcEndpointId, owner, state.',
+  ),
+  ALREADY_THERE: spec(
+    'EKL_PROV_I4004',
+    'info',
+    'A create or authorize answered that the thing is already there, and it is ours (a retried call that AWS had already carried out): counted as done; data: operation, resource.',
   ),
   STEP_FAILED: spec('EKL_PROV_E5001', 'error', 'A step failed; data: step, account, resource, awsCode.'),
 } as const satisfies Record<string, MessageSpec>;

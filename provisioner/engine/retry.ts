@@ -62,7 +62,19 @@ export interface RetryOptions {
 }
 
 /** Why an error may be retried: its AWS code, 'network' when AWS never answered, or undefined. */
+const NETWORK_ERRORS = ['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'];
+
+/**
+ * AWS never answered: connection reset, refused, timed out. The SDK still attaches
+ * `$metadata` (without an HTTP status) and names the error `TimeoutError` for a socket hang-up.
+ */
+function isNetworkError(err: unknown): boolean {
+  if (!(err instanceof Error) || awsHttpStatus(err) !== undefined) return false;
+  return NETWORK_ERRORS.some((c) => c === err.name || c === (err as NodeJS.ErrnoException).code);
+}
+
 export function retryableCode(err: unknown, alsoRetry: readonly string[] = []): string | undefined {
+  if (isNetworkError(err)) return 'network';
   const code = awsErrorCode(err);
   if (code !== undefined) {
     if (THROTTLING_CODES.includes(code) || TRANSIENT_CODES.includes(code) || alsoRetry.includes(code))
@@ -70,16 +82,20 @@ export function retryableCode(err: unknown, alsoRetry: readonly string[] = []): 
     const status = awsHttpStatus(err);
     return status !== undefined && status >= 500 ? code : undefined;
   }
-  // No AWS answer at all: connection reset, DNS hiccup, socket timeout.
-  if (
-    err instanceof Error &&
-    ['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].some(
-      (c) => c === err.name || c === (err as NodeJS.ErrnoException).code,
-    )
-  ) {
-    return 'network';
-  }
   return undefined;
+}
+
+/**
+ * True when a failure leaves it unknown whether AWS carried the request out: no answer at
+ * all (connection reset, timeout) or a server error. A throttled request was not carried out.
+ */
+export function isAmbiguousFailure(err: unknown): boolean {
+  if (isNetworkError(err)) return true;
+  const code = awsErrorCode(err);
+  if (code === undefined) return false;
+  if (THROTTLING_CODES.includes(code)) return false;
+  const status = awsHttpStatus(err);
+  return (status !== undefined && status >= 500) || TRANSIENT_CODES.includes(code);
 }
 
 /** Delay before attempt `attempt + 1`: exponential, capped, with equal jitter. */

@@ -25,6 +25,28 @@ export interface IamPermission {
   readonly why: string;
   /** Account key whose role needs this, when not the declaring step's own account. */
   readonly account?: string;
+  /**
+   * With a deployment config (`iam-policy --config`): the exact resources (and conditions)
+   * the calls touch, e.g. the configured security group's ARN instead of `security-group/*`.
+   * Without it, or for what it leaves out, ARNs are placed in the account's region and ID.
+   */
+  readonly scoped?: (scope: PolicyScope) => {
+    readonly resources?: readonly string[];
+    readonly condition?: IamPermission['condition'];
+  };
+}
+
+/** The account a policy is printed for, from the deployment config. */
+export interface PolicyScope {
+  readonly region: string;
+  readonly accountId: string;
+  /** The whole parsed deployment config of the topology. */
+  readonly config: unknown;
+}
+
+/** `arn:aws:ec2:*:*:vpc/*` -> `arn:aws:ec2:eu-west-1:222222222222:vpc/*`; global ARNs (Route 53) unchanged. */
+export function placeArn(arn: string, scope: Pick<PolicyScope, 'region' | 'accountId'>): string {
+  return arn.replace(/^arn:aws:([a-z0-9-]+):\*:\*:/, `arn:aws:$1:${scope.region}:${scope.accountId}:`);
 }
 
 export interface PolicyStatement {
@@ -73,14 +95,25 @@ function sidOf(text: string): string {
 export function buildPolicy(
   permissions: readonly IamPermission[],
   partition: Partition = 'aws',
+  scope?: PolicyScope,
 ): PolicyDocument {
   const groups = new Map<
     string,
     { why: string[]; actions: Set<string>; resources: string[]; condition: PolicyStatement['Condition'] }
   >();
-  for (const p of permissions) {
+  for (const declared of permissions) {
+    const narrowed = scope === undefined ? {} : (declared.scoped?.(scope) ?? {});
+    const p: IamPermission = {
+      ...declared,
+      resources:
+        narrowed.resources ??
+        (scope === undefined ? declared.resources : declared.resources.map((r) => placeArn(r, scope))),
+      ...(narrowed.condition ? { condition: narrowed.condition } : {}),
+    };
+    // Scoped to nothing: the configured deployment never makes these calls.
+    if (p.resources.length === 0) continue;
     const condition = conditionFor(p);
-    const resources = p.resources.map((r) => inPartition(r, partition)).sort();
+    const resources = [...new Set(p.resources.map((r) => inPartition(r, partition)))].sort();
     const key = JSON.stringify([resources, condition]);
     const group = groups.get(key) ?? {
       why: [],

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { whenParsed } from '../../common/config-file.js';
+import { eksHostnameProblem } from '../../common/eks-hostname.js';
 import { ROLE_ARN } from '../aws/account-config.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -73,7 +74,10 @@ export const kubeconfigInputSchema = z
       })
       .optional(),
     /** The EKS private API hostname: the certificate's name, sent as SNI. */
-    eksHostname: hostname('eks-hostname', EKS_EXAMPLE),
+    eksHostname: hostname('eks-hostname', EKS_EXAMPLE).superRefine((h, ctx) => {
+      const problem = eksHostnameProblem(h);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `--eks-hostname ${problem}` });
+    }),
     caFile: z.string().min(1).optional(),
     /** base64 of the PEM, as `aws eks describe-cluster` returns certificateAuthority.data. */
     caData: z.string().min(1).optional(),

@@ -8,6 +8,7 @@ import { MSG } from '../engine/messages.js';
 import { emit } from '../engine/output.js';
 import { applySteps, destroySteps, planSteps, type RunResult } from '../engine/runner.js';
 import type { Step, StepContext } from '../engine/step.js';
+import { reportPreflight, type PreflightProblem } from '../engine/preflight.js';
 import { buildPolicy, type IamPermission, type PolicyDocument } from '../iam/policy.js';
 
 /** What the world gives a deployment: all injected, so tests control time, output and AWS. */
@@ -46,8 +47,12 @@ export interface Topology {
   readonly configSchema: z.ZodType;
   /** Connect to every account (verifying identities) and return the deployment. */
   open(config: unknown, deps: DeploymentDeps): Promise<Deployment>;
-  /** Least-privilege policy for one account, built from the steps' declarations. @default partition aws */
-  iamPolicy(account: string, partition?: Partition): PolicyDocument;
+  /**
+   * Least-privilege policy for one account, built from the steps' declarations. With the
+   * deployment config, statements name exactly the configured resources, in that account's
+   * region and ID. @default partition aws
+   */
+  iamPolicy(account: string, partition?: Partition, config?: unknown): PolicyDocument;
   /** Ordered steps, for docs and help: id, account, title. */
   describeSteps(): { id: string; account: string; title: string }[];
 }
@@ -72,6 +77,14 @@ export interface TopologyDefinition<Cfg, Ctx extends StepContext> {
   createContext(config: Cfg, deps: DeploymentDeps): Ctx;
   /** Verify each account's identity; called once before any step. */
   connect(ctx: Ctx): Promise<void>;
+  /**
+   * Look up everything the config references (VPCs, subnets, groups, route tables, zones)
+   * in its account and region and return every problem: run before plan and apply read any
+   * step, so bad input changes nothing. Not run by destroy, which must work whatever is gone.
+   */
+  preflight(ctx: Ctx): Promise<readonly PreflightProblem[]>;
+  /** What preflight's reads need, each with its `account`. */
+  readonly preflightPermissions: readonly IamPermission[];
   deploymentName(config: Cfg): string;
   outputs(ctx: Ctx): Record<string, unknown>;
   close(ctx: Ctx): void;
@@ -86,14 +99,24 @@ export function defineTopology<Cfg, Ctx extends StepContext>(def: TopologyDefini
     accounts: def.accounts,
     configSchema: def.configSchema,
     describeSteps: () => steps.map((s) => ({ id: s.id, account: s.account, title: s.title })),
-    iamPolicy: (account, partition = 'aws') =>
-      buildPolicy(
+    iamPolicy: (account, partition = 'aws', config) => {
+      const side = (
+        config as Record<string, { region?: string; accountId?: string } | undefined> | undefined
+      )?.[account];
+      const scope =
+        config !== undefined && side?.region !== undefined && side.accountId !== undefined
+          ? { region: side.region, accountId: side.accountId, config }
+          : undefined;
+      return buildPolicy(
         [
           ...BASE_PERMISSIONS,
+          ...def.preflightPermissions.filter((p) => p.account === account),
           ...steps.flatMap((s) => s.permissions.filter((p) => (p.account ?? s.account) === account)),
         ],
         partition,
-      ),
+        scope,
+      );
+    },
     async open(config, deps) {
       const cfg = config as Cfg;
       const ctx = def.createContext(cfg, deps);
@@ -108,17 +131,21 @@ export function defineTopology<Cfg, Ctx extends StepContext>(def: TopologyDefini
         if (!connected) await def.connect(ctx);
         connected = true;
       };
+      const preflight = async () =>
+        reportPreflight(`${def.name} deployment ${name}`, await def.preflight(ctx), run);
       return {
         topology: def.name,
         name,
         async plan() {
           start('plan');
           await ensureConnected();
+          await preflight();
           return planSteps(steps, ctx, run);
         },
         async apply() {
           start('apply');
           await ensureConnected();
+          await preflight();
           const result = await applySteps(steps, ctx, run);
           const outputs = def.outputs(ctx);
           emit(deps.sink, MSG.OUTPUTS, deps.clock.now(), 'outputs', { data: { outputs } });

@@ -84,6 +84,7 @@ describe('ekslink provision (process)', () => {
     const chinaConfig = world.config('china', (c) => {
       c.provider.region = 'cn-north-1';
       c.consumer.region = 'cn-north-1';
+      c.eks.hostname = '0123456789abcdef0123456789abcdef.yl4.cn-north-1.eks.amazonaws.com.cn';
     });
     writeFileSync(path, stringify(chinaConfig));
     const china = await cli([...base, '--config', path]);

@@ -3,7 +3,16 @@ import { describe, expect, test } from 'vitest';
 import { ManualClock } from '../../provisioner/engine/clock.js';
 import { MSG } from '../../provisioner/engine/messages.js';
 import { MemorySink } from '../../provisioner/engine/output.js';
-import { RetryStopped, backoffDelay, retryableCode, withRetry } from '../../provisioner/engine/retry.js';
+import { clientToken } from '../../provisioner/engine/client-token.js';
+import {
+  RetryStopped,
+  backoffDelay,
+  isAmbiguousFailure,
+  retryableCode,
+  withRetry,
+} from '../../provisioner/engine/retry.js';
+import { chooseKeeper } from '../../provisioner/topologies/shared/duplicates.js';
+import { collectPages } from '../../provisioner/topologies/shared/pages.js';
 import { applySteps, destroySteps, planSteps } from '../../provisioner/engine/runner.js';
 import { change, type Step, type StepContext } from '../../provisioner/engine/step.js';
 import { waitFor } from '../../provisioner/engine/waiter.js';
@@ -189,4 +198,73 @@ test('buildPolicy merges declarations with the same resources and condition', ()
       Condition: { StringEquals: { 'aws:ResourceTag/chalk.ai/managed-by': 'chalk' } },
     },
   ]);
+});
+
+describe('consistency helpers', () => {
+  test('a list that is still handing out tokens at its page bound is an error, never a short list', async () => {
+    let served = 0;
+    const fetch = async (token: string | undefined) => {
+      served++;
+      return { items: [token ?? 'first'], next: `t${served}` };
+    };
+    const err = (await collectPages('VPC endpoints', fetch, 3).catch((e: unknown) => e)) as ProvisionError;
+    expect(err.code).toBe('EKL_PROVISION_PARTIAL_LIST');
+    expect(err.message).toMatch(/^listing VPC endpoints stopped at 3 pages \(3 items\) with more to come/);
+    expect(served).toBe(3);
+    const done = await collectPages('x', async (t) => ({ items: [t ?? 'a'], next: t ? undefined : 'b' }));
+    expect(done).toEqual(['a', 'b']);
+  });
+
+  test('client tokens: the same deployment, step and request give the same token; anything else another', () => {
+    const base = clientToken('acme', 'vpc-endpoint', {
+      VpcId: 'vpc-1',
+      SubnetIds: ['a', 'b'],
+      replacing: null,
+    });
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    expect(
+      clientToken('acme', 'vpc-endpoint', { SubnetIds: ['a', 'b'], replacing: null, VpcId: 'vpc-1' }),
+    ).toBe(base);
+    for (const other of [
+      clientToken('acme2', 'vpc-endpoint', { VpcId: 'vpc-1', SubnetIds: ['a', 'b'], replacing: null }),
+      clientToken('acme', 'endpoint-service', { VpcId: 'vpc-1', SubnetIds: ['a', 'b'], replacing: null }),
+      clientToken('acme', 'vpc-endpoint', { VpcId: 'vpc-1', SubnetIds: ['a', 'b'], replacing: 'vpce-old' }),
+    ])
+      expect(other).not.toBe(base);
+  });
+
+  test('ambiguous failures: no answer or a server error may have been carried out; throttling was not', () => {
+    const hangUp = Object.assign(new Error('socket hang up'), {
+      name: 'TimeoutError',
+      code: 'ECONNRESET',
+      $metadata: {},
+    });
+    expect(retryableCode(hangUp)).toBe('network');
+    expect(isAmbiguousFailure(hangUp)).toBe(true);
+    expect(isAmbiguousFailure(awsError('InternalError', 500))).toBe(true);
+    expect(isAmbiguousFailure(awsError('RequestLimitExceeded', 503))).toBe(false);
+    expect(isAmbiguousFailure(awsError('InvalidParameterValue'))).toBe(false);
+  });
+
+  test('duplicates: keep the one in use, then the oldest, then the lowest ID; say why', () => {
+    const items = [
+      { id: 'b', state: 'pending', at: 1 },
+      { id: 'c', state: 'available', at: 3 },
+      { id: 'a', state: 'available', at: 2 },
+    ];
+    const rules = {
+      id: (x: (typeof items)[number]) => x.id,
+      inUse: (x: (typeof items)[number]) => ({ score: x.state === 'available' ? 1 : 0, as: x.state }),
+      created: (x: (typeof items)[number]) => x.at,
+    };
+    const inUse = chooseKeeper(items, rules);
+    expect([inUse.kept?.id, inUse.extras.map((x) => x.id), inUse.why]).toEqual(['a', ['c', 'b'], 'oldest']);
+    const avail = chooseKeeper(items.slice(0, 2), rules);
+    expect([avail.kept?.id, avail.why]).toEqual(['c', 'in use (available)']);
+    const noTime = chooseKeeper(
+      items.map((x) => ({ ...x, state: 'x' })),
+      { id: rules.id },
+    );
+    expect([noTime.kept?.id, noTime.why]).toEqual(['a', 'lowest ID (AWS gives no creation time)']);
+  });
 });

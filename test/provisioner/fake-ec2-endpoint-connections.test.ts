@@ -20,7 +20,7 @@ import {
   DescribeLoadBalancersCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mapSetItems, pageOf } from './fake-ec2-endpoint-connections.js';
+import { mapSetItems, pageOf, reverseSetItems } from './fake-ec2-endpoint-connections.js';
 import { CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, startWorld, type World } from './world.js';
 
 let world: World;
@@ -281,6 +281,136 @@ describe('endpoint connections fake', () => {
     }
     expect((await all()).tokens).toEqual([undefined]);
     for (const GroupId of ids) await world.aws.consumer.ec2.send(new DeleteSecurityGroupCommand({ GroupId }));
+  });
+
+  test('ClientToken: the same token and request answer the first create again; other parameters are IdempotentParameterMismatch', async () => {
+    const request = {
+      VpcEndpointType: 'Interface' as const,
+      VpcId: world.consumer.vpcId,
+      ServiceName: serviceName,
+      SubnetIds: [world.consumer.subnetIds[0]!],
+      ClientToken: 'fake-test-token-1',
+    };
+    const first = (await world.aws.consumer.ec2.send(new CreateVpcEndpointCommand(request))).VpcEndpoint!;
+    const again = (await world.aws.consumer.ec2.send(new CreateVpcEndpointCommand(request))).VpcEndpoint!;
+    expect(again.VpcEndpointId).toBe(first.VpcEndpointId);
+    const mismatch = await world.aws.consumer.ec2
+      .send(new CreateVpcEndpointCommand({ ...request, SubnetIds: [world.consumer.subnetIds[1]!] }))
+      .catch((e: unknown) => e);
+    expect((mismatch as Error).name).toBe('IdempotentParameterMismatch');
+    const mine = (
+      await world.aws.consumer.ec2.send(new DescribeVpcEndpointsCommand({}))
+    ).VpcEndpoints!.filter((e) => e.VpcEndpointId === first.VpcEndpointId);
+    expect(mine).toHaveLength(1);
+    await world.aws.consumer.ec2.send(
+      new DeleteVpcEndpointsCommand({ VpcEndpointIds: [first.VpcEndpointId!] }),
+    );
+  });
+
+  test('lagTags: a new resource is missing from tag-filtered lists for N answers, but found by ID at once', async () => {
+    world.fake.lagTags('CreateSecurityGroup', 2);
+    const created = await world.aws.consumer.ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'fake-lagged',
+        Description: 'x',
+        VpcId: world.consumer.vpcId,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'lag', Value: 'yes' }] }],
+      }),
+    );
+    const byTag = async () =>
+      (
+        await world.aws.consumer.ec2.send(
+          new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:lag', Values: ['yes'] }] }),
+        )
+      ).SecurityGroups!.map((g) => g.GroupId);
+    const byId = await world.aws.consumer.ec2.send(
+      new DescribeSecurityGroupsCommand({ GroupIds: [created.GroupId!] }),
+    );
+    expect(byId.SecurityGroups!.map((g) => g.GroupId)).toEqual([created.GroupId]);
+    expect([await byTag(), await byTag(), await byTag()]).toEqual([[], [], [created.GroupId]]);
+    await world.aws.consumer.ec2.send(new DeleteSecurityGroupCommand({ GroupId: created.GroupId! }));
+  });
+
+  test('reverseListing: newest first; dropAnswer: carried out, but the caller gets no answer', async () => {
+    const ids: string[] = [];
+    world.fake.dropAnswer('ec2', 'CreateSecurityGroup');
+    const lost = await world.aws.consumer.ec2
+      .send(
+        new CreateSecurityGroupCommand({
+          GroupName: 'fake-order-0',
+          Description: 'x',
+          VpcId: world.consumer.vpcId,
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect((lost as NodeJS.ErrnoException).code ?? (lost as Error).name).toMatch(
+      /ECONNRESET|socket hang up|TimeoutError/,
+    );
+    for (const n of [1, 2]) {
+      const out = await world.aws.consumer.ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `fake-order-${n}`,
+          Description: 'x',
+          VpcId: world.consumer.vpcId,
+        }),
+      );
+      ids.push(out.GroupId!);
+    }
+    const names = async () =>
+      (
+        await world.aws.consumer.ec2.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [{ Name: 'group-name', Values: ['fake-order-0', 'fake-order-1', 'fake-order-2'] }],
+          }),
+        )
+      ).SecurityGroups!;
+    const inOrder = (await names()).map((g) => g.GroupName);
+    // The dropped create was carried out: its group exists.
+    expect([...inOrder].sort()).toEqual(['fake-order-0', 'fake-order-1', 'fake-order-2']);
+    world.fake.reverseListing('DescribeSecurityGroups', true);
+    try {
+      expect((await names()).map((g) => g.GroupName)).toEqual([...inOrder].reverse());
+    } finally {
+      world.fake.reverseListing('DescribeSecurityGroups', false);
+    }
+    for (const g of await names())
+      await world.aws.consumer.ec2.send(new DeleteSecurityGroupCommand({ GroupId: g.GroupId! }));
+  });
+
+  test('activateAfter: a new NLB answers provisioning for N looks, then active', async () => {
+    world.fake.activateAfter(2);
+    try {
+      const lb = (
+        await world.aws.provider.elbv2.send(
+          new CreateLoadBalancerCommand({
+            Name: 'fake-slow',
+            Type: 'network',
+            Scheme: 'internal',
+            Subnets: world.provider.subnetIds,
+          }),
+        )
+      ).LoadBalancers![0]!;
+      expect(lb.State?.Code).toBe('provisioning');
+      const look = async () =>
+        (
+          await world.aws.provider.elbv2.send(
+            new DescribeLoadBalancersCommand({ LoadBalancerArns: [lb.LoadBalancerArn!] }),
+          )
+        ).LoadBalancers![0]!.State?.Code;
+      expect([await look(), await look(), await look()]).toEqual(['provisioning', 'provisioning', 'active']);
+      await world.aws.provider.elbv2.send(
+        new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn! }),
+      );
+    } finally {
+      world.fake.activateAfter(0);
+    }
+  });
+
+  test('reverseSetItems reverses top-level items only', () => {
+    const xml = '<r><set><item><i>1</i><s><item>x</item></s></item><item><i>2</i></item></set></r>';
+    expect(reverseSetItems(xml, 'set')).toBe(
+      '<r><set><item><i>2</i></item><item><i>1</i><s><item>x</item></s></item></set></r>',
+    );
   });
 
   test('pageOf keeps the items of one page and adds nextToken only when more remain', () => {

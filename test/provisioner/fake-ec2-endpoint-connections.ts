@@ -50,8 +50,30 @@ export interface FaultRule {
   times: number;
 }
 
-/** Describe calls the fake can split into pages (moto returns everything in one). */
-export type PagedAction = 'DescribeVpcEndpoints' | 'DescribeSecurityGroups';
+/** Describe calls the fake can split into pages and reorder (moto returns everything in one, in creation order). */
+export type PagedAction =
+  | 'DescribeVpcEndpoints'
+  | 'DescribeSecurityGroups'
+  | 'DescribeVpcEndpointServiceConfigurations'
+  | 'DescribeVpcEndpointConnections';
+
+/** Creates whose new resource the fake can keep out of tag-filtered listings for a while. */
+export type LaggedCreate =
+  'CreateVpcEndpoint' | 'CreateVpcEndpointServiceConfiguration' | 'CreateSecurityGroup';
+
+/** Where each lagged create's resource is listed, and the element that holds its ID. */
+const LAGGED_LISTS: Record<LaggedCreate, { list: PagedAction; set: string; id: string }> = {
+  CreateVpcEndpoint: { list: 'DescribeVpcEndpoints', set: 'vpcEndpointSet', id: 'vpcEndpointId' },
+  CreateVpcEndpointServiceConfiguration: {
+    list: 'DescribeVpcEndpointServiceConfigurations',
+    set: 'serviceConfigurationSet',
+    id: 'serviceId',
+  },
+  CreateSecurityGroup: { list: 'DescribeSecurityGroups', set: 'securityGroupInfo', id: 'groupId' },
+};
+
+/** Creates that take an idempotency token (`ClientToken`) the fake honours. */
+const TOKEN_CREATES = ['CreateVpcEndpoint', 'CreateVpcEndpointServiceConfiguration'];
 
 export interface EndpointConnectionsFake {
   /** Point EC2 (and ELBv2) endpoint overrides here. */
@@ -66,6 +88,14 @@ export interface EndpointConnectionsFake {
   failEndpointService(serviceId: string): void;
   /** Answer `action` in pages of `pageSize` items with a `nextToken`, as AWS may; undefined: one page. */
   paginate(action: PagedAction, pageSize: number | undefined): void;
+  /** List `action`'s items newest first (AWS promises no order); false: moto's creation order. */
+  reverseListing(action: PagedAction, on: boolean): void;
+  /** The next resource `action` creates stays out of tag-filtered listings for `looks` answers. */
+  lagTags(action: LaggedCreate, looks: number): void;
+  /** Carry out the next `times` `action` requests, then drop the connection instead of answering. */
+  dropAnswer(service: string, action: string, times?: number): void;
+  /** New load balancers answer `provisioning` for `looks` DescribeLoadBalancers before `active`. */
+  activateAfter(looks: number): void;
   /** Make the next matching requests fail (throttling, eventual consistency). */
   inject(rule: Omit<FaultRule, 'times'> & { times?: number }): void;
   /** How many requests were answered by injected faults, per `service:action`. */
@@ -151,7 +181,16 @@ export function mapSetItems(
 const PAGED_SETS: Record<PagedAction, string> = {
   DescribeVpcEndpoints: 'vpcEndpointSet',
   DescribeSecurityGroups: 'securityGroupInfo',
+  DescribeVpcEndpointServiceConfigurations: 'serviceConfigurationSet',
+  DescribeVpcEndpointConnections: 'vpcEndpointConnectionSet',
 };
+
+/** The same answer with the set's top-level items in reverse order. */
+export function reverseSetItems(xml: string, setTag: string): string {
+  const items: string[] = [];
+  mapSetItems(xml, setTag, (item, i) => ((items[i] = item), item));
+  return mapSetItems(xml, setTag, (_, i) => items[items.length - 1 - i]!);
+}
 
 /**
  * One page of a full moto answer: items [offset, offset + size) of the set, and a
@@ -210,6 +249,17 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
   let nextLbFailure: string | undefined;
   const failedServices = new Set<string>();
   const pageSizes = new Map<string, number>();
+  const reversed = new Set<string>();
+  /** Lagged create -> looks its next resource stays unlisted; resource ID -> looks left. */
+  const lagArmed = new Map<LaggedCreate, number>();
+  const hidden = new Map<string, number>();
+  const drops: { service: string; action: string; times: number }[] = [];
+  const dropped = new WeakSet<ServerResponse>();
+  /** `account:action:token` -> the request it came with and the answer given. */
+  const tokens = new Map<string, { request: string; status: number; body: string }>();
+  let activationLooks = 0;
+  /** Load balancer ARN -> DescribeLoadBalancers answers left in `provisioning`. */
+  const provisioning = new Map<string, number>();
 
   function forward(
     method: string,
@@ -293,6 +343,8 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
   }
 
   function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
+    // Carried out, but the caller never hears: as when a connection breaks after AWS acted.
+    if (dropped.has(res)) return void res.socket?.destroy();
     res.writeHead(status, {
       'content-type': 'text/xml',
       'content-length': String(Buffer.byteLength(body)),
@@ -321,6 +373,11 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           : elbError(rule.code, 'Rate exceeded'),
       );
     }
+    const drop = drops.find((d) => d.times > 0 && d.service === service && d.action === action);
+    if (drop) {
+      drop.times--;
+      dropped.add(res);
+    }
     const pass = async () => {
       const out = await forward(req.method ?? 'POST', req.url ?? '/', req.headers, raw);
       return out;
@@ -331,6 +388,38 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
       return send(res, out.status, out.body);
     }
     const account = await accountOf(req.headers);
+
+    // Idempotency (EC2 ClientToken): the same token with the same request gets the first
+    // answer again, with a different request IdempotentParameterMismatch; nothing new is made.
+    const token = TOKEN_CREATES.includes(action) ? form.get('ClientToken') : null;
+    const tokenKey = `${account}:${action}:${token}`;
+    const fingerprint = [...form.entries()]
+      .filter(([k]) => k !== 'ClientToken')
+      .map(([k, v]) => `${k}=${v}`)
+      .sort()
+      .join('&');
+    if (token) {
+      const seen = tokens.get(tokenKey);
+      if (seen && seen.request !== fingerprint) {
+        return send(
+          res,
+          400,
+          ec2Error('IdempotentParameterMismatch', `Client token ${token} was used with different parameters`),
+        );
+      }
+      if (seen) return send(res, seen.status, seen.body);
+    }
+    const remember = (status: number, body: string) => {
+      if (token && status === 200) tokens.set(tokenKey, { request: fingerprint, status, body });
+    };
+    /** Arm the lag of this create's resource, when a test asked for one. */
+    const lagNew = (created: LaggedCreate, body: string) => {
+      const looks = lagArmed.get(created);
+      const id = tagValue(body, LAGGED_LISTS[created].id);
+      if (looks === undefined || id === undefined) return;
+      lagArmed.delete(created);
+      hidden.set(id, looks);
+    };
 
     switch (action) {
       case 'CreateVpcEndpointServiceConfiguration': {
@@ -345,7 +434,9 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           };
           services.set(id, rec);
           byName.set(rec.serviceName, rec);
+          lagNew('CreateVpcEndpointServiceConfiguration', out.body);
         }
+        remember(out.status, out.body);
         return send(res, out.status, out.body);
       }
       case 'ModifyVpcEndpointServiceConfiguration': {
@@ -363,7 +454,7 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
             ? item.replace(/<serviceState>[^<]*<\/serviceState>/, '<serviceState>Failed</serviceState>')
             : item,
         );
-        return send(res, 200, body);
+        return send(res, 200, listing(action, form, body));
       }
       case 'DeleteVpcEndpointServiceConfigurations': {
         const ids = listParam(form, 'ServiceId');
@@ -410,8 +501,12 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           );
         }
         const out = await pass();
-        if (out.status !== 200 || !svc) return send(res, out.status, out.body);
+        if (out.status !== 200 || !svc) {
+          remember(out.status, out.body);
+          return send(res, out.status, out.body);
+        }
         const id = tagValue(out.body, 'vpcEndpointId')!;
+        lagNew('CreateVpcEndpoint', out.body);
         const state: ConnectionState = svc.acceptanceRequired ? 'pendingAcceptance' : 'available';
         conns.set(id, {
           serviceId: svc.serviceId,
@@ -421,11 +516,14 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           creationTimestamp: new Date().toISOString(),
           pendingPolls,
         });
-        return send(
-          res,
-          200,
-          out.body.replace(/<state>[^<]*<\/state>/, `<state>${endpointStateOf(state)}</state>`),
-        );
+        const answer = out.body.replace(/<state>[^<]*<\/state>/, `<state>${endpointStateOf(state)}</state>`);
+        remember(200, answer);
+        return send(res, 200, answer);
+      }
+      case 'CreateSecurityGroup': {
+        const out = await pass();
+        if (out.status === 200) lagNew('CreateSecurityGroup', out.body);
+        return send(res, out.status, out.body);
       }
       case 'DescribeVpcEndpoints': {
         const out = await pass();
@@ -436,12 +534,12 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           tick(conn);
           return item.replace(/<state>[^<]*<\/state>/, `<state>${endpointStateOf(conn.state)}</state>`);
         });
-        return send(res, 200, paged(action, form, body));
+        return send(res, 200, listing(action, form, body));
       }
       case 'DescribeSecurityGroups': {
         const out = await pass();
         if (out.status !== 200) return send(res, out.status, out.body);
-        return send(res, 200, paged(action, form, out.body));
+        return send(res, 200, listing(action, form, out.body));
       }
       case 'DeleteVpcEndpoints': {
         const out = await pass();
@@ -515,7 +613,7 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
         const set = items.length
           ? `<vpcEndpointConnectionSet>${items.join('')}</vpcEndpointConnectionSet>`
           : '<vpcEndpointConnectionSet/>';
-        return send(res, 200, ec2Response(action, set));
+        return send(res, 200, listing(action, form, ec2Response(action, set)));
       }
       default: {
         const out = await pass();
@@ -524,12 +622,34 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
     }
   }
 
-  /** Cut a full answer to the page the request's NextToken asks for, when paging is on. */
-  function paged(action: PagedAction, form: URLSearchParams, body: string): string {
+  /**
+   * A list answer as AWS may give it: resources still lagging behind their create left out
+   * of tag-filtered lists, items newest first when reversed, then cut to the page the
+   * request's NextToken asks for when paging is on.
+   */
+  function listing(action: PagedAction, form: URLSearchParams, body: string): string {
+    const set = PAGED_SETS[action];
+    let out = body;
+    const byTag = [...filters(form).keys()].some((name) => name.startsWith('tag:'));
+    const lag = Object.values(LAGGED_LISTS).find((l) => l.list === action);
+    if (byTag && lag !== undefined) {
+      out = mapSetItems(out, set, (item) => {
+        const id = tagValue(item, lag.id) ?? '';
+        const left = hidden.get(id);
+        if (left === undefined) return item;
+        if (left <= 0) {
+          hidden.delete(id);
+          return item;
+        }
+        hidden.set(id, left - 1);
+        return '';
+      });
+    }
+    if (reversed.has(action)) out = reverseSetItems(out, set);
     const size = pageSizes.get(action);
-    if (size === undefined) return body;
+    if (size === undefined) return out;
     const offset = Number(/^fake-page-(\d+)$/.exec(form.get('NextToken') ?? '')?.[1] ?? 0);
-    return pageOf(body, PAGED_SETS[action], offset, size);
+    return pageOf(out, set, offset, size);
   }
 
   /** ELBv2: forwarded to moto; the fake only overlays the `failed` state of load balancers. */
@@ -547,6 +667,14 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
       );
     switch (action) {
       case 'CreateLoadBalancer': {
+        if (nextLbFailure === undefined && activationLooks > 0) {
+          provisioning.set(tagValue(out.body, 'LoadBalancerArn')!, activationLooks);
+          return send(
+            res,
+            200,
+            mapSetItems(out.body, 'LoadBalancers', (item) => withState(item, 'provisioning'), 'member'),
+          );
+        }
         if (nextLbFailure === undefined) return send(res, 200, out.body);
         const arn = tagValue(out.body, 'LoadBalancerArn')!;
         failedLbs.set(arn, nextLbFailure);
@@ -562,8 +690,14 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
           out.body,
           'LoadBalancers',
           (item) => {
-            const reason = failedLbs.get(tagValue(item, 'LoadBalancerArn') ?? '');
-            return reason === undefined ? item : withState(item, 'failed', reason);
+            const arn = tagValue(item, 'LoadBalancerArn') ?? '';
+            const reason = failedLbs.get(arn);
+            if (reason !== undefined) return withState(item, 'failed', reason);
+            const left = provisioning.get(arn);
+            if (left === undefined) return item;
+            if (left <= 0) provisioning.delete(arn);
+            else provisioning.set(arn, left - 1);
+            return left <= 0 ? item : withState(item, 'provisioning');
           },
           'member',
         );
@@ -594,6 +728,10 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
     failEndpointService: (id) => void failedServices.add(id),
     paginate: (action, pageSize) =>
       void (pageSize === undefined ? pageSizes.delete(action) : pageSizes.set(action, pageSize)),
+    reverseListing: (action, on) => void (on ? reversed.add(action) : reversed.delete(action)),
+    lagTags: (action, looks) => void lagArmed.set(action, looks),
+    dropAnswer: (service, action, times = 1) => void drops.push({ service, action, times }),
+    activateAfter: (looks) => void (activationLooks = looks),
     inject: (rule) => rules.push({ times: 1, ...rule }),
     faultsServed,
     stop: () =>

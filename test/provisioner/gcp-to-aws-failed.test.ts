@@ -123,7 +123,10 @@ describe('Describe answers in pages', () => {
   test('every page of DescribeVpcEndpoints and DescribeSecurityGroups is read', async () => {
     const name = 'paged';
     const { deployment } = await open(world, name);
-    const outputs = (await deployment.apply()).outputs as { endpointServiceName: string };
+    const outputs = (await deployment.apply()).outputs as {
+      endpointServiceName: string;
+      vpcEndpointId: string;
+    };
     // A second endpoint carrying this deployment's tags, as a create AWS answered twice leaves.
     await world.aws.consumer.ec2.send(
       new CreateVpcEndpointCommand({
@@ -141,7 +144,9 @@ describe('Describe answers in pages', () => {
       const plan = await deployment.plan();
       const step = plan.steps.find((s) => s.step === 'vpc-endpoint')!;
       expect(step.changes.filter((c) => c.action === 'delete')).toEqual([
-        expect.objectContaining({ reason: "duplicate carrying this deployment's tags" }),
+        expect.objectContaining({
+          reason: `duplicate carrying this deployment's tags; keeping ${outputs.vpcEndpointId} (in use (available))`,
+        }),
       ]);
       await deployment.destroy();
     } finally {

@@ -4,6 +4,7 @@
  * within a bound; the accept step never accepts a pending connection it did not create.
  */
 import {
+  AcceptVpcEndpointConnectionsCommand,
   CreateVpcEndpointCommand,
   DescribeVpcEndpointServiceConfigurationsCommand,
   RejectVpcEndpointConnectionsCommand,
@@ -12,8 +13,10 @@ import { describe, expect, test } from 'vitest';
 import type { ProvisionError } from '../../provisioner/errors.js';
 import { StepFailedError } from '../../provisioner/errors.js';
 import { MSG } from '../../provisioner/engine/messages.js';
+import { allowedActions } from '../../provisioner/iam/policy.js';
+import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
 import type { GcpToAwsOutputs } from '../../provisioner/topologies/gcp-to-aws/outputs.js';
-import { ONE_OF_EACH, taggedCounts } from './counts.js';
+import { NONE, ONE_OF_EACH, taggedCounts } from './counts.js';
 import { CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, open, useWorld } from './world.js';
 
 const world = useWorld();
@@ -96,7 +99,8 @@ describe('AWS realities', () => {
   test('an endpoint not yet visible right after create is retried', async () => {
     const { deployment, sink } = await open(world, 'eventual', {
       observer: (call) => {
-        if (call.operation === 'CreateVpcEndpoint') {
+        // The next DescribeVpcEndpoints asks for the endpoint by ID (waiting for it to be available).
+        if (call.operation === 'AcceptVpcEndpointConnections') {
           world.fake.inject({
             service: 'ec2',
             action: 'DescribeVpcEndpoints',
@@ -226,6 +230,90 @@ describe('acceptance errors', () => {
     const second = await open(world, 'accept-denied');
     await second.deployment.destroy();
     second.deployment.close();
+  });
+});
+
+/** Someone else in the allowed account connects an endpoint of their own to the service. */
+async function foreignEndpoint(serviceId: string, accept: boolean): Promise<string> {
+  const out = await world.aws.consumer.ec2.send(
+    new CreateVpcEndpointCommand({
+      VpcEndpointType: 'Interface',
+      VpcId: world.consumer.vpcId,
+      ServiceName: await serviceNameOf(serviceId),
+      SubnetIds: [world.consumer.subnetIds[1]!],
+    }),
+  );
+  const id = out.VpcEndpoint!.VpcEndpointId!;
+  if (accept) {
+    await world.aws.provider.ec2.send(
+      new AcceptVpcEndpointConnectionsCommand({ ServiceId: serviceId, VpcEndpointIds: [id] }),
+    );
+  }
+  return id;
+}
+
+describe('destroy is never stuck', () => {
+  test('foreign pending and accepted connections are rejected and reported, then the service is deleted', async () => {
+    const name = 'strangers';
+    const first = await open(world, name);
+    const outputs = (await first.deployment.apply()).outputs as unknown as GcpToAwsOutputs;
+    first.deployment.close();
+    const serviceId = world.fake
+      .connections()
+      .find((c) => c.vpcEndpointId === outputs.vpcEndpointId)!.serviceId;
+    const pending = await foreignEndpoint(serviceId, false);
+    const accepted = await foreignEndpoint(serviceId, true);
+
+    const { deployment, sink, calls } = await open(world, name);
+    const result = await deployment.destroy();
+    deployment.close();
+    expect(await taggedCounts(world, name)).toEqual(NONE);
+    const rejected = sink.withCode(MSG.FOREIGN_CONNECTION_REJECTED).map((m) => m.data);
+    expect(rejected).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ serviceId, vpcEndpointId: pending, owner: CONSUMER_ACCOUNT }),
+        expect.objectContaining({ serviceId, vpcEndpointId: accepted, owner: CONSUMER_ACCOUNT }),
+      ]),
+    );
+    expect(rejected).toHaveLength(2);
+    const serviceStep = result.steps.find((s) => s.step === 'endpoint-service')!;
+    const resources = serviceStep.changes.map((c) => c.resource);
+    expect(resources.slice(0, 2).sort()).toEqual(
+      [`endpoint connection ${pending}`, `endpoint connection ${accepted}`].sort(),
+    );
+    expect(resources.slice(2)).toEqual([`endpoint service ${serviceId}`]);
+    const states = Object.fromEntries(world.fake.connections().map((c) => [c.vpcEndpointId, c.state]));
+    expect([states[pending], states[accepted]]).toEqual(['rejected', 'rejected']);
+    // Our own endpoint was deleted by its step, never rejected.
+    expect(states[outputs.vpcEndpointId!]).toBe('deleted');
+    const allowed = allowedActions(gcpToAws.iamPolicy('provider'));
+    expect(allowed.has('ec2:RejectVpcEndpointConnections')).toBe(true);
+    expect(calls.filter((c) => c.operation === 'RejectVpcEndpointConnections')).toHaveLength(1);
+  });
+
+  test('a service AWS keeps refusing to delete: the error names the blocker and the command that clears it', async () => {
+    const name = 'blocked';
+    const first = await open(world, name);
+    await first.deployment.apply();
+    first.deployment.close();
+    world.fake.inject({
+      service: 'ec2',
+      action: 'DeleteVpcEndpointServiceConfigurations',
+      code: 'ExistingVpcEndpointConnections',
+      times: 3,
+    });
+    const { deployment } = await open(world, name, { maxAttempts: 3 });
+    const err = (await deployment.destroy().catch((e: unknown) => e)) as StepFailedError;
+    deployment.close();
+    expect(err).toBeInstanceOf(StepFailedError);
+    expect((err.cause as ProvisionError).code).toBe('EKL_PROVISION_DESTROY_BLOCKED');
+    expect(err.message).toMatch(
+      /endpoint service vpce-svc-\w+ still has endpoint connections .*aws ec2 reject-vpc-endpoint-connections --region us-east-1 --service-id vpce-svc-\w+ --vpc-endpoint-ids/,
+    );
+    const again = await open(world, name);
+    await again.deployment.destroy();
+    again.deployment.close();
+    expect(await taggedCounts(world, name)).toEqual(NONE);
   });
 });
 

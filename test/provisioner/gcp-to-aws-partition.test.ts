@@ -8,9 +8,15 @@ import { inPartition, partitionOfArn, partitionOfRegion } from '../../provisione
 import { MSG } from '../../provisioner/engine/messages.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
 import { peered } from '../../provisioner/topologies/peered/index.js';
-import { CONSUMER_ACCOUNT, open, useWorld } from './world.js';
+import { CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, open, seedNetworkIn, useWorld } from './world.js';
 
 const world = useWorld();
+/** The cluster's hostname in each partition's format (China: .eks.amazonaws.com.cn). */
+const EKS_HOSTS: Record<string, string> = {
+  'cn-north-1': '0123456789abcdef0123456789abcdef.yl4.cn-north-1.eks.amazonaws.com.cn',
+  'us-gov-west-1': '0123456789abcdef0123456789abcdef.gr7.us-gov-west-1.eks.amazonaws.com',
+  'us-east-1': '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com',
+};
 
 describe('the default allowed principal is in the partition of the caller identity', () => {
   test.each([
@@ -18,10 +24,18 @@ describe('the default allowed principal is in the partition of the caller identi
     { region: 'us-gov-west-1', partition: 'aws-us-gov' },
     { region: 'us-east-1', partition: 'aws' },
   ])('$region -> $partition', async ({ region, partition }) => {
+    // Preflight looks the VPCs up in the configured region: they must live there.
+    const provider =
+      region === 'us-east-1' ? world.provider : await seedNetworkIn(world, PROVIDER_ACCOUNT, region, '10.11');
+    const consumer =
+      region === 'us-east-1' ? world.consumer : await seedNetworkIn(world, CONSUMER_ACCOUNT, region, '10.21');
     const { deployment, sink } = await open(world, `part-${partition}`, {
       patch: (c) => {
         c.provider.region = region;
         c.consumer.region = region;
+        c.eks.hostname = EKS_HOSTS[region]!;
+        Object.assign(c.provider, provider);
+        Object.assign(c.consumer, consumer);
         c.consumer.credentials!.roleArn = `arn:${partition}:iam::${CONSUMER_ACCOUNT}:role/ekslink-provisioner`;
       },
     });

@@ -5,8 +5,9 @@
  * through without the managed-by tag.
  */
 import { describe, expect, test } from 'vitest';
-import type { PolicyDocument } from '../../provisioner/iam/policy.js';
+import { allowedActions, type PolicyDocument } from '../../provisioner/iam/policy.js';
 import { getTopology } from '../../provisioner/topologies/index.js';
+import { peeredConfigSchema } from '../../provisioner/topologies/peered/config.js';
 
 type Context = Readonly<Record<string, string>>;
 
@@ -24,7 +25,8 @@ function conditionsHold(
   ctx: Context,
 ) {
   for (const [operator, keys] of Object.entries(condition ?? {})) {
-    if (operator !== 'StringEquals') throw new Error(`evaluator does not know ${operator}`);
+    if (operator !== 'StringEquals' && operator !== 'ArnEquals')
+      throw new Error(`evaluator does not know ${operator}`);
     for (const [key, want] of Object.entries(keys)) {
       const have = ctx[key];
       if (have === undefined || !(typeof want === 'string' ? [want] : want).includes(have)) return false;
@@ -101,4 +103,117 @@ test('gcp-to-aws consumer: the endpoint may still use the customer VPC, subnets 
   // Changing or deleting a group needs the tag, so the customer's own groups stay out of reach.
   expect(allows(policy, 'ec2:DeleteSecurityGroup', `${EC2}:security-group/sg-0123`)).toBe(false);
   expect(allows(policy, 'ec2:AuthorizeSecurityGroupIngress', `${EC2}:security-group/sg-0123`)).toBe(false);
+});
+
+describe('with --config, the peered policies name exactly the configured resources', () => {
+  const side = (accountId: string, region: string, vpcId: string, cidr: string, rtb: string) => ({
+    accountId,
+    region,
+    vpcId,
+    cidr,
+    routeTableIds: [rtb],
+  });
+  const config = peeredConfigSchema.parse({
+    deployment: 'acme',
+    eks: {
+      hostname: '0A1B2C3D4E5F60718293A4B5C6D7E8F9.gr7.eu-west-1.eks.amazonaws.com',
+      clusterSecurityGroupId: 'sg-0aaaaaaaaaaaaaaaa',
+    },
+    requester: side(
+      '111111111111',
+      'us-east-1',
+      'vpc-0111111111111111a',
+      '10.1.0.0/16',
+      'rtb-0111111111111111a',
+    ),
+    accepter: side(
+      '222222222222',
+      'eu-west-1',
+      'vpc-0222222222222222a',
+      '10.2.0.0/16',
+      'rtb-0222222222222222a',
+    ),
+    dns: { privateHostedZoneId: 'Z0123456789ABCDEFGHIJ' },
+  });
+  const ACC = 'arn:aws:ec2:eu-west-1:222222222222';
+  const REQ_VPC = 'arn:aws:ec2:us-east-1:111111111111:vpc/vpc-0111111111111111a';
+  const ACC_VPC = `${ACC}:vpc/vpc-0222222222222222a`;
+  const writes = (policy: PolicyDocument) =>
+    policy.Statement.filter((st) => st.Action.some((a) => !/:(Describe|Get|List)/.test(a)));
+
+  test.each(['accepter', 'requester'])(
+    '%s: no write statement on "*"; a wildcard ARN only under a condition',
+    (account) => {
+      const policy = getTopology('peered').iamPolicy(account, 'aws', config);
+      for (const st of writes(policy)) {
+        expect(st.Resource, st.Sid).not.toContain('*');
+        if (st.Resource.some((r) => r.endsWith('/*'))) expect(st.Condition, st.Sid).toBeDefined();
+      }
+    },
+  );
+
+  test('accepter: only the cluster group, the route tables, the zone, and a peering of exactly these VPCs', () => {
+    const policy = getTopology('peered').iamPolicy('accepter', 'aws', config);
+    const sg = `${ACC}:security-group/sg-0aaaaaaaaaaaaaaaa`;
+    expect(allows(policy, 'ec2:AuthorizeSecurityGroupIngress', sg)).toBe(true);
+    expect(
+      allows(policy, 'ec2:AuthorizeSecurityGroupIngress', `${ACC}:security-group/sg-0bbbbbbbbbbbbbbbb`),
+    ).toBe(false);
+    expect(allows(policy, 'ec2:CreateRoute', `${ACC}:route-table/rtb-0222222222222222a`)).toBe(true);
+    expect(allows(policy, 'ec2:CreateRoute', `${ACC}:route-table/rtb-0333333333333333a`)).toBe(false);
+    const zone = 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ';
+    expect(allows(policy, 'route53:CreateVPCAssociationAuthorization', zone)).toBe(true);
+    expect(
+      allows(policy, 'route53:CreateVPCAssociationAuthorization', 'arn:aws:route53:::hostedzone/ZOTHER'),
+    ).toBe(false);
+    const pcx = `arn:aws:ec2:eu-west-1:111111111111:vpc-peering-connection/pcx-0123`;
+    const joins = { 'ec2:AccepterVpc': ACC_VPC, 'ec2:RequesterVpc': REQ_VPC };
+    expect(allows(policy, 'ec2:AcceptVpcPeeringConnection', pcx, joins)).toBe(true);
+    expect(allows(policy, 'ec2:AcceptVpcPeeringConnection', ACC_VPC)).toBe(true);
+    expect(
+      allows(policy, 'ec2:AcceptVpcPeeringConnection', pcx, {
+        ...joins,
+        'ec2:RequesterVpc': 'arn:aws:ec2:us-east-1:999999999999:vpc/vpc-0999999999999999a',
+      }),
+    ).toBe(false);
+    expect(allows(policy, 'ec2:AcceptVpcPeeringConnection', `${ACC}:vpc/vpc-0999999999999999a`)).toBe(false);
+  });
+
+  test('requester: the peering only from its VPC to the accepter VPC, tagged', () => {
+    const policy = getTopology('peered').iamPolicy('requester', 'aws', config);
+    const pcx = 'arn:aws:ec2:us-east-1:111111111111:vpc-peering-connection/pcx-0123';
+    const ctx = { ...TAGGED, 'ec2:AccepterVpc': ACC_VPC, 'ec2:RequesterVpc': REQ_VPC };
+    expect(allows(policy, 'ec2:CreateVpcPeeringConnection', pcx, ctx)).toBe(true);
+    expect(allows(policy, 'ec2:CreateVpcPeeringConnection', REQ_VPC)).toBe(true);
+    expect(
+      allows(policy, 'ec2:CreateVpcPeeringConnection', pcx, {
+        ...ctx,
+        'ec2:AccepterVpc': `${ACC}:vpc/vpc-x`,
+      }),
+    ).toBe(false);
+    expect(
+      allows(policy, 'ec2:CreateVpcPeeringConnection', 'arn:aws:ec2:us-east-1:111111111111:vpc/vpc-x'),
+    ).toBe(false);
+  });
+
+  test('DNS check mode (no zone configured): no Route 53 zone statements at all', () => {
+    const { dns: _dns, ...rest } = config;
+    const noZone = { ...rest, dns: { checkServers: undefined } };
+    for (const account of ['accepter', 'requester']) {
+      const actions = allowedActions(getTopology('peered').iamPolicy(account, 'aws', noZone));
+      expect(
+        [...actions].filter(
+          (a) =>
+            a.startsWith('route53:') && a !== 'route53:ListHostedZonesByVPC' && a !== 'route53:GetChange',
+        ),
+      ).toEqual([]);
+    }
+  });
+
+  test('without --config the same statements are pattern-wide (documented in docs/iam.md)', () => {
+    const policy = getTopology('peered').iamPolicy('accepter');
+    expect(
+      allows(policy, 'ec2:AuthorizeSecurityGroupIngress', `${ACC}:security-group/sg-0bbbbbbbbbbbbbbbb`),
+    ).toBe(true);
+  });
 });

@@ -256,8 +256,10 @@ describe('peered topology against moto (VPC peering, routes, SG, DNS check)', ()
     const base = ctx.config();
     const { deployment } = await open({ requester: { ...base.requester, cidr: '10.9.0.0/16' } });
     const err = await deployment.plan().catch((e: unknown) => e);
-    expect((err as { cause: { code: string } }).cause.code).toBe('EKL_PEERED_CIDR_NOT_IN_VPC');
-    expect((err as Error).message).toContain('requester.cidr 10.9.0.0/16 is not inside');
+    expect((err as { code: string }).code).toBe('EKL_PROVISION_PREFLIGHT');
+    expect((err as Error).message).toContain(
+      `requester.cidr 10.9.0.0/16: is not inside ${ctx.world.requesterVpc} (its CIDR blocks: 10.1.0.0/16)`,
+    );
   });
 });
 

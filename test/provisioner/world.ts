@@ -48,9 +48,9 @@ export interface World {
   stop(): Promise<void>;
 }
 
-function rawClients(url: string, account: string) {
+function rawClients(url: string, account: string, region = REGION) {
   const base = {
-    region: REGION,
+    region,
     endpoint: url,
     credentials: { accessKeyId: 'AKIATESTSEED', secretAccessKey: 'x' },
     maxAttempts: 1,
@@ -70,16 +70,32 @@ function rawClients(url: string, account: string) {
   return { ec2, elbv2 };
 }
 
-async function seedNetwork(ec2: EC2Client, cidr: string): Promise<Network> {
+async function seedNetwork(ec2: EC2Client, cidr: string, region = REGION): Promise<Network> {
   const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: `${cidr}.0.0/16` }))).Vpc!.VpcId!;
   const subnetIds: string[] = [];
-  for (const [i, az] of ['us-east-1a', 'us-east-1b'].entries()) {
+  for (const [i, az] of [`${region}a`, `${region}b`].entries()) {
     const out = await ec2.send(
       new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `${cidr}.${i + 1}.0/24`, AvailabilityZone: az }),
     );
     subnetIds.push(out.Subnet!.SubnetId!);
   }
   return { vpcId, subnetIds };
+}
+
+/** A VPC with two subnets (zones a and b) in another region of one account of the world. */
+export async function seedNetworkIn(
+  world: World,
+  account: string,
+  region: string,
+  cidr: string,
+): Promise<Network> {
+  const { ec2, elbv2 } = rawClients(world.fake.url, account, region);
+  try {
+    return await seedNetwork(ec2, cidr, region);
+  } finally {
+    ec2.destroy();
+    elbv2.destroy();
+  }
 }
 
 export async function startWorld(): Promise<World> {

@@ -1,6 +1,5 @@
 import {
   AcceptVpcEndpointConnectionsCommand,
-  DescribeVpcEndpointConnectionsCommand,
   DescribeVpcEndpointsCommand,
   type VpcEndpointConnection,
 } from '@aws-sdk/client-ec2';
@@ -13,7 +12,7 @@ import type { IamPermission } from '../../iam/policy.js';
 import type { GcpToAwsContext } from './context.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
 import { runOps, type Op } from '../shared/ops.js';
-import { collectPages } from '../shared/pages.js';
+import { listConnections } from './service-connections.js';
 
 export interface AcceptState {
   /** The connection of the endpoint this deployment created, if the service shows it yet. */
@@ -31,29 +30,10 @@ function isOurs(ctx: GcpToAwsContext, c: VpcEndpointConnection): boolean {
   return c.VpcEndpointId === ctx.facts.endpointId && c.VpcEndpointOwner === ctx.config.consumer.accountId;
 }
 
-async function connections(ctx: GcpToAwsContext, serviceId: string): Promise<VpcEndpointConnection[]> {
-  const conn = ctx.provider;
-  const all = await collectPages(async (NextToken) => {
-    const out = await conn.call(
-      'DescribeVpcEndpointConnections',
-      `connections of endpoint service ${serviceId}`,
-      () =>
-        conn.ec2.send(
-          new DescribeVpcEndpointConnectionsCommand({
-            Filters: [{ Name: 'service-id', Values: [serviceId] }],
-            NextToken,
-          }),
-        ),
-    );
-    return { items: out.VpcEndpointConnections ?? [], next: out.NextToken };
-  });
-  return all.filter((c) => c.ServiceId === undefined || c.ServiceId === serviceId);
-}
-
 async function readAccept(ctx: GcpToAwsContext): Promise<AcceptState> {
   const serviceId = ctx.facts.serviceId;
   if (serviceId === undefined) return { ours: undefined, foreignPending: [] };
-  const all = await connections(ctx, serviceId);
+  const all = await listConnections(ctx, serviceId);
   const ours = ctx.facts.endpointId === undefined ? undefined : all.find((c) => isOurs(ctx, c));
   const foreignPending = all.filter(
     (c) => !isOurs(ctx, c) && stateOf(c.VpcEndpointState) === 'pendingacceptance',
@@ -102,7 +82,7 @@ async function acceptAndWait(ctx: GcpToAwsContext): Promise<void> {
   const ours = await waitFor(
     `connection of ${endpointId} on endpoint service ${serviceId}`,
     async () => {
-      const found = (await connections(ctx, serviceId)).find((c) => isOurs(ctx, c));
+      const found = (await listConnections(ctx, serviceId)).find((c) => isOurs(ctx, c));
       return found ? { done: true, value: found } : { done: false, state: 'not listed yet' };
     },
     waitOpts,
@@ -175,12 +155,6 @@ async function acceptAndWait(ctx: GcpToAwsContext): Promise<void> {
 }
 
 export const ACCEPT_PERMISSIONS: readonly IamPermission[] = [
-  {
-    why: 'list the connections of the endpoint service',
-    actions: ['ec2:DescribeVpcEndpointConnections'],
-    resources: ['*'],
-    tagCondition: 'none',
-  },
   {
     why: 'accept connections only on endpoint services carrying the managed-by tag',
     actions: ['ec2:AcceptVpcEndpointConnections'],

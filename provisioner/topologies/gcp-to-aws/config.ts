@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostname.js';
 import { accountSchema } from '../../aws/account-config.js';
 import { parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
@@ -72,12 +73,10 @@ export const gcpToAwsConfigSchema = z
       ),
     eks: z
       .object({
-        hostname: z
-          .string()
-          .regex(
-            /^[A-Za-z0-9]+\.[a-z0-9]+\.[a-z0-9-]+\.eks\.amazonaws\.com$/,
-            'must be the cluster\'s API hostname, e.g. "0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"',
-          ),
+        hostname: z.string().superRefine((h, ctx) => {
+          const problem = eksHostnameProblem(h);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        }),
         clusterName: z
           .string()
           .min(1)
@@ -119,6 +118,17 @@ export const gcpToAwsConfigSchema = z
       .default({ nlbActiveSec: 600, endpointAvailableSec: 600 }),
   })
   .strict()
+  .refine(
+    (c) => {
+      const region = parseEksHostname(c.eks.hostname)?.region;
+      return region === undefined || region === c.provider.region;
+    },
+    {
+      message:
+        'names a cluster in another region than provider.region: the EKS API is reached inside its own region, where the NLB and proxies run; fix eks.hostname or provider.region',
+      path: ['eks', 'hostname'],
+    },
+  )
   .refine((c) => c.provider.region === c.consumer.region, {
     message: 'must equal provider.region: the VPC endpoint and the endpoint service are in one region',
     path: ['consumer', 'region'],

@@ -7,14 +7,24 @@ import {
   ModifyVpcEndpointServicePermissionsCommand,
   type ServiceConfiguration,
 } from '@aws-sdk/client-ec2';
-import { randomUUID } from 'node:crypto';
 import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { collectPages } from '../shared/pages.js';
+import { AwsCallError } from '../../errors.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
+import {
+  SERVICE_CONNECTION_PERMISSIONS,
+  connectionState,
+  destroyBlocked,
+  listConnections,
+  rejectLiveConnections,
+} from './service-connections.js';
+import { clientToken } from '../../engine/client-token.js';
+import { chooseKeeper, duplicateReason, reportDuplicates, type Choice } from '../shared/duplicates.js';
+import { waitUntilListed } from '../shared/visibility.js';
 
 export interface EndpointServiceState {
   /** Every endpoint service carrying this deployment's tags (more than one only after a fault). */
@@ -23,6 +33,8 @@ export interface EndpointServiceState {
   readonly failedServices: readonly ServiceConfiguration[];
   /** Allowed principals of the first one. */
   readonly principals: readonly string[];
+  /** Which of several tagged services is kept (first in `services`) and why. */
+  readonly choice: Choice<ServiceConfiguration>;
 }
 
 const GONE = ['InvalidVpcEndpointService.NotFound', 'InvalidVpcEndpointServiceId.NotFound'];
@@ -30,10 +42,11 @@ const GONE = ['InvalidVpcEndpointService.NotFound', 'InvalidVpcEndpointServiceId
 const FAILED_REASON =
   'it failed: service state Failed (AWS gives no reason; check the NLB it was created for)';
 
-async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServiceState> {
+/** This deployment's endpoint services (not deleting), by tags: the read the next run makes. */
+async function listServices(ctx: GcpToAwsContext): Promise<ServiceConfiguration[]> {
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
-  const listed = await collectPages(async (NextToken) => {
+  const listed = await collectPages('endpoint services', async (NextToken) => {
     const out = await conn.call('DescribeVpcEndpointServiceConfigurations', 'endpoint services', () =>
       conn.ec2.send(
         new DescribeVpcEndpointServiceConfigurationsCommand({
@@ -45,11 +58,54 @@ async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServic
     return { items: out.ServiceConfigurations ?? [], next: out.NextToken };
   });
   // Filter again by tags: a filter the API ignores must not make us adopt someone else's service.
-  const tagged = listed.filter(
+  return listed.filter(
     (s) =>
       isDeploymentResource(s.Tags, deployment) && !['Deleting', 'Deleted'].includes(s.ServiceState ?? ''),
   );
-  const services = tagged.filter((s) => s.ServiceState !== 'Failed');
+}
+
+const serviceIdOf = (s: ServiceConfiguration) => s.ServiceId!;
+
+/**
+ * Among duplicate services the one in use has the live connections (an available one beats a
+ * pending one); AWS gives services no creation time. Connections are read only when there
+ * is more than one service, so the common case costs nothing.
+ */
+async function chooseService(ctx: GcpToAwsContext, services: readonly ServiceConfiguration[]) {
+  const use = new Map<string, { score: number; as: string }>();
+  if (services.length > 1) {
+    for (const svc of services) {
+      const states = (await listConnections(ctx, svc.ServiceId!)).map(connectionState);
+      use.set(
+        svc.ServiceId!,
+        states.includes('available')
+          ? { score: 2, as: 'an available connection' }
+          : states.some((x) => x.startsWith('pending'))
+            ? { score: 1, as: 'a pending connection' }
+            : { score: 0, as: 'no connection' },
+      );
+    }
+  }
+  return chooseKeeper(services, {
+    id: serviceIdOf,
+    inUse: (x) => use.get(x.ServiceId!) ?? { score: 0, as: '' },
+  });
+}
+
+async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServiceState> {
+  const conn = ctx.provider;
+  const tagged = await listServices(ctx);
+  const choice = await chooseService(
+    ctx,
+    tagged.filter((s) => s.ServiceState !== 'Failed'),
+  );
+  reportDuplicates(
+    ctx,
+    { step: 'endpoint-service', account: 'provider', kind: 'endpoint service' },
+    choice,
+    serviceIdOf,
+  );
+  const services = choice.kept ? [choice.kept, ...choice.extras] : [];
   const failedServices = tagged.filter((s) => s.ServiceState === 'Failed');
   const svc = services[0];
   let principals: string[] = [];
@@ -63,7 +119,7 @@ async function readEndpointService(ctx: GcpToAwsContext): Promise<EndpointServic
     ctx.facts.serviceId = svc.ServiceId;
     ctx.facts.serviceName = svc.ServiceName;
   }
-  return { services, failedServices, principals };
+  return { services, failedServices, principals, choice };
 }
 
 function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
@@ -86,12 +142,16 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
           ),
       run: async () => {
         for (const f of failed) await deleteService(ctx, f.ServiceId!);
-        const token = randomUUID();
+        const request = { AcceptanceRequired: true, NetworkLoadBalancerArns: [ctx.facts.loadBalancerArn!] };
+        // Same NLB, same token: a rerun gets the service a lost answer created.
+        const token = clientToken(deployment, 'endpoint-service', {
+          ...request,
+          replacing: failed.map((f) => f.ServiceId),
+        });
         const out = await conn.call('CreateVpcEndpointServiceConfiguration', label, () =>
           conn.ec2.send(
             new CreateVpcEndpointServiceConfigurationCommand({
-              AcceptanceRequired: true,
-              NetworkLoadBalancerArns: [ctx.facts.loadBalancerArn!],
+              ...request,
               TagSpecifications: tagSpecifications(
                 'vpc-endpoint-service',
                 deployment,
@@ -104,6 +164,13 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
         const created = out.ServiceConfiguration!;
         ctx.facts.serviceId = created.ServiceId;
         ctx.facts.serviceName = created.ServiceName;
+        await waitUntilListed(
+          ctx,
+          { step: 'endpoint-service', account: 'provider' },
+          `endpoint service ${created.ServiceId}`,
+          async () => (await listServices(ctx)).some((x) => x.ServiceId === created.ServiceId),
+          ctx.config.timeouts.endpointAvailableSec * 1000,
+        );
         await setPrincipals(ctx, created.ServiceId!, want, []);
       },
     });
@@ -111,7 +178,7 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
     for (const f of failed) {
       ops.push({
         change: change('delete', `endpoint service ${f.ServiceId}`, FAILED_REASON),
-        run: () => deleteService(ctx, f.ServiceId!),
+        run: async () => void (await deleteService(ctx, f.ServiceId!)),
       });
     }
     const label = `endpoint service ${svc.ServiceId}`;
@@ -169,17 +236,12 @@ function serviceOps(ctx: GcpToAwsContext, s: EndpointServiceState): Op[] {
     }
     if (ops.length === before) ops.push({ change: change('none', label, 'exists, matches config') });
   }
-  for (const extra of s.services.slice(1)) {
-    ops.push({
-      change: change(
-        'delete',
-        `endpoint service ${extra.ServiceId}`,
-        "duplicate carrying this deployment's tags",
-      ),
-      run: () => deleteService(ctx, extra.ServiceId!),
-    });
-  }
-  return ops;
+  // Duplicates first, so plan shows them at the top of the step.
+  const duplicates: Op[] = s.services.slice(1).map((extra) => ({
+    change: change('delete', `endpoint service ${extra.ServiceId}`, duplicateReason(s.choice, serviceIdOf)),
+    run: async () => void (await deleteService(ctx, extra.ServiceId!)),
+  }));
+  return [...duplicates, ...ops];
 }
 
 async function setPrincipals(
@@ -203,22 +265,31 @@ async function setPrincipals(
   );
 }
 
-async function deleteService(ctx: GcpToAwsContext, serviceId: string): Promise<void> {
-  await ignoreGone(GONE, () =>
-    ctx.provider.call(
-      'DeleteVpcEndpointServiceConfigurations',
-      `endpoint service ${serviceId}`,
-      async () => {
-        const out = await ctx.provider.ec2.send(
-          new DeleteVpcEndpointServiceConfigurationsCommand({ ServiceIds: [serviceId] }),
-        );
-        const failed = out.Unsuccessful?.[0];
-        if (failed) throw awsFailure(failed.Error?.Code, failed.Error?.Message);
-      },
-      // An endpoint deleted a moment ago can keep its connection for a while.
-      { alsoRetry: ['ExistingVpcEndpointConnections'] },
-    ),
-  );
+/** Reject what is still connected (reported), then delete; returns the rejections made. */
+async function deleteService(ctx: GcpToAwsContext, serviceId: string): Promise<Change[]> {
+  const rejected = await rejectLiveConnections(ctx, serviceId);
+  try {
+    await ignoreGone(GONE, () =>
+      ctx.provider.call(
+        'DeleteVpcEndpointServiceConfigurations',
+        `endpoint service ${serviceId}`,
+        async () => {
+          const out = await ctx.provider.ec2.send(
+            new DeleteVpcEndpointServiceConfigurationsCommand({ ServiceIds: [serviceId] }),
+          );
+          const failed = out.Unsuccessful?.[0];
+          if (failed) throw awsFailure(failed.Error?.Code, failed.Error?.Message);
+        },
+        // An endpoint deleted or rejected a moment ago can keep its connection for a while.
+        { alsoRetry: ['ExistingVpcEndpointConnections'] },
+      ),
+    );
+  } catch (err) {
+    if (err instanceof AwsCallError && err.awsCode === 'ExistingVpcEndpointConnections')
+      throw await destroyBlocked(ctx, serviceId, err);
+    throw err;
+  }
+  return rejected;
 }
 
 export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
@@ -251,6 +322,7 @@ export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
     resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
     tagCondition: 'resource',
   },
+  ...SERVICE_CONNECTION_PERMISSIONS,
 ];
 
 /** Step 2, provider: endpoint service for the NLB, acceptance required, only the named principals. */
@@ -266,7 +338,7 @@ export const endpointServiceStep: Step<GcpToAwsContext, EndpointServiceState> = 
     const done: Change[] = [];
     // Failed services too: they carry our tags and would otherwise be left behind.
     for (const svc of [...current.services, ...current.failedServices]) {
-      await deleteService(ctx, svc.ServiceId!);
+      done.push(...(await deleteService(ctx, svc.ServiceId!)));
       done.push(change('delete', `endpoint service ${svc.ServiceId}`, 'destroy'));
     }
     return done;

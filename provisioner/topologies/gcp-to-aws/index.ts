@@ -4,6 +4,7 @@ import { gcpToAwsConfigSchema, type GcpToAwsConfig } from './config.js';
 import { createGcpToAwsContext, type GcpToAwsContext } from './context.js';
 import { endpointServiceStep } from './endpoint-service.js';
 import { nlbStep } from './nlb.js';
+import { GCP_TO_AWS_PREFLIGHT_PERMISSIONS, preflightGcpToAws } from './preflight.js';
 import { collectOutputs } from './outputs.js';
 import { vpcEndpointStep } from './vpc-endpoint.js';
 
@@ -28,6 +29,8 @@ export const gcpToAws = defineTopology<GcpToAwsConfig, GcpToAwsContext>({
     await ctx.provider.verifyIdentity();
     await ctx.consumer.verifyIdentity();
   },
+  preflight: preflightGcpToAws,
+  preflightPermissions: GCP_TO_AWS_PREFLIGHT_PERMISSIONS,
   deploymentName: (config) => config.deployment,
   outputs: (ctx) => ({ ...collectOutputs(ctx) }),
   close(ctx) {

@@ -14,7 +14,8 @@ import type { AccountConnection } from '../../aws/account.js';
 import { isDeploymentResource } from '../../aws/tags.js';
 import { MSG } from '../../engine/messages.js';
 import { emit } from '../../engine/output.js';
-import { collectPages } from '../shared/pages.js';
+import { AwsCallError } from '../../errors.js';
+import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
 
 /** The NLB, target group and listener found by this deployment's tags, with their attributes. */
@@ -52,26 +53,42 @@ async function taggedArns(conn: AccountConnection, arns: string[], deployment: s
   return ours;
 }
 
+/** What `read` lists, or nothing when AWS answers that the named resource does not exist. */
+async function unlessNotFound<T>(notFound: string, read: () => Promise<T[]>): Promise<T[]> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof AwsCallError && err.awsCode === notFound) return [];
+    throw err;
+  }
+}
+
 /** Find this deployment's NLB resources by tags (ELBv2 has no tag filter: DescribeTags on each). */
 export async function readNlb(ctx: GcpToAwsContext): Promise<NlbState> {
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
-  const allLbs = await collectPages((Marker) =>
-    conn
-      .call('DescribeLoadBalancers', 'load balancers', () =>
-        conn.elbv2.send(new DescribeLoadBalancersCommand({ Marker })),
-      )
-      .then((o) => ({
-        items: (o.LoadBalancers ?? []).filter((lb) => lb.Type === 'network'),
-        next: o.NextMarker,
-      })),
-  );
-  const allTgs = await collectPages((Marker) =>
-    conn
-      .call('DescribeTargetGroups', 'target groups', () =>
-        conn.elbv2.send(new DescribeTargetGroupsCommand({ Marker })),
-      )
-      .then((o) => ({ items: o.TargetGroups ?? [], next: o.NextMarker })),
+  // NLB and target group names are unique per account and region, and ours are derived from
+  // the deployment: look them up by name instead of listing (and tag-reading) every one.
+  const names = resourceNames(deployment);
+  const allLbs = (
+    await unlessNotFound(
+      'LoadBalancerNotFound',
+      async () =>
+        (
+          await conn.call('DescribeLoadBalancers', 'load balancers', () =>
+            conn.elbv2.send(new DescribeLoadBalancersCommand({ Names: [names.loadBalancer] })),
+          )
+        ).LoadBalancers ?? [],
+    )
+  ).filter((lb) => lb.Type === 'network');
+  const allTgs = await unlessNotFound(
+    'TargetGroupNotFound',
+    async () =>
+      (
+        await conn.call('DescribeTargetGroups', 'target groups', () =>
+          conn.elbv2.send(new DescribeTargetGroupsCommand({ Names: [names.targetGroup] })),
+        )
+      ).TargetGroups ?? [],
   );
   const ours = await taggedArns(
     conn,

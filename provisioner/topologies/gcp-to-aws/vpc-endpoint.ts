@@ -13,22 +13,29 @@ import {
   type SecurityGroup,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
-import { randomUUID } from 'node:crypto';
-import { AwsCallError } from '../../errors.js';
+import { AwsCallError, ProvisionError } from '../../errors.js';
 import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
-import type { IamPermission } from '../../iam/policy.js';
+import type { IamPermission, PolicyScope } from '../../iam/policy.js';
 import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
+import { chooseKeeper, duplicateReason, reportDuplicates, type Choice } from '../shared/duplicates.js';
 import { collectPages } from '../shared/pages.js';
+import { waitUntilListed } from '../shared/visibility.js';
+import { clientToken } from '../../engine/client-token.js';
+import { MSG } from '../../engine/messages.js';
+import { emit } from '../../engine/output.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
-import { resourceNames } from './config.js';
+import { resourceNames, type GcpToAwsConfig } from './config.js';
 import type { GcpToAwsContext } from './context.js';
 
 export interface VpcEndpointState {
+  /** Kept first, then duplicates. */
   readonly securityGroups: readonly SecurityGroup[];
-  /** This deployment's endpoints that still exist (not deleting/deleted). */
+  /** This deployment's endpoints that still exist (not deleting/deleted): kept first, then duplicates. */
   readonly endpoints: readonly VpcEndpoint[];
+  readonly endpointChoice: Choice<VpcEndpoint>;
+  readonly groupChoice: Choice<SecurityGroup>;
 }
 
 /** States after which an endpoint will never carry traffic: replace it. */
@@ -36,10 +43,11 @@ const DEAD_STATES = ['rejected', 'failed', 'expired'];
 const ENDPOINT_GONE = ['InvalidVpcEndpointId.NotFound', 'InvalidVpcEndpoint.NotFound'];
 const SG_GONE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound'];
 
-async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> {
+/** This deployment's security groups in the consumer VPC, by tags: the read the next run makes. */
+async function listSecurityGroups(ctx: GcpToAwsContext): Promise<SecurityGroup[]> {
   const conn = ctx.consumer;
   const deployment = ctx.config.deployment;
-  const allGroups = await collectPages(async (NextToken) => {
+  const all = await collectPages('security groups', async (NextToken) => {
     const out = await conn.call('DescribeSecurityGroups', 'security groups', () =>
       conn.ec2.send(
         new DescribeSecurityGroupsCommand({
@@ -53,22 +61,73 @@ async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> 
     );
     return { items: out.SecurityGroups ?? [], next: out.NextToken };
   });
-  const securityGroups = allGroups.filter((g) => isDeploymentResource(g.Tags, deployment));
-  const allEndpoints = await collectPages(async (NextToken) => {
+  return all.filter((g) => isDeploymentResource(g.Tags, deployment));
+}
+
+/** This deployment's live endpoints in the consumer VPC, by tags (and VPC: tags alone are not an identity). */
+async function listEndpoints(ctx: GcpToAwsContext): Promise<VpcEndpoint[]> {
+  const conn = ctx.consumer;
+  const deployment = ctx.config.deployment;
+  const all = await collectPages('VPC endpoints', async (NextToken) => {
     const out = await conn.call('DescribeVpcEndpoints', 'VPC endpoints', () =>
-      conn.ec2.send(new DescribeVpcEndpointsCommand({ Filters: deploymentFilters(deployment), NextToken })),
+      conn.ec2.send(
+        new DescribeVpcEndpointsCommand({
+          Filters: [
+            ...deploymentFilters(deployment),
+            { Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] },
+          ],
+          NextToken,
+        }),
+      ),
     );
     return { items: out.VpcEndpoints ?? [], next: out.NextToken };
   });
-  const endpoints = allEndpoints.filter(
+  return all.filter(
     (e) =>
       isDeploymentResource(e.Tags, deployment) &&
+      e.VpcId === ctx.config.consumer.vpcId &&
       !['deleting', 'deleted'].includes((e.State ?? '').toLowerCase()),
   );
-  ctx.facts.securityGroupId = securityGroups[0]?.GroupId;
-  publishEndpoint(ctx, endpoints[0]);
-  await publishEndpointAddresses(ctx, endpoints[0]);
-  return { securityGroups, endpoints };
+}
+
+/** An available endpoint carries traffic; a pending one may soon; the rest never will. */
+const ENDPOINT_IN_USE = (e: VpcEndpoint) => {
+  const state = (e.State ?? '').toLowerCase();
+  return {
+    score: state === 'available' ? 2 : ['pendingacceptance', 'pending'].includes(state) ? 1 : 0,
+    as: state,
+  };
+};
+const endpointId = (e: VpcEndpoint) => e.VpcEndpointId!;
+const groupId = (g: SecurityGroup) => g.GroupId!;
+
+async function readVpcEndpoint(ctx: GcpToAwsContext): Promise<VpcEndpointState> {
+  const endpointChoice = chooseKeeper(await listEndpoints(ctx), {
+    id: endpointId,
+    inUse: ENDPOINT_IN_USE,
+    created: (e) => (e.CreationTimestamp ? new Date(e.CreationTimestamp).getTime() : undefined),
+  });
+  const kept = endpointChoice.kept;
+  // The group the kept endpoint uses is the one in use; AWS gives groups no creation time.
+  const groupChoice = chooseKeeper(await listSecurityGroups(ctx), {
+    id: groupId,
+    inUse: (g) => ({
+      score: kept?.Groups?.some((x) => x.GroupId === g.GroupId) ? 1 : 0,
+      as: `used by ${kept?.VpcEndpointId}`,
+    }),
+  });
+  const where = { step: 'vpc-endpoint', account: 'consumer' };
+  reportDuplicates(ctx, { ...where, kind: 'VPC endpoint' }, endpointChoice, endpointId);
+  reportDuplicates(ctx, { ...where, kind: 'security group' }, groupChoice, groupId);
+  ctx.facts.securityGroupId = groupChoice.kept?.GroupId;
+  publishEndpoint(ctx, kept);
+  await publishEndpointAddresses(ctx, kept);
+  return {
+    securityGroups: groupChoice.kept ? [groupChoice.kept, ...groupChoice.extras] : [],
+    endpoints: kept ? [kept, ...endpointChoice.extras] : [],
+    endpointChoice,
+    groupChoice,
+  };
 }
 
 function publishEndpoint(ctx: GcpToAwsContext, ep: VpcEndpoint | undefined): void {
@@ -120,17 +179,7 @@ function securityGroupOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
           `TCP 443 from ${cidrs.join(', ')} only, no egress`,
         ),
         run: async () => {
-          const out = await conn.call('CreateSecurityGroup', `security group ${name}`, () =>
-            conn.ec2.send(
-              new CreateSecurityGroupCommand({
-                GroupName: name,
-                Description: `ekslink ${deployment}: TCP 443 to the VPC endpoint from the WireGuard peer`,
-                VpcId: ctx.config.consumer.vpcId,
-                TagSpecifications: tagSpecifications('security-group', deployment, name),
-              }),
-            ),
-          );
-          const id = out.GroupId!;
+          const id = await createSecurityGroup(ctx, name);
           ctx.facts.securityGroupId = id;
           await authorize(ctx, id, cidrs);
           await revokeEgress(ctx, id, [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }]);
@@ -178,20 +227,128 @@ function securityGroupOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
   return ops.length > 0 ? ops : [{ change: change('none', label, 'exists, matches config') }];
 }
 
+/**
+ * CreateSecurityGroup has no idempotency token, but a group name is unique in its VPC: after
+ * an unanswered try, or an `InvalidGroup.Duplicate`, the group of that name is ours if it
+ * carries our tags (a retried create AWS had carried out), and someone else's otherwise.
+ */
+async function createSecurityGroup(ctx: GcpToAwsContext, name: string): Promise<string> {
+  const conn = ctx.consumer;
+  const deployment = ctx.config.deployment;
+  const vpcId = ctx.config.consumer.vpcId;
+  const byName = async (): Promise<string | undefined> => {
+    const out = await conn.call('DescribeSecurityGroups', `security group ${name}`, () =>
+      conn.ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'group-name', Values: [name] },
+            { Name: 'vpc-id', Values: [vpcId] },
+          ],
+        }),
+      ),
+    );
+    const group = out.SecurityGroups?.[0];
+    if (group === undefined) return undefined;
+    if (!isDeploymentResource(group.Tags, deployment)) {
+      throw new ProvisionError(
+        'EKL_PROVISION_AWS_CALL_FAILED',
+        `security group ${group.GroupId} in ${vpcId} is named ${name} but does not carry deployment ${deployment}'s tags; delete or rename it, or choose another deployment name`,
+        { awsCode: 'InvalidGroup.Duplicate', source: 'config' },
+      );
+    }
+    emit(
+      ctx.sink,
+      MSG.ALREADY_THERE,
+      ctx.clock.now(),
+      `security group ${name} is already there: ${group.GroupId}`,
+      {
+        step: 'vpc-endpoint',
+        account: 'consumer',
+        data: { operation: 'CreateSecurityGroup', resource: group.GroupId },
+      },
+    );
+    return group.GroupId;
+  };
+  let id: string;
+  try {
+    id = await conn.call(
+      'CreateSecurityGroup',
+      `security group ${name}`,
+      async () => {
+        const out = await conn.ec2.send(
+          new CreateSecurityGroupCommand({
+            GroupName: name,
+            Description: `ekslink ${deployment}: TCP 443 to the VPC endpoint from the WireGuard peer`,
+            VpcId: vpcId,
+            TagSpecifications: tagSpecifications('security-group', deployment, name),
+          }),
+        );
+        return out.GroupId!;
+      },
+      { recheck: byName },
+    );
+  } catch (err) {
+    if (!(err instanceof AwsCallError) || err.awsCode !== 'InvalidGroup.Duplicate') throw err;
+    const found = await byName();
+    if (found === undefined) throw err;
+    id = found;
+  }
+  await waitUntilListed(
+    ctx,
+    { step: 'vpc-endpoint', account: 'consumer' },
+    `security group ${id}`,
+    async () => (await listSecurityGroups(ctx)).some((g) => g.GroupId === id),
+    ctx.config.timeouts.endpointAvailableSec * 1000,
+  );
+  return id;
+}
+
 function stripDescriptions(p: IpPermission): IpPermission {
   return { ...p, IpRanges: p.IpRanges?.map((r) => ({ CidrIp: r.CidrIp })) };
 }
 
+/**
+ * Allow TCP 443 from the CIDRs on our own group. A retry of an authorize AWS had already
+ * carried out answers `InvalidPermission.Duplicate`: the rules are there, on our group, so
+ * that is success; then each CIDR is authorized on its own so none is left out.
+ */
 async function authorize(ctx: GcpToAwsContext, groupId: string, cidrs: readonly string[]): Promise<void> {
-  await ctx.consumer.call(
-    'AuthorizeSecurityGroupIngress',
-    `security group ${groupId}`,
-    () =>
-      ctx.consumer.ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: rule443(cidrs) }),
-      ),
-    { alsoRetry: SG_GONE },
-  );
+  const send = (list: readonly string[]) =>
+    ctx.consumer.call(
+      'AuthorizeSecurityGroupIngress',
+      `security group ${groupId}`,
+      () =>
+        ctx.consumer.ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: rule443(list) }),
+        ),
+      { alsoRetry: SG_GONE },
+    );
+  const duplicate = (err: unknown) =>
+    err instanceof AwsCallError && err.awsCode === 'InvalidPermission.Duplicate';
+  try {
+    await send(cidrs);
+    return;
+  } catch (err) {
+    if (!duplicate(err)) throw err;
+  }
+  for (const cidr of cidrs) {
+    try {
+      await send([cidr]);
+    } catch (err) {
+      if (!duplicate(err)) throw err;
+      emit(
+        ctx.sink,
+        MSG.ALREADY_THERE,
+        ctx.clock.now(),
+        `TCP 443 from ${cidr} is already allowed on ${groupId}`,
+        {
+          step: 'vpc-endpoint',
+          account: 'consumer',
+          data: { operation: 'AuthorizeSecurityGroupIngress', resource: groupId, cidr },
+        },
+      );
+    }
+  }
 }
 
 async function revokeEgress(
@@ -219,6 +376,13 @@ function endpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
   const ops: Op[] = [];
   const wantSubnets = [...ctx.config.consumer.subnetIds].sort();
   const ep = s.endpoints[0];
+  const state0 = (ep?.State ?? '').toLowerCase();
+  const replacing =
+    ep !== undefined &&
+    (DEAD_STATES.includes(state0) ||
+      (ctx.facts.serviceName !== undefined && ep.ServiceName !== ctx.facts.serviceName))
+      ? ep.VpcEndpointId
+      : undefined;
   const create: Op = {
     change: change(
       'create',
@@ -226,19 +390,24 @@ function endpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
       `interface endpoint for ${ctx.facts.serviceName ?? 'the endpoint service of step endpoint-service'} in ${wantSubnets.join(', ')}`,
     ),
     run: async () => {
-      const token = randomUUID();
+      const request = {
+        VpcEndpointType: 'Interface' as const,
+        VpcId: ctx.config.consumer.vpcId,
+        ServiceName: ctx.facts.serviceName,
+        SubnetIds: wantSubnets,
+        SecurityGroupIds: [ctx.facts.securityGroupId!],
+        PrivateDnsEnabled: false,
+      };
+      // Same request, same token: a rerun gets the endpoint a lost answer created. A replacement
+      // names what it replaces, so it is a new endpoint.
+      const token = clientToken(deployment, 'vpc-endpoint', { ...request, replacing: replacing ?? null });
       const out = await conn.call(
         'CreateVpcEndpoint',
         `VPC endpoint ${resourceNames(deployment).endpoint}`,
         () =>
           conn.ec2.send(
             new CreateVpcEndpointCommand({
-              VpcEndpointType: 'Interface',
-              VpcId: ctx.config.consumer.vpcId,
-              ServiceName: ctx.facts.serviceName,
-              SubnetIds: wantSubnets,
-              SecurityGroupIds: [ctx.facts.securityGroupId!],
-              PrivateDnsEnabled: false,
+              ...request,
               TagSpecifications: tagSpecifications(
                 'vpc-endpoint',
                 deployment,
@@ -252,6 +421,14 @@ function endpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
       );
       publishEndpoint(ctx, out.VpcEndpoint);
       await publishEndpointAddresses(ctx, out.VpcEndpoint);
+      const id = out.VpcEndpoint!.VpcEndpointId!;
+      await waitUntilListed(
+        ctx,
+        { step: 'vpc-endpoint', account: 'consumer' },
+        `VPC endpoint ${id}`,
+        async () => (await listEndpoints(ctx)).some((e) => e.VpcEndpointId === id),
+        ctx.config.timeouts.endpointAvailableSec * 1000,
+      );
     },
   };
   if (!ep) return [create];
@@ -309,17 +486,16 @@ function endpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
     }
     if (ops.length === 0) ops.push({ change: change('none', label, `exists (${ep.State})`) });
   }
-  for (const extra of s.endpoints.slice(1)) {
-    ops.push({
-      change: change(
-        'delete',
-        `VPC endpoint ${extra.VpcEndpointId}`,
-        "duplicate carrying this deployment's tags",
-      ),
-      run: () => deleteEndpoint(ctx, extra.VpcEndpointId!),
-    });
-  }
-  return ops;
+  // Duplicates first, so plan shows them at the top of the step.
+  const duplicates: Op[] = s.endpoints.slice(1).map((extra) => ({
+    change: change(
+      'delete',
+      `VPC endpoint ${extra.VpcEndpointId}`,
+      duplicateReason(s.endpointChoice, endpointId),
+    ),
+    run: () => deleteEndpoint(ctx, extra.VpcEndpointId!),
+  }));
+  return [...duplicates, ...ops];
 }
 
 /** Delete an endpoint and wait until it is gone (its ENIs hold the security group until then). */
@@ -357,13 +533,10 @@ async function deleteEndpoint(ctx: GcpToAwsContext, id: string): Promise<void> {
 
 function vpcEndpointOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
   const ops = [...securityGroupOps(ctx, s), ...endpointOps(ctx, s)];
+  // A duplicate group can only go once no endpoint uses it: after the endpoint ops.
   for (const extra of s.securityGroups.slice(1)) {
     ops.push({
-      change: change(
-        'delete',
-        `security group ${extra.GroupId}`,
-        "duplicate carrying this deployment's tags",
-      ),
+      change: change('delete', `security group ${extra.GroupId}`, duplicateReason(s.groupChoice, groupId)),
       run: () => deleteSecurityGroup(ctx, extra.GroupId!),
     });
   }
@@ -380,6 +553,14 @@ async function deleteSecurityGroup(ctx: GcpToAwsContext, id: string): Promise<vo
       { alsoRetry: ['DependencyViolation'] },
     ),
   );
+}
+
+function consumerOf(scope: PolicyScope): GcpToAwsConfig['consumer'] {
+  return (scope.config as GcpToAwsConfig).consumer;
+}
+
+function consumerArn(scope: PolicyScope, resource: string): string {
+  return `arn:aws:ec2:${scope.region}:${scope.accountId}:${resource}`;
 }
 
 export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
@@ -408,12 +589,21 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateSecurityGroup'],
     resources: ['arn:aws:ec2:*:*:vpc/*'],
     tagCondition: 'none',
+    scoped: (scope) => ({ resources: [consumerArn(scope, `vpc/${consumerOf(scope).vpcId}`)] }),
   },
   {
     why: 'place the endpoint in the configured VPC and subnets, with its group',
     actions: ['ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint'],
     resources: ['arn:aws:ec2:*:*:vpc/*', 'arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:security-group/*'],
     tagCondition: 'none',
+    // The group is the one this deployment creates: its ID is not known before apply.
+    scoped: (scope) => ({
+      resources: [
+        consumerArn(scope, `vpc/${consumerOf(scope).vpcId}`),
+        ...consumerOf(scope).subnetIds.map((id) => consumerArn(scope, `subnet/${id}`)),
+        consumerArn(scope, 'security-group/*'),
+      ],
+    }),
   },
   {
     why: 'tag the security group and VPC endpoint in their create calls',

@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostname.js';
 import { blockContains, blocksOverlap, blockWithin, parseAddress, parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
 import { accountSchema } from '../../aws/account-config.js';
@@ -45,12 +46,10 @@ export const peeredConfigSchema = z
       ),
     eks: z
       .object({
-        hostname: z
-          .string()
-          .regex(
-            /^[A-Za-z0-9]+\.[a-z0-9]+\.[a-z0-9-]+\.eks\.amazonaws\.com$/,
-            'must be the cluster\'s API hostname, e.g. "0123456789ABCDEF0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"',
-          ),
+        hostname: z.string().superRefine((h, ctx) => {
+          const problem = eksHostnameProblem(h);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        }),
         clusterName: z
           .string()
           .regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, 'must be an EKS cluster name, e.g. "prod-eks"')
@@ -128,6 +127,17 @@ export const peeredConfigSchema = z
       .default({ peeringActiveSec: 300, dnsTimeoutMs: 5000 }),
   })
   .strict()
+  .refine(
+    (c) => {
+      const region = parseEksHostname(c.eks.hostname)?.region;
+      return region === undefined || region === c.accepter.region;
+    },
+    {
+      message:
+        'names a cluster in another region than accepter.region: the EKS API is reached inside its own region, where the data plane run; fix eks.hostname or accepter.region',
+      path: ['eks', 'hostname'],
+    },
+  )
   .refine((c) => c.requester.accountId !== c.accepter.accountId, {
     message: 'must differ from requester.accountId: this topology joins two accounts',
     path: ['accepter', 'accountId'],

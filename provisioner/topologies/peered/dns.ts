@@ -14,6 +14,8 @@ import { waitFor } from '../../engine/waiter.js';
 import { addressIn } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
+import { zoneArns } from './iam-scope.js';
+import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
 
 /** Result of resolving the EKS hostname; read never throws, so destroy works whatever DNS says. */
@@ -149,12 +151,13 @@ function authorizeOps(ctx: PeeredContext, s: ZoneState): Op[] {
   ];
 }
 
-const ZONE_OWNER_READ = {
+const ZONE_OWNER_READ: IamPermission = {
   why: 'read the private hosted zone and its association authorizations',
   actions: ['route53:GetHostedZone', 'route53:ListVPCAssociationAuthorizations'],
   resources: ['arn:aws:route53:::hostedzone/*'],
   tagCondition: 'none',
-} as const;
+  scoped: (scope) => ({ resources: zoneArns(scope) }),
+};
 
 /** Step 4a (accepter, zone owner): authorize the requester VPC to associate with the zone. */
 export const dnsAuthorizeStep: Step<PeeredContext, ZoneState> = {
@@ -168,6 +171,7 @@ export const dnsAuthorizeStep: Step<PeeredContext, ZoneState> = {
       actions: ['route53:CreateVPCAssociationAuthorization', 'route53:DeleteVPCAssociationAuthorization'],
       resources: ['arn:aws:route53:::hostedzone/*'],
       tagCondition: 'none',
+      scoped: (scope) => ({ resources: zoneArns(scope) }),
     },
   ],
   read: readZoneOwner,
@@ -257,6 +261,7 @@ export const dnsAssociateStep: Step<PeeredContext, AssociationState> = {
       actions: ['route53:AssociateVPCWithHostedZone', 'route53:DisassociateVPCFromHostedZone'],
       resources: ['arn:aws:route53:::hostedzone/*'],
       tagCondition: 'none',
+      scoped: (scope) => ({ resources: zoneArns(scope) }),
     },
     {
       why: 'wait for the Route 53 change',
@@ -314,6 +319,7 @@ export const dnsCleanupStep: Step<PeeredContext, ZoneState> = {
       actions: ['route53:DeleteVPCAssociationAuthorization'],
       resources: ['arn:aws:route53:::hostedzone/*'],
       tagCondition: 'none',
+      scoped: (scope) => ({ resources: zoneArns(scope) }),
     },
   ],
   read: readZoneOwner,

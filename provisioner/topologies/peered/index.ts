@@ -4,6 +4,7 @@ import { createPeeredContext, type PeeredContext } from './context.js';
 import { dnsAssociateStep, dnsAuthorizeStep, dnsCheckStep, dnsCleanupStep } from './dns.js';
 import { collectPeeredOutputs } from './outputs.js';
 import { peeringAcceptStep, peeringRequestStep } from './peering.js';
+import { PEERED_PREFLIGHT_PERMISSIONS, preflightPeered } from './preflight.js';
 import { routesStep } from './routes.js';
 import { securityGroupStep } from './security-group.js';
 
@@ -36,6 +37,8 @@ export const peered = defineTopology<PeeredConfig, PeeredContext>({
     await ctx.requester.verifyIdentity();
     await ctx.accepter.verifyIdentity();
   },
+  preflight: preflightPeered,
+  preflightPermissions: PEERED_PREFLIGHT_PERMISSIONS,
   deploymentName: (config) => config.deployment,
   outputs: (ctx) => ({ ...collectPeeredOutputs(ctx) }),
   close(ctx) {

@@ -18,8 +18,11 @@ import type { IamPermission } from '../../iam/policy.js';
 import { cidrWithin, peeredNames, type PeeredSide } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
+import { peeredConfigOf, peeringCondition, vpcArn } from './iam-scope.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
+import { chooseKeeper, duplicateReason, reportDuplicates } from '../shared/duplicates.js';
 import { collectPages } from '../shared/pages.js';
+import { waitUntilListed } from '../shared/visibility.js';
 
 /** Peering states that are over: such a connection is history, not ours to manage. */
 const ENDED = new Set(['deleted', 'deleting', 'rejected', 'failed', 'expired']);
@@ -146,6 +149,26 @@ function matchesConfig(ctx: PeeredContext, p: VpcPeeringConnection): boolean {
   );
 }
 
+const peeringId = (p: VpcPeeringConnection) => p.VpcPeeringConnectionId!;
+const PEERING_USE: Record<string, number> = {
+  active: 3,
+  'pending-acceptance': 2,
+  provisioning: 2,
+  'initiating-request': 1,
+};
+
+/**
+ * The live tagged peering that joins the configured VPCs; of several (a create retried
+ * after its answer was lost) the active one, else the one furthest along, else the lowest
+ * ID: AWS gives peerings no creation time.
+ */
+function choosePeering(ctx: PeeredContext, live: readonly VpcPeeringConnection[]) {
+  return chooseKeeper(
+    live.filter((p) => matchesConfig(ctx, p)),
+    { id: peeringId, inUse: (p) => ({ score: PEERING_USE[statusOf(p)] ?? 0, as: statusOf(p) }) },
+  );
+}
+
 function describePeering(ctx: PeeredContext): string {
   const { requester: r, accepter: a } = ctx.config;
   return `${r.vpcId} (${r.accountId} ${r.region}) -> ${a.vpcId} (${a.accountId} ${a.region})`;
@@ -172,21 +195,35 @@ async function readRequest(ctx: PeeredContext): Promise<RequestState> {
 /** Every peering connection carrying this deployment's tags (requester account: tags are per account). */
 async function taggedPeerings(ctx: PeeredContext): Promise<VpcPeeringConnection[]> {
   const conn = ctx.requester;
-  const all: VpcPeeringConnection[] = await collectPages(async (NextToken) => {
-    const out = await conn.call(
-      'DescribeVpcPeeringConnections',
-      'peering connections of this deployment',
-      () =>
-        conn.ec2.send(
-          new DescribeVpcPeeringConnectionsCommand({
-            Filters: deploymentFilters(ctx.config.deployment),
-            NextToken,
-          }),
-        ),
-    );
-    return { items: out.VpcPeeringConnections ?? [], next: out.NextToken };
-  }, 20);
-  const current = all.filter((p) => !ENDED.has(statusOf(p))).find((p) => matchesConfig(ctx, p));
+  const all: VpcPeeringConnection[] = await collectPages(
+    'peering connections',
+    async (NextToken) => {
+      const out = await conn.call(
+        'DescribeVpcPeeringConnections',
+        'peering connections of this deployment',
+        () =>
+          conn.ec2.send(
+            new DescribeVpcPeeringConnectionsCommand({
+              Filters: deploymentFilters(ctx.config.deployment),
+              NextToken,
+            }),
+          ),
+      );
+      return { items: out.VpcPeeringConnections ?? [], next: out.NextToken };
+    },
+    20,
+  );
+  const choice = choosePeering(
+    ctx,
+    all.filter((p) => !ENDED.has(statusOf(p))),
+  );
+  reportDuplicates(
+    ctx,
+    { step: 'peering-request', account: 'requester', kind: 'VPC peering' },
+    choice,
+    peeringId,
+  );
+  const current = choice.kept;
   ctx.facts.peeringConnectionId = current?.VpcPeeringConnectionId;
   ctx.facts.peeringStatus = current === undefined ? undefined : statusOf(current);
   ctx.facts.routeTarget = current ? { kind: 'peering', id: current.VpcPeeringConnectionId! } : undefined;
@@ -217,14 +254,17 @@ function requestOps(ctx: PeeredContext, s: RequestState): Op[] {
       ),
     ];
   }
-  const current = s.live.find((p) => matchesConfig(ctx, p));
+  const choice = choosePeering(ctx, s.live);
+  const current = choice.kept;
   for (const p of s.live.filter((x) => x !== current)) {
     const id = p.VpcPeeringConnectionId!;
     ops.push({
       change: change(
         'delete',
         `VPC peering ${id}`,
-        `tagged for this deployment but joins ${p.RequesterVpcInfo?.VpcId} -> ${p.AccepterVpcInfo?.VpcId}, not the configured VPCs`,
+        matchesConfig(ctx, p)
+          ? duplicateReason(choice, peeringId)
+          : `tagged for this deployment but joins ${p.RequesterVpcInfo?.VpcId} -> ${p.AccepterVpcInfo?.VpcId}, not the configured VPCs`,
       ),
       run: () =>
         ignoreGone(GONE, () =>
@@ -259,22 +299,39 @@ function requestOps(ctx: PeeredContext, s: RequestState): Op[] {
       `request peering ${describePeering(ctx)}`,
     ),
     run: async () => {
-      const out = await conn.call('CreateVpcPeeringConnection', `VPC peering ${describePeering(ctx)}`, () =>
-        conn.ec2.send(
-          new CreateVpcPeeringConnectionCommand({
-            VpcId: requester.vpcId,
-            PeerVpcId: accepter.vpcId,
-            PeerOwnerId: accepter.accountId,
-            PeerRegion: accepter.region,
-            TagSpecifications: tagSpecifications(
-              'vpc-peering-connection',
-              deployment,
-              peeredNames(deployment).peering,
-            ),
-          }),
-        ),
+      // No idempotency token for peering: after an unanswered try, look by tags before asking again.
+      const found = async () => {
+        const live = (await taggedPeerings(ctx)).filter((p) => !ENDED.has(statusOf(p)));
+        return choosePeering(ctx, live).kept;
+      };
+      const p = await conn.call(
+        'CreateVpcPeeringConnection',
+        `VPC peering ${describePeering(ctx)}`,
+        async () =>
+          (
+            await conn.ec2.send(
+              new CreateVpcPeeringConnectionCommand({
+                VpcId: requester.vpcId,
+                PeerVpcId: accepter.vpcId,
+                PeerOwnerId: accepter.accountId,
+                PeerRegion: accepter.region,
+                TagSpecifications: tagSpecifications(
+                  'vpc-peering-connection',
+                  deployment,
+                  peeredNames(deployment).peering,
+                ),
+              }),
+            )
+          ).VpcPeeringConnection!,
+        { recheck: found },
       );
-      const p = out.VpcPeeringConnection!;
+      await waitUntilListed(
+        ctx,
+        { step: 'peering-request', account: 'requester' },
+        `VPC peering ${p.VpcPeeringConnectionId}`,
+        async () => (await found())?.VpcPeeringConnectionId !== undefined,
+        ctx.config.timeouts.peeringActiveSec * 1000,
+      );
       ctx.facts.peeringConnectionId = p.VpcPeeringConnectionId;
       ctx.facts.peeringStatus = statusOf(p);
       ctx.facts.routeTarget = { kind: 'peering', id: p.VpcPeeringConnectionId! };
@@ -302,12 +359,17 @@ export const peeringRequestStep: Step<PeeredContext, RequestState> = {
       actions: ['ec2:CreateVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc/*'],
       tagCondition: 'none',
+      scoped: (scope) => ({ resources: [vpcArn(peeredConfigOf(scope), 'requester')] }),
     },
     {
       why: 'create the peering connection with the deployment tags',
       actions: ['ec2:CreateVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'request',
+      scoped: (scope) => ({
+        resources: [`arn:aws:ec2:${scope.region}:${scope.accountId}:vpc-peering-connection/*`],
+        condition: peeringCondition(peeredConfigOf(scope)),
+      }),
     },
     {
       why: 'tag the peering connection in its create call',
@@ -483,10 +545,24 @@ export const peeringAcceptStep: Step<PeeredContext, AcceptState> = {
   permissions: [
     EC2_DESCRIBE,
     {
+      // The requester's tags are not visible in this account, so no tag condition: with
+      // --config the peering must join exactly the configured VPCs.
       why: 'accept the peering connection into the data plane VPC',
       actions: ['ec2:AcceptVpcPeeringConnection'],
-      resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*', 'arn:aws:ec2:*:*:vpc/*'],
+      resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'none',
+      scoped: (scope) => ({
+        // The connection's ARN carries the requester's account; the conditions pin both VPCs.
+        resources: [`arn:aws:ec2:${scope.region}:*:vpc-peering-connection/*`],
+        condition: peeringCondition(peeredConfigOf(scope)),
+      }),
+    },
+    {
+      why: 'accept the peering into the configured data plane VPC',
+      actions: ['ec2:AcceptVpcPeeringConnection'],
+      resources: ['arn:aws:ec2:*:*:vpc/*'],
+      tagCondition: 'none',
+      scoped: (scope) => ({ resources: [vpcArn(peeredConfigOf(scope), 'accepter')] }),
     },
   ],
   read: readAccept,

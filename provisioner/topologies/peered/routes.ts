@@ -6,9 +6,13 @@ import {
   type Route,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
+import { AwsCallError } from '../../errors.js';
+import { MSG } from '../../engine/messages.js';
+import { emit } from '../../engine/output.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
 import type { PeeredSide } from './config.js';
+import { peeredConfigOf, sideOf } from './iam-scope.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
@@ -108,15 +112,34 @@ function routeOps(ctx: PeeredContext, side: PeeredSide, s: RoutesState): Op[] {
       ),
       run: async () => {
         const pcx = requireTarget(ctx);
-        await conn.call('CreateRoute', label, () =>
-          conn.ec2.send(
-            new CreateRouteCommand({
-              RouteTableId: id,
-              DestinationCidrBlock: destination,
-              VpcPeeringConnectionId: pcx,
-            }),
-          ),
-        );
+        // No idempotency token: after an unanswered try, read the table before asking again;
+        // `RouteAlreadyExists` from a retry AWS had carried out is success when it goes to our peering.
+        const routed = async () => ((await routeTo(ctx, side, id, destination)) === pcx ? true : undefined);
+        try {
+          await conn.call(
+            'CreateRoute',
+            label,
+            async () =>
+              (
+                await conn.ec2.send(
+                  new CreateRouteCommand({
+                    RouteTableId: id,
+                    DestinationCidrBlock: destination,
+                    VpcPeeringConnectionId: pcx,
+                  }),
+                )
+              ).Return ?? true,
+            { recheck: routed },
+          );
+        } catch (err) {
+          if (!(err instanceof AwsCallError) || err.awsCode !== 'RouteAlreadyExists' || !(await routed()))
+            throw err;
+          emit(ctx.sink, MSG.ALREADY_THERE, ctx.clock.now(), `${label} is already there: -> ${pcx}`, {
+            step: `routes-${side}`,
+            account: side,
+            data: { operation: 'CreateRoute', resource: id },
+          });
+        }
       },
     });
     if (!existing) {
@@ -154,6 +177,21 @@ function routeOps(ctx: PeeredContext, side: PeeredSide, s: RoutesState): Op[] {
   return ops;
 }
 
+/** Where the route for `destination` in one table goes now, if anywhere. */
+async function routeTo(
+  ctx: PeeredContext,
+  side: PeeredSide,
+  tableId: string,
+  destination: string,
+): Promise<string | undefined> {
+  const conn = ctx.side(side);
+  const out = await conn.call('DescribeRouteTables', `route table ${tableId}`, () =>
+    conn.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [tableId] })),
+  );
+  const route = (out.RouteTables?.[0]?.Routes ?? []).find((r) => r.DestinationCidrBlock === destination);
+  return route ? targetOf(route) : undefined;
+}
+
 function requireTarget(ctx: PeeredContext): string {
   const target = ctx.facts.routeTarget;
   if (target?.kind !== 'peering') {
@@ -177,6 +215,11 @@ const PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateRoute', 'ec2:ReplaceRoute', 'ec2:DeleteRoute'],
     resources: ['arn:aws:ec2:*:*:route-table/*'],
     tagCondition: 'none',
+    scoped: (scope) => ({
+      resources: peeredConfigOf(scope)[sideOf(scope)].routeTableIds.map(
+        (id) => `arn:aws:ec2:${scope.region}:${scope.accountId}:route-table/${id}`,
+      ),
+    }),
   },
 ];
 

@@ -6,9 +6,13 @@ import {
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
+import { AwsCallError } from '../../errors.js';
+import { MSG } from '../../engine/messages.js';
+import { emit } from '../../engine/output.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { peeredNames } from './config.js';
+import { peeredConfigOf } from './iam-scope.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
@@ -50,24 +54,13 @@ async function readSecurityGroup(ctx: PeeredContext): Promise<SecurityGroupState
       return { groupVpcId: undefined, rules: [] };
     throw err;
   }
-  const rules: SecurityGroupRule[] = await collectPages(async (NextToken) => {
-    const out = await conn.call('DescribeSecurityGroupRules', `rules of ${groupId}`, () =>
-      conn.ec2.send(
-        new DescribeSecurityGroupRulesCommand({
-          Filters: [{ Name: 'group-id', Values: [groupId] }],
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.SecurityGroupRules ?? [], next: out.NextToken };
-  }, 20);
+  const rules = await listRules(ctx);
   const ours = rules.find((r) => isDeploymentResource(r.Tags, ctx.config.deployment) && isWanted(ctx, r));
   ctx.facts.securityGroupRuleId = ours?.SecurityGroupRuleId;
   return { groupVpcId, rules };
 }
 
 function sgOps(ctx: PeeredContext, s: SecurityGroupState): Op[] {
-  const conn = ctx.accepter;
   const { eks, accepter, requester, deployment } = ctx.config;
   const groupId = eks.clusterSecurityGroupId;
   if (s.groupVpcId !== accepter.vpcId) {
@@ -103,30 +96,84 @@ function sgOps(ctx: PeeredContext, s: SecurityGroupState): Op[] {
   } else {
     ops.push({
       change: change('create', label, 'only the metadata plane CIDR, only TCP 443'),
-      run: async () => {
-        const out = await conn.call('AuthorizeSecurityGroupIngress', label, () =>
-          conn.ec2.send(
-            new AuthorizeSecurityGroupIngressCommand({
-              GroupId: groupId,
-              IpPermissions: [
-                {
-                  IpProtocol: 'tcp',
-                  FromPort: 443,
-                  ToPort: 443,
-                  IpRanges: [
-                    { CidrIp: requester.cidr, Description: peeredNames(deployment).sgRuleDescription },
-                  ],
-                },
-              ],
-              TagSpecifications: tagSpecifications('security-group-rule', deployment),
-            }),
-          ),
-        );
-        ctx.facts.securityGroupRuleId = out.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
-      },
+      run: () => authorize(ctx, label),
     });
   }
   return ops;
+}
+
+/** Rules of the cluster security group, all pages. */
+async function listRules(ctx: PeeredContext): Promise<SecurityGroupRule[]> {
+  const conn = ctx.accepter;
+  const groupId = ctx.config.eks.clusterSecurityGroupId;
+  return collectPages(
+    `rules of ${groupId}`,
+    async (NextToken) => {
+      const out = await conn.call('DescribeSecurityGroupRules', `rules of ${groupId}`, () =>
+        conn.ec2.send(
+          new DescribeSecurityGroupRulesCommand({
+            Filters: [{ Name: 'group-id', Values: [groupId] }],
+            NextToken,
+          }),
+        ),
+      );
+      return { items: out.SecurityGroupRules ?? [], next: out.NextToken };
+    },
+    20,
+  );
+}
+
+/**
+ * Add the tagged TCP 443 rule. The call has no idempotency token: after an unanswered try
+ * the rules are read again before asking twice, and `InvalidPermission.Duplicate` (a retry of
+ * an authorize AWS had carried out) is success when the rule there is ours, or an identical
+ * rule someone else made, which stays theirs.
+ */
+async function authorize(ctx: PeeredContext, label: string): Promise<void> {
+  const conn = ctx.accepter;
+  const { eks, requester, deployment } = ctx.config;
+  const present = async (): Promise<string | undefined> => {
+    const rules = (await listRules(ctx)).filter((r) => isWanted(ctx, r));
+    const rule = rules.find((r) => isDeploymentResource(r.Tags, deployment)) ?? rules[0];
+    return rule?.SecurityGroupRuleId;
+  };
+  let ruleId: string | undefined;
+  try {
+    ruleId = await conn.call(
+      'AuthorizeSecurityGroupIngress',
+      label,
+      async () => {
+        const out = await conn.ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: eks.clusterSecurityGroupId,
+            IpPermissions: [
+              {
+                IpProtocol: 'tcp',
+                FromPort: 443,
+                ToPort: 443,
+                IpRanges: [
+                  { CidrIp: requester.cidr, Description: peeredNames(deployment).sgRuleDescription },
+                ],
+              },
+            ],
+            TagSpecifications: tagSpecifications('security-group-rule', deployment),
+          }),
+        );
+        return out.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
+      },
+      { recheck: present },
+    );
+  } catch (err) {
+    if (!(err instanceof AwsCallError) || err.awsCode !== 'InvalidPermission.Duplicate') throw err;
+    ruleId = await present();
+    if (ruleId === undefined) throw err;
+    emit(ctx.sink, MSG.ALREADY_THERE, ctx.clock.now(), `${label} is already there: rule ${ruleId}`, {
+      step: 'eks-security-group',
+      account: 'accepter',
+      data: { operation: 'AuthorizeSecurityGroupIngress', resource: ruleId },
+    });
+  }
+  ctx.facts.securityGroupRuleId = ruleId;
 }
 
 async function revoke(ctx: PeeredContext, ruleId: string): Promise<void> {
@@ -153,6 +200,11 @@ const PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
     resources: ['arn:aws:ec2:*:*:security-group/*'],
     tagCondition: 'none',
+    scoped: (scope) => ({
+      resources: [
+        `arn:aws:ec2:${scope.region}:${scope.accountId}:security-group/${peeredConfigOf(scope).eks.clusterSecurityGroupId}`,
+      ],
+    }),
   },
   {
     why: 'create the rule with the deployment tags',
