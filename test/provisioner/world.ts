@@ -22,6 +22,7 @@ import {
   startEndpointConnectionsFake,
   type EndpointConnectionsFake,
 } from './fake-ec2-endpoint-connections.js';
+import { startNlbSecurityGroupsFake, type NlbSecurityGroupsFake } from './fake-elbv2-nlb-security-groups.js';
 import { startMoto, type MotoServer } from './moto.js';
 
 export const PROVIDER_ACCOUNT = '123456789012'; // moto's default account: the profile's static keys land here
@@ -37,6 +38,8 @@ export interface Network {
 export interface World {
   readonly moto: MotoServer;
   readonly fake: EndpointConnectionsFake;
+  /** Between the endpoint-connections fake and moto: NLB security-group rules. */
+  readonly nlbFake: NlbSecurityGroupsFake;
   readonly provider: Network;
   readonly consumer: Network;
   /** Raw SDK clients per account, for checking and for out-of-band changes. */
@@ -84,7 +87,8 @@ async function seedNetwork(ec2: EC2Client, cidr: string): Promise<Network> {
 
 export async function startWorld(): Promise<World> {
   const moto = await startMoto();
-  const fake = await startEndpointConnectionsFake({ motoUrl: moto.url });
+  const nlbFake = await startNlbSecurityGroupsFake({ motoUrl: moto.url });
+  const fake = await startEndpointConnectionsFake({ motoUrl: nlbFake.url });
   const dir = mkdtempSync(join(tmpdir(), 'ekslink-aws-'));
   writeFileSync(
     join(dir, 'credentials'),
@@ -102,6 +106,7 @@ export async function startWorld(): Promise<World> {
   return {
     moto,
     fake,
+    nlbFake,
     provider,
     consumer,
     aws,
@@ -143,6 +148,7 @@ export async function startWorld(): Promise<World> {
         c.elbv2.destroy();
       }
       await fake.stop();
+      await nlbFake.stop();
       await moto.stop();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -171,6 +177,9 @@ export function useWorld(): World {
     },
     get fake() {
       return started().fake;
+    },
+    get nlbFake() {
+      return started().nlbFake;
     },
     get provider() {
       return started().provider;
