@@ -108,8 +108,11 @@ export function targetGroupTimingForDrain(drain: DrainPhases = DEFAULT_DRAIN): T
 
 /** One broken invariant: which setting, its value, the one it conflicts with, and the fix. */
 export interface TimingProblem {
-  readonly setting: string;
+  /** The fleet-side setting to change (or the target group's, for connectionTermination). */
+  readonly setting: 'drainDeadlineSec' | 'drainGraceSec' | 'connectionTermination';
   readonly message: string;
+  /** A value of `setting` that fits. */
+  readonly fits: number | boolean;
 }
 
 /**
@@ -121,7 +124,8 @@ export function drainTimingProblems(drain: DrainPhases, tg: TargetGroupTiming): 
   const need = deregistrationDelayForDrain(drain);
   if (tg.deregistrationDelaySec < need) {
     problems.push({
-      setting: 'deregistrationDelaySec',
+      setting: 'drainDeadlineSec',
+      fits: Math.max(0, tg.deregistrationDelaySec - drain.graceSec - DRAIN_MARGIN_SEC),
       message:
         `the target group's deregistration delay (${tg.deregistrationDelaySec}s) is shorter than the proxy's drain: ` +
         `drainGraceSec (${drain.graceSec}) + drainDeadlineSec (${drain.deadlineSec}) + ${DRAIN_MARGIN_SEC}s margin = ${need}s, ` +
@@ -132,6 +136,7 @@ export function drainTimingProblems(drain: DrainPhases, tg: TargetGroupTiming): 
   if (tg.connectionTermination) {
     problems.push({
       setting: 'connectionTermination',
+      fits: false,
       message:
         `the target group resets connections when the deregistration delay (${tg.deregistrationDelaySec}s) ends ` +
         `(connection termination on), before the proxy's drainDeadlineSec (${drain.deadlineSec}) can close them if the drain ` +
@@ -142,6 +147,7 @@ export function drainTimingProblems(drain: DrainPhases, tg: TargetGroupTiming): 
   if (detect >= drain.graceSec) {
     problems.push({
       setting: 'drainGraceSec',
+      fits: detect + 5,
       message:
         `drainGraceSec (${drain.graceSec}) must be longer than the health check's detection time: ` +
         `interval ${tg.healthCheckIntervalSec}s x unhealthy threshold ${tg.unhealthyThresholdCount} = ${detect}s, ` +

@@ -38,7 +38,7 @@ describe('drain timing', () => {
       deregistrationDelaySec: 300,
     });
     expect(problems).toHaveLength(1);
-    expect(problems[0]!.setting).toBe('deregistrationDelaySec');
+    expect(problems[0]).toMatchObject({ setting: 'drainDeadlineSec', fits: 255 });
     expect(problems[0]!.message).toContain('deregistration delay (300s)');
     expect(problems[0]!.message).toContain('drainDeadlineSec (300)');
     expect(problems[0]!.message).toContain('set provider.nlb.deregistrationDelaySec to 345');
