@@ -10,7 +10,7 @@ import {
   Signals,
   UpdatePolicy,
 } from 'aws-cdk-lib/aws-autoscaling';
-import { type InstanceType, type IVpc, Peer, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
+import { type InstanceType, type IVpc, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
 import { NetworkTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
