@@ -85,7 +85,13 @@ async function seedNetwork(ec2: EC2Client, cidr: string): Promise<Network> {
   return { vpcId, subnetIds };
 }
 
-export async function startWorld(): Promise<World> {
+/** First two octets of the seeded /16s (provider default 10.10, consumer 10.20). */
+export interface WorldOptions {
+  readonly providerCidr?: string;
+  readonly consumerCidr?: string;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const moto = await startMoto();
   const nlbFake = await startNlbSecurityGroupsFake({ motoUrl: moto.url });
   const fake = await startEndpointConnectionsFake({ motoUrl: nlbFake.url });
@@ -101,8 +107,8 @@ export async function startWorld(): Promise<World> {
     provider: rawClients(fake.url, PROVIDER_ACCOUNT),
     consumer: rawClients(fake.url, CONSUMER_ACCOUNT),
   };
-  const provider = await seedNetwork(aws.provider.ec2, '10.10');
-  const consumer = await seedNetwork(aws.consumer.ec2, '10.20');
+  const provider = await seedNetwork(aws.provider.ec2, options.providerCidr ?? '10.10');
+  const consumer = await seedNetwork(aws.consumer.ec2, options.consumerCidr ?? '10.20');
   return {
     moto,
     fake,
