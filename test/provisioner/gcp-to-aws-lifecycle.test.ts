@@ -12,6 +12,7 @@ import {
   DescribeSecurityGroupsCommand,
 } from '@aws-sdk/client-ec2';
 import {
+  CreateLoadBalancerCommand,
   DescribeListenerAttributesCommand,
   DescribeListenersCommand,
   DescribeLoadBalancerAttributesCommand,
@@ -22,6 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
+import { deploymentTags } from '../../provisioner/aws/tags.js';
 import { MSG } from '../../provisioner/engine/messages.js';
 import { allowedActions } from '../../provisioner/iam/policy.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
@@ -300,6 +302,33 @@ describe('a fresh deployment', () => {
     expect((await deployment.apply()).changed).toBe(2);
     expect((await deployment.plan()).changed).toBe(0);
     deployment.close();
+  });
+});
+
+describe('an NLB without a security group (created by an older ekslink)', () => {
+  test('is refused with the fix, since AWS cannot add a group to it', async () => {
+    await world.aws.provider.elbv2.send(
+      new CreateLoadBalancerCommand({
+        Name: 'ekl-nosg',
+        Type: 'network',
+        Scheme: 'internal',
+        Subnets: world.provider.subnetIds,
+        Tags: deploymentTags('nosg', 'ekl-nosg'),
+      }),
+    );
+    const { deployment } = await open(world, 'nosg');
+    const err = await deployment.plan().catch((e: unknown) => e);
+    deployment.close();
+    // The step reports it (step, account), with the cause's own code.
+    expect(err).toMatchObject({
+      code: 'EKL_PROVISION_STEP_FAILED',
+      site: { step: 'nlb', account: 'provider' },
+    });
+    expect((err as Error).cause).toMatchObject({ code: 'EKL_PROVISION_NLB_NO_SECURITY_GROUP' });
+    expect((err as Error).message).toContain('AWS cannot add one to an NLB created without one');
+    expect((err as Error).message).toContain(
+      'Run `ekslink provision destroy` and then `ekslink provision apply`',
+    );
   });
 });
 
