@@ -12,6 +12,8 @@ export const ERROR_CATALOG = {
     'A resource did not reach the expected state in time (NLB active, endpoint available). Check it in the console; run `apply` again to keep waiting.',
   EKL_PROVISION_NLB_FAILED:
     'The load balancer went to state `failed` while apply waited for it (the message carries the reason AWS gave, e.g. subnet capacity or quota). Fix the cause, then run `apply` again: it deletes the failed NLB and creates a new one.',
+  EKL_PROVISION_NLB_NO_SECURITY_GROUP:
+    'The NLB found for this deployment has no security group (created by an older ekslink). AWS cannot add one later, and without it any host in the VPC can reach the proxies around the NLB: run `provision destroy`, then `apply`, then deploy the fleet with the new outputs file.',
   EKL_PROVISION_ACCOUNT_MISMATCH:
     'The credentials for an account resolve to a different AWS account ID than the config says. Fix the profile or role ARN, or the accountId.',
   EKL_PROVISION_CREDENTIALS:

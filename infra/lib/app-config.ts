@@ -1,14 +1,18 @@
 /**
  * The infra app's input: one YAML or JSON file named by the `ekslink:config` context key
- * (`cdk synth -c ekslink:config=ekslink-infra.yaml`). Every ID comes from this file, so
- * synth needs no AWS credentials and no context lookups. The shape is checked here; the
- * constructs check the values.
+ * (`cdk synth -c ekslink:config=ekslink-infra.yaml`), and the provisioner's outputs file it
+ * names (`provisionOutputsFile`): what the provisioner created comes from there, the rest
+ * (subnets, the cluster's security group, instance sizes) from this file. Synth needs no
+ * AWS credentials and no context lookups. The shape is checked here; the constructs check
+ * the values.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseConfigText, validateConfig } from '../../common/config-file.js';
 import { ConfigError } from '../../common/errors.js';
+import { parseOutputsFile, type GcpToAwsOutputsFile } from '../../common/provision-outputs.js';
+import { fleetFromOutputs, mergeFleet, peerFromOutputs } from './app-outputs.js';
 import { InfraError } from './errors.js';
 import type { ProxyFleetProps } from './proxy-fleet.js';
 import type { WireGuardPeerProps } from './wireguard-peer.js';
@@ -31,13 +35,19 @@ const env = {
 const fleetSchema = z
   .object({
     ...env,
-    vpcId: z.string(),
-    vpcCidr: z.string(),
+    /** From provisionOutputsFile (providerVpcId) when it is set. */
+    vpcId: z.string().optional(),
+    /** From provisionOutputsFile (providerVpcCidr) when it is set. */
+    vpcCidr: z.string().optional(),
     privateSubnetIds: strings,
     availabilityZones: strings,
     clusterSecurityGroupId: z.string(),
-    eksApiHostnames: strings,
-    targetGroupArn: z.string(),
+    /** From provisionOutputsFile (eksHostnames) when it is set. */
+    eksApiHostnames: strings.optional(),
+    /** From provisionOutputsFile when it is set. */
+    targetGroupArn: z.string().optional(),
+    /** From provisionOutputsFile when it is set. */
+    loadBalancerSecurityGroupId: z.string().optional(),
     awsEndpointsSecurityGroupId: z.string(),
     s3PrefixListId: z.string(),
     allowedUpstreamCidrs: strings.optional(),
@@ -73,7 +83,8 @@ const peerSchema = z
     /** aws/<iface>.nft from `ekslink wireguard render`, relative to this file. */
     nftablesFile: z.string().min(1),
     privateKeySecretArn: z.string(),
-    vpcEndpointSecurityGroupId: z.string(),
+    /** From provisionOutputsFile (vpcEndpointSecurityGroupId) when it is set. */
+    vpcEndpointSecurityGroupId: z.string().optional(),
     awsEndpointsSecurityGroupId: z.string(),
     s3PrefixListId: z.string(),
     privateKeySecretKmsKeyArn: z.string().optional(),
@@ -93,6 +104,12 @@ export const appConfigSchema = z
     deploymentName: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
       message: 'must be 1-32 of [a-z0-9-] starting with a letter, e.g. "acme-prod"',
     }),
+    /**
+     * The file `ekslink provision apply --outputs-file` wrote (gcp-to-aws), relative to this
+     * file: the target group, the NLB and endpoint security groups, the endpoint id, the
+     * PROXY v2 setting, EKS hostnames, resolver and upstream CIDRs come from it.
+     */
+    provisionOutputsFile: z.string().min(1).optional(),
     proxyFleet: fleetSchema.optional(),
     wireGuardPeer: peerSchema.optional(),
   })
@@ -146,6 +163,8 @@ export function loadAppConfig(contextValue: unknown): AppConfig {
     throw err;
   }
   const base = dirname(path);
+  const outputsPath = parsed.provisionOutputsFile && resolve(base, parsed.provisionOutputsFile);
+  const outputs = outputsPath ? readOutputs(outputsPath, parsed.deploymentName) : undefined;
   const split = <T extends StackEnv>(section: T) => {
     const { account, region, ...rest } = section;
     return { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) }, rest };
@@ -154,13 +173,32 @@ export function loadAppConfig(contextValue: unknown): AppConfig {
   const peer = parsed.wireGuardPeer && split(parsed.wireGuardPeer);
   return {
     deploymentName: parsed.deploymentName,
-    ...(fleet ? { proxyFleet: { env: fleet.env, props: fleet.rest } } : {}),
+    ...(fleet
+      ? {
+          proxyFleet: {
+            env: fleet.env,
+            props: fleetProps(
+              outputs && outputsPath
+                ? mergeFleet('proxyFleet', fleet.rest, fleetFromOutputs(outputs, outputsPath), outputsPath)
+                : fleet.rest,
+            ),
+          },
+        }
+      : {}),
     ...(peer
       ? {
           wireGuardPeer: {
             env: peer.env,
-            props: (({ wireGuardConfigFile, nftablesFile, ...p }) => ({
+            props: (({ wireGuardConfigFile, nftablesFile, vpcEndpointSecurityGroupId, ...p }) => ({
               ...p,
+              vpcEndpointSecurityGroupId: handOrFile(
+                'wireGuardPeer.vpcEndpointSecurityGroupId',
+                vpcEndpointSecurityGroupId,
+                outputs && outputsPath
+                  ? peerFromOutputs(outputs, outputsPath).vpcEndpointSecurityGroupId
+                  : undefined,
+                outputsPath,
+              ),
               wireGuardConfig: readText(resolve(base, wireGuardConfigFile), 'wireGuardConfigFile'),
               nftablesRules: readText(resolve(base, nftablesFile), 'nftablesFile'),
             }))(peer.rest),
@@ -168,4 +206,71 @@ export function loadAppConfig(contextValue: unknown): AppConfig {
         }
       : {}),
   };
+}
+
+/** The outputs file named by provisionOutputsFile: a gcp-to-aws apply of this deployment. */
+function readOutputs(path: string, deploymentName: string): GcpToAwsOutputsFile {
+  let file;
+  try {
+    file = parseOutputsFile(readText(path, 'provisionOutputsFile'), `provisionOutputsFile ${path}`);
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw new InfraError('EKL_INFRA_APP_CONFIG_INVALID', err.message, { cause: err });
+    throw err;
+  }
+  if (file.topology !== 'gcp-to-aws') {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `provisionOutputsFile ${path} is from topology ${file.topology}; the stacks are for topology 1: pass the outputs file of \`ekslink provision apply --topology gcp-to-aws\``,
+    );
+  }
+  if (file.deployment !== deploymentName) {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `deploymentName is "${deploymentName}" but provisionOutputsFile ${path} is of deployment "${file.deployment}"; use the same name in both configs, or point provisionOutputsFile at this deployment's outputs`,
+    );
+  }
+  return file.outputs;
+}
+
+function handOrFile(
+  key: string,
+  hand: string | undefined,
+  file: string | undefined,
+  path: string | undefined,
+): string {
+  if (hand !== undefined && file !== undefined && hand !== file) {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `${key} is "${hand}" but provisionOutputsFile ${path} has "${file}"; remove ${key} from the infra config (the outputs file provides it)`,
+    );
+  }
+  const value = hand ?? file;
+  if (value === undefined) {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `${key} is missing: set provisionOutputsFile to the file \`ekslink provision apply --outputs-file\` wrote (recommended), or give ${key}`,
+    );
+  }
+  return value;
+}
+
+const FLEET_FROM_FILE = [
+  'vpcId',
+  'vpcCidr',
+  'eksApiHostnames',
+  'targetGroupArn',
+  'loadBalancerSecurityGroupId',
+] as const;
+
+/** Fleet props once merged: the keys the outputs file provides must now be there. */
+function fleetProps(section: Record<string, unknown>): ProxyFleetProps {
+  const absent = FLEET_FROM_FILE.filter((k) => section[k] === undefined);
+  if (absent.length > 0) {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `proxyFleet is missing ${absent.join(', ')}: set provisionOutputsFile to the file \`ekslink provision apply --outputs-file\` wrote (recommended: nothing is typed twice), or give them in proxyFleet`,
+    );
+  }
+  return section as unknown as ProxyFleetProps;
 }

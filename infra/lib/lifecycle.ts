@@ -20,12 +20,13 @@ import { Duration } from 'aws-cdk-lib';
 import { type AutoScalingGroup, DefaultResult, LifecycleTransition } from 'aws-cdk-lib/aws-autoscaling';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { lifecycleHeartbeatSec, stopTimeoutSec } from '../../common/drain-timing.js';
 import { grantOwnAutoScalingGroup } from './instance-role.js';
 
 /** Name of the termination hook (unique per group, so a fixed name is enough). */
 export const DRAIN_HOOK_NAME = 'ekslink-drain';
-/** Extra seconds the lifecycle hook and systemd allow beyond grace + deadline (IMDS poll, exit). */
-export const DRAIN_MARGIN_SEC = 60;
+/** Extra seconds the lifecycle hook and systemd allow beyond grace + deadline (common/drain-timing.ts). */
+export { DRAIN_MARGIN_SEC } from '../../common/drain-timing.js';
 /** Seconds between the watcher's IMDS polls, and between its tries to complete the hook. */
 export const LIFECYCLE_POLL_SEC = 5;
 
@@ -40,8 +41,7 @@ export interface DrainHookTiming {
  * a drain that starts only when the hook fires still fits (grace + deadline + margin).
  */
 export function drainHookTiming(drain: { graceSec: number; deadlineSec: number }): DrainHookTiming {
-  const total = drain.graceSec + drain.deadlineSec + DRAIN_MARGIN_SEC;
-  return { stopTimeoutSec: total, heartbeatSec: total };
+  return { stopTimeoutSec: stopTimeoutSec(drain), heartbeatSec: lifecycleHeartbeatSec(drain) };
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   Signals,
   UpdatePolicy,
 } from 'aws-cdk-lib/aws-autoscaling';
-import { type InstanceType, type IVpc, Peer, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
+import { type InstanceType, type IVpc, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
 import { NetworkTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -32,10 +32,10 @@ import { createInstanceRole } from './instance-role.js';
 import { addDrainHook, DRAIN_MARGIN_SEC, drainHookTiming } from './lifecycle.js';
 import { ipv4At } from '../../common/cidr.js';
 import { PropChecker } from './validate.js';
+import { DEFAULT_DRAIN, MAX_LIFECYCLE_HEARTBEAT_SEC } from '../../common/drain-timing.js';
+import { checkPairing, type Pairing, type TargetGroupSettings } from './fleet-pairing.js';
 
 export { DRAIN_MARGIN_SEC };
-/** Longest heartbeat an Auto Scaling lifecycle hook accepts. */
-const MAX_LIFECYCLE_HEARTBEAT_SEC = 7200;
 
 export interface ProxyFleetProps {
   /** The data-plane VPC that holds the EKS cluster. */
@@ -52,6 +52,19 @@ export interface ProxyFleetProps {
   readonly eksApiHostnames: string[];
   /** Target group ARN from `ekslink provision apply`; the ASG registers its instances there. */
   readonly targetGroupArn: string;
+  /**
+   * The NLB's own security group (`loadBalancerSecurityGroupId` output of `ekslink provision
+   * apply`): the only source the fleet admits on the data and health ports, so nothing in
+   * the VPC reaches the proxies around the NLB.
+   */
+  readonly loadBalancerSecurityGroupId: string;
+  /**
+   * The target group's settings (`targetGroup` output of `ekslink provision apply`): synth
+   * refuses a proxy that does not pair with them (PROXY v2, health port, drain timing).
+   * @default - what `ekslink provision apply` sets by default: PROXY v2 on, deregistration
+   *   delay grace + deadline + 30 s of the default drain, connection termination off
+   */
+  readonly targetGroupSettings?: TargetGroupSettings;
   /**
    * Security group of the VPC's interface endpoints (ssm, ssmmessages, ec2messages, logs,
    * monitoring, cloudformation): the instances' only way to AWS APIs besides S3.
@@ -96,8 +109,8 @@ export interface ProxyFleetProps {
    */
   readonly healthPort?: number;
   /**
-   * `required` when the target group has PROXY protocol v2 on.
-   * @default 'off'
+   * `required` when the target group has PROXY protocol v2 on; synth refuses a mismatch.
+   * @default - follows targetGroupSettings.proxyProtocolV2 (`required` with the provisioner's default)
    */
   readonly proxyProtocolMode?: 'off' | 'required';
   /**
@@ -151,6 +164,7 @@ export interface ProxyFleetProps {
 
 interface ResolvedFleetProps {
   readonly vpcCidr: string;
+  readonly pairing: Pairing;
   readonly instanceType: InstanceType;
   readonly resolverIp: string;
   readonly min: number;
@@ -191,7 +205,7 @@ export class ProxyFleet extends Construct {
       allowPublicUpstreamCidrs: props.allowPublicUpstreamCidrs ?? false,
       dnsResolverIp: r.resolverIp,
       healthPort: r.healthPort,
-      proxyProtocolMode: props.proxyProtocolMode ?? 'off',
+      proxyProtocolMode: r.pairing.proxyProtocolMode,
       allowedVpcEndpointIds: props.allowedVpcEndpointIds ?? [],
       drainGraceSec: r.drainGraceSec,
       drainDeadlineSec: r.drainDeadlineSec,
@@ -293,20 +307,14 @@ export class ProxyFleet extends Construct {
     const sg = new SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description:
-        'ekslink proxy fleet: TLS and health from the VPC, TLS to the EKS API, DNS to the VPC resolver',
+        'ekslink proxy fleet: TLS and health from the NLB security group only, TLS to the EKS API, DNS to the VPC resolver',
       allowAllOutbound: false,
     });
-    // PrivateLink traffic reaches the instances from the NLB's private addresses, inside the VPC CIDR.
-    sg.addIngressRule(
-      Peer.ipv4(r.vpcCidr),
-      Port.tcp(PROXY_DATA_PORT),
-      'TLS passthrough from the NLB (VPC CIDR)',
-    );
-    sg.addIngressRule(
-      Peer.ipv4(r.vpcCidr),
-      Port.tcp(r.healthPort),
-      'Health checks and metrics from the VPC CIDR',
-    );
+    // Only the NLB, never a CIDR: a host in the VPC that skipped the NLB could forge a PROXY
+    // v2 header with an allowed endpoint ID, and read /metrics.
+    const nlb = importSecurityGroup(this, 'LoadBalancerSecurityGroup', props.loadBalancerSecurityGroupId);
+    sg.addIngressRule(nlb, Port.tcp(PROXY_DATA_PORT), 'TLS passthrough from the NLB security group');
+    sg.addIngressRule(nlb, Port.tcp(r.healthPort), 'Health checks from the NLB security group');
 
     const cluster = importSecurityGroup(this, 'ClusterSecurityGroup', props.clusterSecurityGroupId);
     sg.addEgressRule(cluster, Port.tcp(443), 'TLS to the EKS API server');
@@ -332,6 +340,7 @@ function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
   const subnets = c.awsIds('privateSubnetIds', props.privateSubnetIds, 'subnet', 2);
   c.zones('availabilityZones', props.availabilityZones, 'privateSubnetIds', subnets, 2);
   c.awsId('clusterSecurityGroupId', props.clusterSecurityGroupId, 'sg');
+  c.awsId('loadBalancerSecurityGroupId', props.loadBalancerSecurityGroupId, 'sg');
   c.awsId('awsEndpointsSecurityGroupId', props.awsEndpointsSecurityGroupId, 'sg');
   c.awsId('s3PrefixListId', props.s3PrefixListId, 'pl');
   c.arn(
@@ -377,8 +386,14 @@ function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
   const healthPort = c.int('healthPort', props.healthPort ?? 8080, 1024, 65535, 8080);
   if (healthPort === PROXY_DATA_PORT)
     c.fail('healthPort', healthPort, 'must differ from the data port 443', '8080');
-  const drainGraceSec = c.int('drainGraceSec', props.drainGraceSec ?? 15, 0, 3600, 15);
-  const drainDeadlineSec = c.int('drainDeadlineSec', props.drainDeadlineSec ?? 300, 0, 7000, 300);
+  const drainGraceSec = c.int('drainGraceSec', props.drainGraceSec ?? DEFAULT_DRAIN.graceSec, 0, 3600, 15);
+  const drainDeadlineSec = c.int(
+    'drainDeadlineSec',
+    props.drainDeadlineSec ?? DEFAULT_DRAIN.deadlineSec,
+    0,
+    7000,
+    300,
+  );
   if (drainGraceSec + drainDeadlineSec + DRAIN_MARGIN_SEC > MAX_LIFECYCLE_HEARTBEAT_SEC) {
     c.fail(
       'drainDeadlineSec',
@@ -396,8 +411,13 @@ function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
       '30',
     );
   }
+  const pairing = checkPairing(c, props.targetGroupSettings, props.proxyProtocolMode, healthPort, {
+    graceSec: drainGraceSec,
+    deadlineSec: drainDeadlineSec,
+  });
   return {
     vpcCidr: vpcCidr.text,
+    pairing,
     instanceType: c.armInstanceType('instanceType', props.instanceType ?? 't4g.small', '"t4g.small"'),
     resolverIp,
     min,

@@ -1,37 +1,69 @@
 /**
- * Topology 1 end to end on one machine, with the real parts composed: kubectl in a "GCP"
- * namespace, a WireGuard tunnel (wireguard-go, configs and nftables rules from the real
- * `ekslink wireguard render` CLI) to an "AWS peer" namespace, and a "VPC" namespace holding
- * an NLB stand-in on the VPC endpoint addresses (PROXY v2 with the PrivateLink TLV), the
- * real proxy bundle, a test DNS server and the EKS API stand-in on rotating "ENI" addresses.
- * Every address lives inside namespaces this test creates (10.98.0.0/16) or on loopback.
+ * Topology 1 end to end, from the real outputs, in the order docs/deploy.md gives:
+ * `ekslink provision apply --outputs-file` against moto (both accounts) writes the outputs
+ * file; the CDK app takes it (in process, as `cdk synth` runs it) and the test reads the
+ * proxy config and the systemd unit that the synthesized fleet user data writes; the real
+ * proxy bundle runs exactly that config, by the unit's command lines, in a "fleet instance"
+ * namespace whose nftables input chain is the fleet security group of the template (ingress
+ * only from the NLB's group, i.e. the NLB stand-in's node address); the NLB stand-in is
+ * configured from the target group as moto holds it (PROXY v2 on or off, its port and health
+ * check) and writes the created endpoint's id in the PrivateLink TLV; the WireGuard hop comes
+ * from `ekslink wireguard render --provision-outputs` and the kubeconfig from
+ * `ekslink kubeconfig --provision-outputs`. kubectl goes through the whole chain, across an
+ * ENI rotation. No value the provisioner created is typed into the fleet config.
+ *
+ * Every address lives inside namespaces this test creates (172.30/16, 172.31/16,
+ * 192.168.100/30, 192.168.200/24, and the 10.x endpoint addresses moto assigned), or on loopback.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import {
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { type GcpToAwsOutputsFile } from '../../common/provision-outputs.js';
+import { loadAppConfig } from '../../infra/lib/app-config.js';
+import { InfraError } from '../../infra/lib/errors.js';
+import { ProxyFleet } from '../../infra/lib/proxy-fleet.js';
+import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
+import { readOutputsFile } from '../../provisioner/outputs-file.js';
 import { createPki, type TestPki } from '../../testbed/pki.js';
-import { BUNDLE, NODE, ProxyProcess, ROOT, requireBundle, type Event } from '../proxy/lifecycle-harness.js';
+import { fleetProps, onlyResource, rulesOf, userDataOf, type Rule } from '../infra/helpers.js';
+import { UNIT_PATH } from '../infra/unit-path.js';
+import { startWorld, type World } from '../provisioner/world.js';
+import { BUNDLE, NODE, ROOT, requireBundle } from '../proxy/lifecycle-harness.js';
 import { cannotRunHere } from '../system-tools.js';
 import { NETNS_TOOLS, NetnsLab, netnsUnavailableReason, sh } from '../wireguard/netns-lab.js';
+import { FleetInstance, instanceFiles, serviceDirectives, type InstanceFiles } from './fleet-instance.js';
+import { applyWithOutputsFile } from './provision-outputs.js';
 import { VpcProcess, type VpcFixtureConfig } from './vpc-process.js';
 
 const unavailable = netnsUnavailableReason([...NETNS_TOOLS, 'kubectl']);
 
 const FIXTURES = join(ROOT, 'test/e2e/fixtures');
+const DEPLOYMENT = 'e2e';
 const EKS_HOST = 'e2e0123456789abcdef0123456789abc.gr7.us-east-1.eks.amazonaws.com';
-const VPCE = 'vpce-0e2e0000000000001';
 const OTHER_VPCE = 'vpce-0e2e0000000000002';
-const VPCE_DNS = `${VPCE}-abcd1234.vpce-svc-0e2e00000000000aa.us-east-1.vpce.amazonaws.com`;
 const GIT_VERSION = 'v1.31.2-eks-e2e0001';
-const GCP_TUNNEL = '10.98.1.2';
-const AWS_TUNNEL = '10.98.1.1';
-/** The AWS peer's own VPC address: what the masquerade turns every tunnel source into. */
-const AWS_VPC_ADDRESS = '10.98.2.1';
-const ENDPOINT_1 = '10.98.2.10';
-const ENDPOINT_2 = '10.98.2.11';
-const ENI_RANGE = '10.98.3.0/24';
-const [ENI_A, ENI_B, ENI_C] = ['10.98.3.10', '10.98.3.11', '10.98.3.12'] as const;
+/** Seeded VPCs: the provider (data plane: NLB, fleet, EKS) and the consumer (the WireGuard peer's). */
+const PROVIDER = '172.31';
+const CONSUMER = '172.30';
+const GCP_TUNNEL = '192.168.200.2';
+const AWS_TUNNEL = '192.168.200.1';
+/** The WireGuard peer's own address in the consumer VPC: what the masquerade turns every tunnel source into. */
+const PEER_VPC_ADDRESS = `${CONSUMER}.1.10`;
+/** The NLB node's address in the provider VPC, and the fleet instance's. */
+const NLB_NODE = `${PROVIDER}.10.5`;
+const FLEET_IP = `${PROVIDER}.11.2`;
+const INTRUDER_IP = `${PROVIDER}.12.2`;
+const [ENI_A, ENI_B, ENI_C] = [`${PROVIDER}.3.10`, `${PROVIDER}.3.11`, `${PROVIDER}.3.12`] as const;
 const USERSPACE = {
   WG_QUICK_USERSPACE_IMPLEMENTATION: 'wireguard-go',
   WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1',
@@ -44,18 +76,94 @@ interface Probe {
   ms: number;
 }
 
-describe('topology 1 end to end: kubectl → WireGuard → NLB → proxy → EKS', () => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A log line's time (pino writes epoch milliseconds). */
+function timeOf(e: { time?: unknown }): number {
+  return typeof e.time === 'number' ? e.time : Date.parse(String(e.time));
+}
+
+/** The infra config an operator writes for the fleet: only what the provisioner does not know. */
+function handWrittenFleet(world: World) {
+  return {
+    region: 'us-east-1',
+    privateSubnetIds: world.provider.subnetIds,
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    clusterSecurityGroupId: 'sg-0e2e00000000000c1',
+    awsEndpointsSecurityGroupId: 'sg-0e2e00000000000a1',
+    s3PrefixListId: 'pl-63a5400a',
+  };
+}
+
+/** The fleet stack as `cdk synth` builds it (infra/bin/app.ts), in a child process. */
+async function synthFleetInChild(infraConfigPath: string, outPath: string): Promise<Template> {
+  const args = ['--import', 'tsx', join(FIXTURES, 'synth-fleet.ts'), infraConfigPath, UNIT_PATH, outPath];
+  // Synth is CPU-heavy: on a busy machine it takes far longer than a shell command.
+  await promisify(execFile)(NODE, args, { timeout: 180_000 });
+  return Template.fromJSON(JSON.parse(await readFile(outPath, 'utf8')) as Record<string, unknown>);
+}
+
+/** The same in process: for configs that must fail before any resource exists. */
+function synthFleet(infraConfigPath: string): Template {
+  const config = loadAppConfig(infraConfigPath);
+  const app = new App();
+  const stack = new ProxyFleetStack(app, `ekslink-${config.deploymentName}-proxy-fleet`, {
+    ...config.proxyFleet!.props,
+    systemdUnitPath: UNIT_PATH,
+    deploymentName: config.deploymentName,
+    env: config.proxyFleet!.env,
+  });
+  return Template.fromStack(stack);
+}
+
+/**
+ * The fleet security group as nftables in the instance's namespace: each ingress rule of
+ * the template from the NLB's group admits the NLB node's address on its port; anything
+ * else arriving new is dropped (a security group denies by default).
+ */
+function securityGroupRules(rules: readonly Rule[], nlbGroupId: string): string {
+  const accepts = rules
+    .filter((r) => r.direction === 'ingress')
+    .map((r) => {
+      if (r.peer !== nlbGroupId) throw new Error(`fleet ingress from ${r.peer}, not the NLB's group`);
+      return `\t\tip saddr ${NLB_NODE} ${r.protocol} dport ${r.fromPort}-${r.toPort} accept`;
+    });
+  return [
+    'table inet ekslink_sg {',
+    '\tchain input {',
+    '\t\ttype filter hook input priority 0; policy drop;',
+    '\t\tiifname "lo" accept',
+    '\t\tct state established,related accept',
+    ...accepts,
+    '\t\tcounter drop',
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+}
+
+describe('topology 1 end to end from the provisioner outputs: kubectl → WireGuard → NLB → proxy → EKS', () => {
   if (cannotRunHere(unavailable, 'the topology 1 end-to-end test')) return;
   const lab = new NetnsLab();
   const timings: Record<string, number> = {};
+  let world: World | undefined;
+  let dir = '';
+  let outputsPath = '';
+  let infraConfigPath = '';
+  let outputs: GcpToAwsOutputsFile;
+  let tgAttrs: Record<string, string>;
+  let tgPort = 0;
+  let healthCheck = { port: 0, path: '' };
+  let template: Template;
+  let files: InstanceFiles;
   let gcpNs = '';
   let awsNs = '';
   let vpcNs = '';
-  let dir = '';
+  let fleetNs = '';
+  let intruderNs = '';
   let pki: TestPki;
   let vpc: VpcProcess | undefined;
-  let proxy: ProxyProcess | undefined;
-  let standinPort = 0;
+  let proxy: FleetInstance | undefined;
   let otherPort = 0;
 
   async function kubectl(kubeconfig = join(dir, 'kubeconfig')): Promise<string> {
@@ -71,45 +179,61 @@ describe('topology 1 end to end: kubectl → WireGuard → NLB → proxy → EKS
   }
 
   /** One kubectl call and the proxy's log line for its connection. */
-  async function versionThroughChain(): Promise<{ version: { gitVersion: string }; line: Event }> {
+  async function versionThroughChain() {
     // The proxy flushes its log every second: the next line to arrive may be the previous
     // call's. This call's connection is the first one that closed after it started.
     const startedAt = Date.now();
-    const ours = (e: Event): boolean => e.event === 'connection' && timeOf(e) >= startedAt;
     const stdout = await kubectl();
-    const line = await proxy!.waitFor(ours, 5000);
+    const line = await proxy!.waitFor((e) => e.event === 'connection' && timeOf(e) >= startedAt, 5000);
     return { version: JSON.parse(stdout) as { gitVersion: string }, line };
   }
 
-  function timeOf(e: Event): number {
-    return typeof e.time === 'number' ? e.time : Date.parse(String(e.time));
-  }
-
-  async function probe(ns: string, host: string, port: number, timeoutMs: number): Promise<Probe> {
+  async function tlsProbe(ns: string, host: string, port: number, timeoutMs: number): Promise<Probe> {
     const args = [join(FIXTURES, 'tls-probe.mjs'), host, String(port), EKS_HOST, join(dir, 'ca.pem')];
-    const { stdout } = await lab.exec(ns, NODE, [...args, String(timeoutMs)]);
-    return JSON.parse(stdout) as Probe;
+    return JSON.parse((await lab.exec(ns, NODE, [...args, String(timeoutMs)])).stdout) as Probe;
   }
 
-  /** Packets the rendered forward chain dropped from the tunnel. */
+  async function httpProbe(ns: string, host: string, port: number, path: string, timeoutMs: number) {
+    const args = [join(FIXTURES, 'http-probe.mjs'), host, String(port), path, String(timeoutMs)];
+    return JSON.parse((await lab.exec(ns, NODE, args)).stdout) as { status?: number; error?: string };
+  }
+
   async function forwardDropCount(): Promise<number> {
     const { stdout } = await lab.exec(awsNs, 'nft', ['-j', 'list', 'chain', 'inet', 'ekslink', 'forward']);
-    const items = (JSON.parse(stdout) as { nftables: { rule?: { expr: Record<string, unknown>[] } }[] })
+    return dropCounter(stdout, (expr) => JSON.stringify(expr).includes('"iifname"'));
+  }
+
+  async function securityGroupDropCount(): Promise<number> {
+    const { stdout } = await lab.exec(fleetNs, 'nft', ['-j', 'list', 'chain', 'inet', 'ekslink_sg', 'input']);
+    return dropCounter(stdout, () => true);
+  }
+
+  function dropCounter(json: string, pick: (expr: Record<string, unknown>[]) => boolean): number {
+    const items = (JSON.parse(json) as { nftables: { rule?: { expr: Record<string, unknown>[] } }[] })
       .nftables;
     let packets = 0;
     for (const item of items) {
       const expr = item.rule?.expr ?? [];
       const counter = expr.find((e) => 'counter' in e)?.counter as { packets: number } | undefined;
-      if (counter && JSON.stringify(expr).includes('"iifname"') && expr.some((e) => 'drop' in e))
-        packets += counter.packets;
+      if (counter && pick(expr) && expr.some((e) => 'drop' in e)) packets += counter.packets;
     }
     return packets;
   }
 
-  /** Bytes the GCP end received through the tunnel so far. */
-  async function tunnelRxBytes(): Promise<number> {
-    const { stdout } = await lab.exec(gcpNs, 'wg', ['show', lab.name('wg'), 'transfer']);
-    return Number(stdout.trim().split(/\s+/)[1]);
+  /**
+   * Connection lines come at close and the proxy flushes its log each second: wait until
+   * none arrived for 1.2 s (bounded: 8 s).
+   */
+  async function settled(): Promise<number> {
+    const until = Date.now() + 8000;
+    let count = proxy!.connections().length;
+    while (Date.now() < until) {
+      await sleep(1200);
+      const now = proxy!.connections().length;
+      if (now === count) return now;
+      count = now;
+    }
+    return count;
   }
 
   async function served(): Promise<Record<string, number>> {
@@ -136,31 +260,116 @@ describe('topology 1 end to end: kubectl → WireGuard → NLB → proxy → EKS
     }
     dir = await mkdtemp(join(tmpdir(), 'ekslink-e2e-'));
     lab.removeAtCleanup(dir);
-    gcpNs = await lab.addNamespace('gcp');
-    awsNs = await lab.addNamespace('aws');
-    vpcNs = await lab.addNamespace('vpc');
-    await lab.link(
-      { ns: gcpNs, ifname: lab.name('u0'), cidr: '10.98.0.1/30' },
-      { ns: awsNs, ifname: lab.name('u1'), cidr: '10.98.0.2/30' },
+    // The namespaces and links need nothing from AWS: they are made while apply and synth run.
+    const network = buildNetwork();
+    network.catch(() => undefined);
+
+    // 1. provision apply (both accounts, against moto) writes the outputs file.
+    world = await startWorld({ providerCidr: PROVIDER, consumerCidr: CONSUMER });
+    outputsPath = join(dir, 'provision-outputs.json');
+    await applyWithOutputsFile(world, DEPLOYMENT, outputsPath, (c) => {
+      c.eks.hostname = EKS_HOST;
+      c.consumer.allowedCidrs = [`${PEER_VPC_ADDRESS}/32`];
+    });
+    const file = await readOutputsFile(outputsPath);
+    if (file.topology !== 'gcp-to-aws') throw new Error(`outputs of ${file.topology}`);
+    outputs = file.outputs;
+    // The target group as AWS (moto) holds it: the NLB stand-in is configured from this.
+    const elbv2 = world.aws.provider.elbv2;
+    const tg = (
+      await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [outputs.targetGroupArn!] }))
+    ).TargetGroups![0]!;
+    tgPort = tg.Port!;
+    healthCheck = { port: Number(tg.HealthCheckPort), path: tg.HealthCheckPath! };
+    tgAttrs = Object.fromEntries(
+      (
+        (await elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tg.TargetGroupArn })))
+          .Attributes ?? []
+      ).map((a) => [a.Key!, a.Value!]),
     );
-    await lab.link(
-      { ns: awsNs, ifname: lab.name('v0'), cidr: `${AWS_VPC_ADDRESS}/24` },
-      { ns: vpcNs, ifname: lab.name('v1'), cidr: `${ENDPOINT_1}/24` },
+    timings.provisionMs = performance.now() - started;
+
+    // 2. cdk synth of the fleet from the infra config that names the outputs file.
+    infraConfigPath = join(dir, 'infra.json');
+    await writeFile(
+      infraConfigPath,
+      JSON.stringify({
+        deploymentName: DEPLOYMENT,
+        provisionOutputsFile: 'provision-outputs.json',
+        proxyFleet: handWrittenFleet(world),
+      }),
     );
-    await sh('ip', ['-n', vpcNs, 'addr', 'add', `${ENDPOINT_2}/24`, 'dev', lab.name('v1')]);
-    // The EKS ENIs are local to the VPC namespace; the proxy reaches them there.
-    for (const eni of [ENI_A, ENI_B, ENI_C])
-      await sh('ip', ['-n', vpcNs, 'addr', 'add', `${eni}/32`, 'dev', 'lo']);
-    // A route back to the tunnel range: only the rendered rules decide what crosses.
-    await sh('ip', ['-n', vpcNs, 'route', 'add', '10.98.1.0/24', 'via', AWS_VPC_ADDRESS]);
+    template = await synthFleetInChild(infraConfigPath, join(dir, 'fleet.template.json'));
+    files = instanceFiles(userDataOf(template));
+    timings.synthMs = performance.now() - started;
+    await network;
+
+    // 3. What the network takes from the outputs: endpoint addresses, resolver, the group.
+    for (const address of outputs.vpcEndpointAddresses) {
+      await sh('ip', ['-n', vpcNs, 'addr', 'add', `${address}/32`, 'dev', lab.name('v1')]);
+      await sh('ip', ['-n', awsNs, 'route', 'add', `${address}/32`, 'dev', lab.name('v0')]);
+    }
+    await sh('ip', ['-n', vpcNs, 'addr', 'add', `${outputs.dnsResolverIp!}/32`, 'dev', 'lo']);
+    // The fleet security group of the template, as the instance's input chain.
+    const sgFile = join(dir, 'fleet-sg.nft');
+    const fleetSg = onlyResource(template, 'AWS::EC2::SecurityGroup')[0];
+    await writeFile(
+      sgFile,
+      securityGroupRules(rulesOf(template, fleetSg), outputs.loadBalancerSecurityGroupId!),
+    );
+    await lab.exec(fleetNs, 'nft', ['-f', sgFile]);
     // kubectl dials the VPC endpoint DNS name; `ip netns exec` mounts this file over /etc/hosts.
     const etc = join('/etc/netns', gcpNs);
     lab.removeAtCleanup(etc);
     await mkdir(etc, { recursive: true });
-    await writeFile(join(etc, 'hosts'), `127.0.0.1 localhost\n${ENDPOINT_1} ${VPCE_DNS}\n`);
-    timings.namespacesMs = performance.now() - started;
+    await writeFile(
+      join(etc, 'hosts'),
+      `127.0.0.1 localhost\n${outputs.vpcEndpointAddresses[0]} ${outputs.vpcEndpointDnsNames[0]}\n`,
+    );
+    await wireguardHop();
+    timings.tunnelMs = performance.now() - started;
+    await kubeconfigs();
+    await vpcAndFleet();
+    timings.setupMs = performance.now() - started;
+  }, 240_000);
 
-    // The WireGuard hop, rendered by the CLI exactly as an operator would.
+  /** Namespaces, links and routes that do not depend on what the provisioner created. */
+  async function buildNetwork(): Promise<void> {
+    gcpNs = await lab.addNamespace('gcp');
+    awsNs = await lab.addNamespace('aws');
+    vpcNs = await lab.addNamespace('vpc');
+    fleetNs = await lab.addNamespace('fleet');
+    intruderNs = await lab.addNamespace('intr');
+    await lab.link(
+      { ns: gcpNs, ifname: lab.name('u0'), cidr: '192.168.100.1/30' },
+      { ns: awsNs, ifname: lab.name('u1'), cidr: '192.168.100.2/30' },
+    );
+    // The consumer VPC: the peer, and the endpoint's addresses (PrivateLink ends in the NLB stand-in).
+    await lab.link(
+      { ns: awsNs, ifname: lab.name('v0'), cidr: `${PEER_VPC_ADDRESS}/24` },
+      { ns: vpcNs, ifname: lab.name('v1'), cidr: `${CONSUMER}.1.1/24` },
+    );
+    // A route back to the tunnel range: only the rendered rules decide what crosses.
+    await sh('ip', ['-n', vpcNs, 'route', 'add', '192.168.200.0/24', 'via', PEER_VPC_ADDRESS]);
+    // The provider VPC, routed by the "vpc" namespace: the NLB node, the resolver and the
+    // EKS ENIs there, the fleet instance and a host outside the NLB's group on their own links.
+    await lab.link(
+      { ns: vpcNs, ifname: lab.name('f0'), cidr: `${PROVIDER}.11.1/30` },
+      { ns: fleetNs, ifname: lab.name('f1'), cidr: `${FLEET_IP}/30` },
+    );
+    await lab.link(
+      { ns: vpcNs, ifname: lab.name('i0'), cidr: `${PROVIDER}.12.1/30` },
+      { ns: intruderNs, ifname: lab.name('i1'), cidr: `${INTRUDER_IP}/30` },
+    );
+    await sh('ip', ['-n', fleetNs, 'route', 'add', 'default', 'via', `${PROVIDER}.11.1`]);
+    await sh('ip', ['-n', intruderNs, 'route', 'add', 'default', 'via', `${PROVIDER}.12.1`]);
+    await lab.exec(vpcNs, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    for (const a of [NLB_NODE, ENI_A, ENI_B, ENI_C])
+      await sh('ip', ['-n', vpcNs, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
+  }
+
+  /** 4. The WireGuard hop: `wireguard render --provision-outputs` (endpoint addresses from the file). */
+  async function wireguardHop(): Promise<void> {
     const wgIface = { gcp: lab.name('wg'), aws: lab.name('wa') };
     const out = join(dir, 'wireguard');
     await writeFile(
@@ -170,40 +379,41 @@ describe('topology 1 end to end: kubectl → WireGuard → NLB → proxy → EKS
         aws: {
           interfaceName: wgIface.aws,
           tunnelAddress: AWS_TUNNEL,
-          endpointHost: '10.98.0.2',
+          endpointHost: '192.168.100.2',
           nftablesFile: join(out, 'aws', `${wgIface.aws}.nft`),
         },
-        vpcEndpoint: { addresses: [ENDPOINT_1, ENDPOINT_2] },
       }),
     );
-    await cli(['wireguard', 'render', '--config', join(dir, 'wireguard.json'), '--out-dir', out]);
+    await cli([
+      'wireguard',
+      'render',
+      '--config',
+      join(dir, 'wireguard.json'),
+      '--provision-outputs',
+      outputsPath,
+      '--out-dir',
+      out,
+    ]);
     for (const [ns, side, iface] of [
       [awsNs, 'aws', wgIface.aws],
       [gcpNs, 'gcp', wgIface.gcp],
     ] as const) {
-      const file = join(out, side, `${iface}.conf`);
-      lab.onCleanup(() => lab.exec(ns, 'wg-quick', ['down', file], USERSPACE));
+      const conf = join(out, side, `${iface}.conf`);
+      lab.onCleanup(() => lab.exec(ns, 'wg-quick', ['down', conf], USERSPACE));
       lab.removeAtCleanup(`/var/run/wireguard/${iface}.sock`);
-      await lab.exec(ns, 'wg-quick', ['up', file], USERSPACE);
+      await lab.exec(ns, 'wg-quick', ['up', conf], USERSPACE);
     }
-    timings.tunnelMs = performance.now() - started;
+  }
 
-    // The cluster's PKI and the kubeconfig, from the real CLI (static-token variant).
+  /** 5. The kubeconfigs: `kubeconfig --provision-outputs` (server and tls-server-name from the file). */
+  async function kubeconfigs(): Promise<void> {
     pki = await createPki({ dnsNames: [EKS_HOST] });
     const token = `e2e-${lab.id}-token`;
     await writeFile(join(dir, 'ca.pem'), pki.caCertPem);
     await writeFile(join(dir, 'token'), token, { mode: 0o600 });
-    const kubeconfigArgs = ['kubeconfig', '--topology', 'gcp-to-aws', '--server', VPCE_DNS];
-    kubeconfigArgs.push(
-      '--eks-hostname',
-      EKS_HOST,
-      '--cluster-name',
-      'e2e',
-      '--token-file',
-      join(dir, 'token'),
-    );
+    const kubeconfigArgs = ['kubeconfig', '--provision-outputs', outputsPath, '--cluster-name', 'e2e'];
+    kubeconfigArgs.push('--token-file', join(dir, 'token'));
     await cli([...kubeconfigArgs, '--ca-file', join(dir, 'ca.pem'), '--out', join(dir, 'kubeconfig')]);
-    // The same kubeconfig with another CA: kubectl must refuse the server's certificate.
     await writeFile(join(dir, 'other-ca.pem'), (await createPki({ dnsNames: [EKS_HOST] })).caCertPem);
     await cli([
       ...kubeconfigArgs,
@@ -212,122 +422,265 @@ describe('topology 1 end to end: kubectl → WireGuard → NLB → proxy → EKS
       '--out',
       join(dir, 'wrong-ca.kubeconfig'),
     ]);
+  }
 
-    // The VPC: DNS, the EKS stand-in, then the proxy, then the NLB stand-in in front of it.
+  /** 6. The VPC (resolver, EKS ENIs, NLB stand-in), then the fleet instance, then the NLB. */
+  async function vpcAndFleet(): Promise<void> {
     const fixture: VpcFixtureConfig = {
       eksHostname: EKS_HOST,
       enis: [ENI_A, ENI_B],
-      endpoints: [ENDPOINT_1, ENDPOINT_2],
-      vpcEndpointId: VPCE,
+      endpoints: outputs.vpcEndpointAddresses,
+      vpcEndpointId: outputs.vpcEndpointId!,
       otherVpcEndpointId: OTHER_VPCE,
       pki,
       gitVersion: GIT_VERSION,
-      token,
+      token: `e2e-${lab.id}-token`,
+      dns: { host: outputs.dnsResolverIp!, port: 53 },
+      eksPort: 443,
+      nlbNodeAddress: NLB_NODE,
     };
     await writeFile(join(dir, 'vpc.json'), JSON.stringify(fixture), { mode: 0o600 });
     vpc = new VpcProcess(
       lab.spawnIn(vpcNs, NODE, ['--import', 'tsx', join(FIXTURES, 'vpc.ts'), join(dir, 'vpc.json')]),
     );
-    const ready = await vpc.ready;
-    standinPort = ready.standinPort;
-    proxy = await ProxyProcess.start(
-      {
-        listen: { host: '127.0.0.1', port: 0 },
-        routes: [{ sni: EKS_HOST, upstreamPort: standinPort, name: 'e2e' }],
-        allowedUpstreamCidrs: [ENI_RANGE],
-        dns: { servers: [ready.dns], timeoutMs: 500, tries: 1 },
-        health: { host: '127.0.0.1', port: 0 },
-        drain: { graceSec: 0, deadlineSec: 1 },
-        upstream: { connectTimeoutMs: 500 },
-        workers: 1,
-        proxyProtocol: { mode: 'required', allowedVpcEndpointIds: [VPCE], timeoutMs: 1000 },
-      },
-      dir,
-      ['ip', 'netns', 'exec', vpcNs],
-    );
-    ({ otherPort } = await vpc.send<{ otherPort: number }>({ cmd: 'nlb', proxyPort: proxy.port }));
-    timings.setupMs = performance.now() - started;
-  }, 60_000);
+    await vpc.ready;
+    proxy = await FleetInstance.start(files, dir, fleetNs);
+    ({ otherPort } = await vpc.send<{ otherPort: number }>({
+      cmd: 'nlb',
+      target: { host: FLEET_IP, port: tgPort },
+      proxyProtocolV2: tgAttrs['proxy_protocol_v2.enabled'] === 'true',
+    }));
+    // The target goes healthy the way the NLB sees it: its health check, from its node.
+    const healthyBy = Date.now() + 20_000;
+    for (;;) {
+      const r = await vpc.send<{ status?: number }>({
+        cmd: 'healthCheck',
+        target: { host: FLEET_IP, port: healthCheck.port },
+        path: healthCheck.path,
+      });
+      if (r.status === 200) break;
+      if (Date.now() > healthyBy) throw new Error(`target never healthy: ${JSON.stringify(r)}`);
+      await sleep(200);
+    }
+  }
 
   afterAll(async () => {
     vpc?.child.stdin?.end();
     await proxy?.kill();
     await lab.cleanup();
+    await world?.stop();
     console.info(
       `topology 1 e2e timings (ms): ${JSON.stringify(timings, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`,
     );
   }, 30_000);
 
+  it('the fleet takes every value the provisioner created from the outputs file, none typed by hand', async () => {
+    // The infra config names none of them.
+    const infra = JSON.parse(await readFile(infraConfigPath, 'utf8')) as {
+      proxyFleet: Record<string, unknown>;
+    };
+    for (const key of [
+      'vpcId',
+      'vpcCidr',
+      'eksApiHostnames',
+      'targetGroupArn',
+      'loadBalancerSecurityGroupId',
+      'proxyProtocolMode',
+      'allowedVpcEndpointIds',
+      'allowedUpstreamCidrs',
+      'dnsResolverIp',
+      'healthPort',
+    ])
+      expect(infra.proxyFleet, key).not.toHaveProperty(key);
+    // The proxy config user data writes pairs with the target group as AWS holds it.
+    expect(tgAttrs).toMatchObject({
+      'proxy_protocol_v2.enabled': 'true',
+      'deregistration_delay.timeout_seconds': String(outputs.targetGroup!.deregistrationDelaySec),
+      'deregistration_delay.connection_termination.enabled': 'false',
+    });
+    const config = parseYaml(files.proxyConfig) as Record<string, Record<string, unknown>>;
+    expect(config).toMatchObject({
+      listen: { host: '0.0.0.0', port: tgPort },
+      routes: [{ sni: EKS_HOST }],
+      allowedUpstreamCidrs: outputs.upstreamCidrs,
+      dns: { servers: [outputs.dnsResolverIp] },
+      proxyProtocol: { mode: 'required', allowedVpcEndpointIds: [outputs.vpcEndpointId] },
+      health: { port: healthCheck.port },
+    });
+    const drain = config.drain as { graceSec: number; deadlineSec: number };
+    expect(Number(tgAttrs['deregistration_delay.timeout_seconds'])).toBeGreaterThanOrEqual(
+      drain.graceSec + drain.deadlineSec,
+    );
+    // The unit user data installs is the packaging unit, whose ExecStart the instance ran.
+    expect(serviceDirectives(files.unit, 'ExecStart')).toEqual([
+      '/usr/bin/node /opt/ekslink/dist/ekslink.mjs proxy --config /etc/ekslink/proxy.yaml',
+    ]);
+    expect(files.dropIn).toMatch(/^TimeoutStopSec=\d+$/m);
+    // The ASG joins the created target group; the fleet group admits only the NLB's group.
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      TargetGroupARNs: [outputs.targetGroupArn],
+    });
+    const fleetSg = onlyResource(template, 'AWS::EC2::SecurityGroup')[0];
+    expect(
+      rulesOf(template, fleetSg)
+        .filter((r) => r.direction === 'ingress')
+        .map((r) => `${r.fromPort}<${r.peer}`),
+    ).toEqual(
+      [
+        `${healthCheck.port}<${outputs.loadBalancerSecurityGroupId}`,
+        `${tgPort}<${outputs.loadBalancerSecurityGroupId}`,
+      ].sort(),
+    );
+  });
+
   it('kubectl gets /version through the whole chain, TLS verified against the cluster CA', async () => {
     const started = performance.now();
-    const rxBefore = await tunnelRxBytes();
     const { version, line } = await versionThroughChain();
     timings.firstKubectlMs = performance.now() - started;
-    // The reply came back through the tunnel (more than a TLS handshake's worth of bytes).
-    expect((await tunnelRxBytes()) - rxBefore).toBeGreaterThan(1000);
     expect(version.gitVersion).toBe(GIT_VERSION);
-    expect(line).toMatchObject({ reason: 'ok', sni: EKS_HOST, route: 'e2e', vpcEndpointId: VPCE });
-    expect([`${ENI_A}:${standinPort}`, `${ENI_B}:${standinPort}`]).toContain(line.upstreamAddress);
-
-    // The proxy's TCP peer is the NLB stand-in on loopback: the client address it logs can
-    // only come from the PROXY header, which carries the masqueraded tunnel source.
+    expect(line).toMatchObject({ reason: 'ok', sni: EKS_HOST, vpcEndpointId: outputs.vpcEndpointId });
+    expect([`${ENI_A}:443`, `${ENI_B}:443`]).toContain(line.upstreamAddress);
+    // The proxy's TCP peer is the NLB node: the client address it logs comes from the PROXY
+    // header, which carries the masqueraded tunnel source.
     const nlb = vpc!.nlbConnections().find((e) => e.sourcePort === line.clientPort);
-    expect(nlb).toMatchObject({ vpcEndpointId: VPCE, destination: `${ENDPOINT_1}:443` });
-    expect(line).toMatchObject({ clientAddress: AWS_VPC_ADDRESS, clientPort: nlb!.sourcePort });
-
-    // Verification is real: the same kubeconfig with another CA is refused by kubectl.
+    expect(nlb).toMatchObject({
+      vpcEndpointId: outputs.vpcEndpointId,
+      destination: `${outputs.vpcEndpointAddresses[0]}:443`,
+    });
+    expect(line).toMatchObject({ clientAddress: PEER_VPC_ADDRESS, clientPort: nlb!.sourcePort });
     await expect(kubectl(join(dir, 'wrong-ca.kubeconfig'))).rejects.toThrow(
       /certificate signed by unknown authority/,
     );
   });
 
-  it('keeps working across an ENI rotation, and the new ENI serves', async () => {
+  it('keeps working across an ENI rotation under a steady kubectl loop, and the new ENI serves', async () => {
     const started = performance.now();
-    const ok = async () => expect((await versionThroughChain()).version.gitVersion).toBe(GIT_VERSION);
-    // EKS replaces ENI A with C: the new one comes up, DNS moves, then the old one goes.
-    await vpc!.send({ cmd: 'addEni', address: ENI_C });
-    await ok();
-    await vpc!.send({ cmd: 'dns', a: [ENI_B, ENI_C] });
-    await ok();
-    await vpc!.send({ cmd: 'removeEni', address: ENI_A });
     const before = await served();
-
-    // The proxy spreads connections over the answer round-robin: a few calls reach C.
-    const upstreams: string[] = [];
-    for (let i = 0; i < 4 && !upstreams.includes(`${ENI_C}:${standinPort}`); i++) {
-      const { version, line } = await versionThroughChain();
-      expect(version.gitVersion).toBe(GIT_VERSION);
-      expect(line).toMatchObject({ reason: 'ok', vpcEndpointId: VPCE });
-      upstreams.push(line.upstreamAddress as string);
-    }
-    const after = await served();
-    expect(upstreams).toContain(`${ENI_C}:${standinPort}`);
-    expect(upstreams).not.toContain(`${ENI_A}:${standinPort}`);
-    expect(after[ENI_C]! - before[ENI_C]!).toBeGreaterThanOrEqual(1);
-    expect(after[ENI_A]).toBe(before[ENI_A]);
+    const connectionsBefore = proxy!.connections().length;
+    const result = { ok: 0, failed: 0, errors: [] as string[] };
+    let stop = false;
+    // Bounded: at most 80 calls, and it stops when the rotation is done.
+    const loop = (async () => {
+      for (let i = 0; i < 80 && !stop; i++) {
+        try {
+          const v = JSON.parse(await kubectl()) as { gitVersion: string };
+          if (v.gitVersion !== GIT_VERSION) throw new Error(`gitVersion ${v.gitVersion}`);
+          result.ok++;
+        } catch (err) {
+          result.failed++;
+          result.errors.push((err as Error).message.slice(0, 200));
+        }
+      }
+    })();
+    // At least two calls complete before and after each step (bounded: 30 s per step).
+    const progress = async (calls: number) => {
+      const target = result.ok + result.failed + calls;
+      const until = Date.now() + 30_000;
+      while (result.ok + result.failed < target && Date.now() < until) await sleep(50);
+    };
+    // EKS replaces ENI A with C: the new one comes up, DNS moves, then the old one goes.
+    await progress(2);
+    await vpc!.send({ cmd: 'addEni', address: ENI_C });
+    await progress(2);
+    await vpc!.send({ cmd: 'dns', a: [ENI_B, ENI_C] });
+    await progress(2);
+    await vpc!.send({ cmd: 'removeEni', address: ENI_A });
+    await progress(2);
+    stop = true;
+    await loop;
     timings.rotationMs = performance.now() - started;
+    await settled();
+    const lines = proxy!.connections().slice(connectionsBefore);
+    const after = await served();
+    const upstreams = new Set(lines.map((l) => l.upstreamAddress));
+    console.info(
+      `topology 1 e2e rotation: ${result.ok + result.failed} kubectl calls, ${result.ok} ok, ${result.failed} failed; ` +
+        `${lines.length} proxy connections (${lines.filter((l) => l.reason !== 'ok').length} not ok); ` +
+        `served by ENI: A ${after[ENI_A]! - before[ENI_A]!}, B ${after[ENI_B]! - before[ENI_B]!}, C ${after[ENI_C]! - before[ENI_C]!}`,
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.ok).toBeGreaterThanOrEqual(8);
+    expect(lines.every((l) => l.reason === 'ok' && l.vpcEndpointId === outputs.vpcEndpointId)).toBe(true);
+    // After the rotation the proxy reaches C; A served nothing after it was removed.
+    expect(upstreams).toContain(`${ENI_C}:443`);
+    expect(after[ENI_C]! - before[ENI_C]!).toBeGreaterThanOrEqual(1);
+    const removedAt = await served();
+    const { version } = await versionThroughChain();
+    expect(version.gitVersion).toBe(GIT_VERSION);
+    expect((await served())[ENI_A]).toBe(removedAt[ENI_A]);
   });
 
-  it('drops a connection to the endpoint address on a port other than 443', async () => {
-    // Control: the listener on that port answers inside the VPC.
-    expect(await probe(vpcNs, ENDPOINT_1, otherPort, 3000)).toMatchObject({ tcp: true });
+  it('a host in the VPC but outside the NLB security group reaches neither the proxy nor /metrics', async () => {
+    // Control: from the NLB node, the data port and the health port answer (/metrics too).
+    const fromNlb = await vpc!.send<{ status?: number }>({
+      cmd: 'healthCheck',
+      target: { host: FLEET_IP, port: healthCheck.port },
+      path: '/metrics',
+    });
+    expect(fromNlb).toEqual({ status: 200 });
+    // The intruder can route to the instance (the VPC forwards) but the group drops it: no
+    // TCP handshake, so no forged PROXY header ever reaches the proxy.
+    const connectionsBefore = proxy!.connections().length;
+    const dropsBefore = await securityGroupDropCount();
+    expect(await tlsProbe(intruderNs, FLEET_IP, tgPort, 1500)).toMatchObject({
+      tcp: false,
+      error: 'timeout',
+    });
+    expect(await httpProbe(intruderNs, FLEET_IP, healthCheck.port, '/metrics', 1500)).toMatchObject({
+      error: 'timeout',
+    });
+    expect(await securityGroupDropCount()).toBeGreaterThan(dropsBefore);
+    // Nothing reached the proxy from the intruder: a direct connection would be logged with
+    // its TCP peer as the client and no (or a forged) PROXY header. Lines of earlier
+    // connections that close late may still arrive, all from the NLB.
+    await settled();
+    const since = proxy!.connections().slice(connectionsBefore);
+    expect(since.filter((l) => l.clientAddress === INTRUDER_IP || l.reason !== 'ok')).toEqual([]);
+  });
+
+  it('drops a connection through the tunnel to the endpoint address on a port other than 443', async () => {
+    expect(await tlsProbe(vpcNs, outputs.vpcEndpointAddresses[0]!, otherPort, 3000)).toMatchObject({
+      tcp: true,
+    });
     const dropsBefore = await forwardDropCount();
-    const result = await probe(gcpNs, ENDPOINT_1, otherPort, 1500);
-    // Dropped, not refused: no TCP handshake at all, only a timeout.
+    const result = await tlsProbe(gcpNs, outputs.vpcEndpointAddresses[0]!, otherPort, 1500);
     expect(result).toMatchObject({ tcp: false, tls: false, error: 'timeout' });
     expect(await forwardDropCount()).toBeGreaterThan(dropsBefore);
   });
 
-  it('refuses a PROXY header with a VPC endpoint ID not on the allowlist', async () => {
+  it('refuses a PROXY header with a VPC endpoint ID other than the one the provisioner created', async () => {
     const servedBefore = await served();
-    const before = proxy!.connections().length;
-    const result = await probe(vpcNs, ENDPOINT_1, otherPort, 3000);
+    const startedAt = Date.now();
+    const result = await tlsProbe(vpcNs, outputs.vpcEndpointAddresses[0]!, otherPort, 3000);
     expect(result).toMatchObject({ tcp: true, tls: false });
-    await proxy!.waitFor(() => proxy!.connections().length > before, 5000);
-    const line = proxy!.connections()[before]!;
-    expect(line).toMatchObject({ reason: 'vpce_not_allowed', clientAddress: ENDPOINT_1 });
-    expect(line.upstreamAddress).toBeUndefined();
+    const line = await proxy!.waitFor((e) => e.event === 'connection' && timeOf(e) >= startedAt, 5000);
+    expect(line).toMatchObject({ reason: 'vpce_not_allowed' });
     expect(vpc!.nlbConnections().at(-1)).toMatchObject({ vpcEndpointId: OTHER_VPCE });
     expect(await served()).toEqual(servedBefore);
+  });
+
+  it('a mismatched PROXY v2 pairing fails at synth, not at runtime', async () => {
+    // By hand against the outputs file: the conflict names both values.
+    const bad = join(dir, 'infra-pp2-off.json');
+    const infra = JSON.parse(await readFile(infraConfigPath, 'utf8')) as {
+      proxyFleet: Record<string, unknown>;
+    };
+    await writeFile(
+      bad,
+      JSON.stringify({ ...infra, proxyFleet: { ...infra.proxyFleet, proxyProtocolMode: 'off' } }),
+    );
+    expect(() => synthFleet(bad)).toThrow(InfraError);
+    expect(() => synthFleet(bad)).toThrow(
+      `proxyFleet.proxyProtocolMode is "off" but provisionOutputsFile ${outputsPath} has targetGroup.proxyProtocolV2 true`,
+    );
+    // Without the file: the construct refuses a proxy that would read no header.
+    expect(
+      () =>
+        new ProxyFleet(new Stack(new App(), 'S'), 'F', {
+          ...fleetProps({ systemdUnitPath: UNIT_PATH }),
+          proxyProtocolMode: 'required',
+          targetGroupSettings: { ...outputs.targetGroup!, proxyProtocolV2: false },
+        }),
+    ).toThrow(/props\.proxyProtocolMode must be "off": the target group does not send PROXY protocol v2/);
   });
 });

@@ -15,13 +15,20 @@ export interface VpcFixtureConfig {
   vpcEndpointId: string;
   /** Carried by the NLB stand-in's second listener, which the proxy must refuse. */
   otherVpcEndpointId: string;
+  /** The resolver address and port the proxy config names (the VPC's base + 2, port 53). */
+  dns: { host: string; port: number };
+  /** The EKS API port on every ENI (the proxy's route has the default upstream port, 443). */
+  eksPort: number;
+  /** The NLB node's own address: its connections to the targets come from here. */
+  nlbNodeAddress: string;
   pki: TestPki;
   gitVersion: string;
   token: string;
 }
 
 export type VpcCommand =
-  | { cmd: 'nlb'; proxyPort: number }
+  | { cmd: 'nlb'; target: { host: string; port: number }; proxyProtocolV2: boolean }
+  | { cmd: 'healthCheck'; target: { host: string; port: number }; path: string }
   | { cmd: 'addEni'; address: string }
   | { cmd: 'removeEni'; address: string }
   | { cmd: 'dns'; a: string[] }

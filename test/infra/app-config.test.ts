@@ -25,13 +25,118 @@ describe('loadAppConfig', () => {
     const config = loadAppConfig(join(EXAMPLES, 'topology1.json'));
     // THEN each stack gets its env and props, and the peer gets the file contents
     expect(config.deploymentName).toBe('example');
-    expect(config.proxyFleet?.env).toEqual({ account: '111111111111', region: 'us-east-1' });
+    expect(config.proxyFleet?.env).toEqual({ account: '123456789012', region: 'us-east-1' });
     expect(config.proxyFleet?.props).not.toHaveProperty('region');
     expect(config.wireGuardPeer?.props.wireGuardConfig).toBe(
       readFileSync(join(EXAMPLES, 'wireguard/aws/ekslink0.conf'), 'utf8'),
     );
     expect(config.wireGuardPeer?.props.nftablesRules).toBe(
       readFileSync(join(EXAMPLES, 'wireguard/aws/ekslink0.nft'), 'utf8'),
+    );
+  });
+
+  it('takes everything the provisioner created from the outputs file the example names', () => {
+    const outputs = JSON.parse(readFileSync(join(EXAMPLES, 'provision-outputs.json'), 'utf8')).outputs;
+    const config = loadAppConfig(join(EXAMPLES, 'topology1.json'));
+    expect(config.proxyFleet?.props).toMatchObject({
+      vpcId: outputs.providerVpcId,
+      vpcCidr: outputs.providerVpcCidr,
+      eksApiHostnames: outputs.eksHostnames,
+      targetGroupArn: outputs.targetGroupArn,
+      loadBalancerSecurityGroupId: outputs.loadBalancerSecurityGroupId,
+      targetGroupSettings: outputs.targetGroup,
+      proxyProtocolMode: 'required',
+      allowedVpcEndpointIds: [outputs.vpcEndpointId],
+      allowedUpstreamCidrs: outputs.upstreamCidrs,
+      dnsResolverIp: outputs.dnsResolverIp,
+      healthPort: outputs.targetGroup.healthCheckPort,
+    });
+    expect(config.wireGuardPeer?.props.vpcEndpointSecurityGroupId).toBe(outputs.vpcEndpointSecurityGroupId);
+  });
+
+  it('refuses a hand-written value that conflicts with the outputs file, naming both', () => {
+    const example = JSON.parse(readFileSync(join(EXAMPLES, 'topology1.json'), 'utf8'));
+    const outputsFile = join(EXAMPLES, 'provision-outputs.json');
+    const outputs = JSON.parse(readFileSync(outputsFile, 'utf8')).outputs;
+    const path = write('conflict.json', {
+      ...example,
+      provisionOutputsFile: outputsFile,
+      wireGuardPeer: undefined,
+      proxyFleet: {
+        ...example.proxyFleet,
+        // agrees: kept
+        targetGroupArn: outputs.targetGroupArn,
+        // narrower than the VPC: kept
+        allowedUpstreamCidrs: ['10.10.1.0/24'],
+        // conflicts
+        proxyProtocolMode: 'off',
+        allowedVpcEndpointIds: ['vpce-0123456789abcdef0'],
+        dnsResolverIp: '10.99.0.2',
+      },
+    });
+    let err: unknown;
+    try {
+      loadAppConfig(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InfraError);
+    const message = (err as InfraError).message;
+    expect(message).toContain("the infra config and the provisioner's outputs disagree (3 values)");
+    expect(message).toContain(
+      `proxyFleet.proxyProtocolMode is "off" but provisionOutputsFile ${outputsFile} has targetGroup.proxyProtocolV2 true`,
+    );
+    expect(message).toContain(
+      `proxyFleet.allowedVpcEndpointIds is ["vpce-0123456789abcdef0"] but provisionOutputsFile ${outputsFile} has vpcEndpointId ["${outputs.vpcEndpointId}"] (leaves out the VPC endpoint the provisioner created`,
+    );
+    expect(message).toContain(
+      `proxyFleet.dnsResolverIp is "10.99.0.2" but provisionOutputsFile ${outputsFile} has dnsResolverIp "10.10.0.2"`,
+    );
+    expect(message).toContain(
+      'remove proxyFleet.dnsResolverIp from the infra config (the outputs file provides it)',
+    );
+
+    const narrowed = write('narrowed.json', {
+      ...example,
+      provisionOutputsFile: outputsFile,
+      wireGuardPeer: undefined,
+      proxyFleet: { ...example.proxyFleet, allowedUpstreamCidrs: ['10.10.1.0/24'] },
+    });
+    expect(loadAppConfig(narrowed).proxyFleet?.props.allowedUpstreamCidrs).toEqual(['10.10.1.0/24']);
+    const wider = write('wider.json', {
+      ...example,
+      provisionOutputsFile: outputsFile,
+      wireGuardPeer: undefined,
+      proxyFleet: { ...example.proxyFleet, allowedUpstreamCidrs: ['10.0.0.0/8'] },
+    });
+    expect(() => loadAppConfig(wider)).toThrow(
+      /reaches beyond the provider VPC \(10\.0\.0\.0\/8 is outside 10\.10\.0\.0\/16\)/,
+    );
+  });
+
+  it("needs the outputs file or the values it provides, and refuses another deployment's file", () => {
+    const example = JSON.parse(readFileSync(join(EXAMPLES, 'topology1.json'), 'utf8'));
+    const outputsFile = join(EXAMPLES, 'provision-outputs.json');
+    const none = write('none.json', { deploymentName: 'example', proxyFleet: example.proxyFleet });
+    expect(() => loadAppConfig(none)).toThrow(
+      'proxyFleet is missing vpcId, vpcCidr, eksApiHostnames, targetGroupArn, loadBalancerSecurityGroupId: set provisionOutputsFile',
+    );
+    const other = write('other.json', {
+      deploymentName: 'other',
+      provisionOutputsFile: outputsFile,
+      proxyFleet: example.proxyFleet,
+    });
+    expect(() => loadAppConfig(other)).toThrow(
+      `deploymentName is "other" but provisionOutputsFile ${outputsFile} is of deployment "example"`,
+    );
+    const old = write('old-outputs.json', { ...JSON.parse(readFileSync(outputsFile, 'utf8')), version: 1 });
+    const withOld = write('with-old.json', {
+      ...example,
+      provisionOutputsFile: old,
+      wireGuardPeer: undefined,
+    });
+    expect(() => loadAppConfig(withOld)).toThrow(
+      /version: must be 2: this ekslink reads outputs files of version 2/,
     );
   });
 
@@ -80,6 +185,7 @@ describe('loadAppConfig', () => {
       deploymentName: 'x',
       wireGuardPeer: {
         ...example.wireGuardPeer,
+        vpcEndpointSecurityGroupId: 'sg-0f1a2b3c4d5e6f701',
         wireGuardConfigFile: join(EXAMPLES, 'wireguard/aws/ekslink0.conf'),
         nftablesFile: 'nope.nft',
       },

@@ -14,7 +14,7 @@ import type { WireGuardPeerProps } from '../../infra/lib/wireguard-peer.js';
 
 export const EXAMPLES = join(REPO_ROOT, 'infra', 'examples');
 
-/** A complete, valid set of fleet props (the same values as infra/examples/topology1.json). */
+/** A complete, valid set of fleet props (hand-written; the example reads the provisioner's outputs file). */
 export function fleetProps(overrides: Partial<ProxyFleetProps> = {}): ProxyFleetProps {
   return {
     vpcId: 'vpc-0a1b2c3d4e5f60718',
@@ -25,6 +25,7 @@ export function fleetProps(overrides: Partial<ProxyFleetProps> = {}): ProxyFleet
     eksApiHostnames: ['0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com'],
     targetGroupArn:
       'arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/ekslink-example/0123456789abcdef',
+    loadBalancerSecurityGroupId: 'sg-0b1a2b3c4d5e6f70a',
     awsEndpointsSecurityGroupId: 'sg-0e1a2b3c4d5e6f709',
     s3PrefixListId: 'pl-63a5400a',
     ...overrides,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/errors.js';
 import { InfraError } from '../../infra/lib/errors.js';
+import { provisionerDefaultTargetGroup } from '../../infra/lib/fleet-pairing.js';
 import { ProxyFleet, type ProxyFleetProps } from '../../infra/lib/proxy-fleet.js';
 import { WireGuardPeer, type WireGuardPeerProps } from '../../infra/lib/wireguard-peer.js';
 import { fleetProps, peerProps } from './helpers.js';
@@ -106,7 +107,40 @@ describe('ProxyFleet props', () => {
     [
       'a drain that does not fit the lifecycle hook',
       { drainGraceSec: 200, drainDeadlineSec: 7000 },
-      /props\.drainDeadlineSec plus drainGraceSec \(200\) plus 60s must fit the 7200s lifecycle hook limit/,
+      /props\.drainDeadlineSec plus drainGraceSec \(200\) plus 30s must fit the 7200s lifecycle hook limit/,
+    ],
+    [
+      'proxyProtocolMode off behind a target group that sends PROXY v2',
+      { proxyProtocolMode: 'off' },
+      /props\.proxyProtocolMode must be "required": the target group sends PROXY protocol v2 \(targetGroupSettings\.proxyProtocolV2 true\).*refuse every connection.*\(got "off"\); e\.g\. proxyProtocolMode: "required"/,
+    ],
+    [
+      'proxyProtocolMode required behind a target group without PROXY v2',
+      {
+        proxyProtocolMode: 'required',
+        targetGroupSettings: { ...provisionerDefaultTargetGroup(8080), proxyProtocolV2: false },
+      },
+      /props\.proxyProtocolMode must be "off": the target group does not send PROXY protocol v2 \(targetGroupSettings\.proxyProtocolV2 false\).*\(got "required"\)/,
+    ],
+    [
+      'a health port the target group does not probe',
+      { healthPort: 9090, targetGroupSettings: provisionerDefaultTargetGroup(8080) },
+      /props\.healthPort must be the port the target group's health check probes \(targetGroupSettings\.healthCheckPort 8080\).*\(got 9090\)/,
+    ],
+    [
+      'a drain longer than the deregistration delay',
+      { drainDeadlineSec: 600 },
+      /props\.drainDeadlineSec does not fit the target group: the target group's deregistration delay \(345s\) is shorter than the proxy's drain: drainGraceSec \(15\) \+ drainDeadlineSec \(600\) \+ 30s margin = 645s.*set provider\.nlb\.deregistrationDelaySec to 645.*\(got 600\); e\.g\. drainDeadlineSec: 300/,
+    ],
+    [
+      'a target group that resets connections at the end of the delay',
+      { targetGroupSettings: { ...provisionerDefaultTargetGroup(8080), connectionTermination: true } },
+      /props\.targetGroupSettings\.connectionTermination does not fit the target group: the target group resets connections.*set provider\.nlb\.connectionTermination to false/,
+    ],
+    [
+      'a grace shorter than the health check needs to notice',
+      { drainGraceSec: 10 },
+      /props\.drainGraceSec does not fit the target group: drainGraceSec \(10\) must be longer than the health check's detection time: interval 5s x unhealthy threshold 2 = 10s.*e\.g\. drainGraceSec: 15/,
     ],
     [
       'a fractional deadline',
@@ -133,7 +167,11 @@ describe('ProxyFleet props', () => {
 
   it('fails with the proxy config schema message when the rendered config is invalid', () => {
     // GIVEN an endpoint allowlist without PROXY protocol, and an IP address as a route
-    const build = fleet({ allowedVpcEndpointIds: ['vpce-0123456789abcdef0'], eksApiHostnames: ['10.0.0.5'] });
+    const build = fleet({
+      allowedVpcEndpointIds: ['vpce-0123456789abcdef0'],
+      eksApiHostnames: ['10.0.0.5'],
+      targetGroupSettings: { ...provisionerDefaultTargetGroup(8080), proxyProtocolV2: false },
+    });
     // THEN the proxy's own ConfigError names both keys
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(

@@ -42,6 +42,15 @@ const PROPS = fleetProps({
   drainGraceSec: 20,
   drainDeadlineSec: 600,
   healthPort: 9090,
+  // The target group sized for that drain, as `provision apply` would with these settings.
+  targetGroupSettings: {
+    proxyProtocolV2: true,
+    deregistrationDelaySec: 20 + 600 + DRAIN_MARGIN_SEC,
+    connectionTermination: false,
+    healthCheckPort: 9090,
+    healthCheckIntervalSec: 5,
+    unhealthyThresholdCount: 2,
+  },
   systemdUnitPath: UNIT_PATH,
 });
 
@@ -102,13 +111,13 @@ describe('launch template hardening', () => {
 });
 
 describe('security groups', () => {
-  it('has exactly the fleet rules: 443 and health from the VPC CIDR; 443 to the cluster, endpoints and S3; DNS to the resolver', () => {
+  it('has exactly the fleet rules: 443 and health from the NLB security group only; 443 to the cluster, endpoints and S3; DNS to the resolver', () => {
     // WHEN every rule of the fleet group is collected (inline and standalone)
     // THEN it is exactly this set, nothing more
     expect(rulesOf(template, fleetSg)).toEqual(
       rules([
-        { direction: 'ingress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: '10.0.0.0/16' },
-        { direction: 'ingress', protocol: 'tcp', fromPort: 9090, toPort: 9090, peer: '10.0.0.0/16' },
+        { direction: 'ingress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: 'sg-0b1a2b3c4d5e6f70a' },
+        { direction: 'ingress', protocol: 'tcp', fromPort: 9090, toPort: 9090, peer: 'sg-0b1a2b3c4d5e6f70a' },
         { direction: 'egress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: 'sg-0c1a2b3c4d5e6f708' },
         { direction: 'egress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: 'sg-0e1a2b3c4d5e6f709' },
         { direction: 'egress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: 'pl-63a5400a' },
@@ -142,10 +151,14 @@ describe('security groups', () => {
     ]);
   });
 
-  it('has no ingress from 0.0.0.0/0 or ::/0 anywhere', () => {
+  it('has no ingress from 0.0.0.0/0 or ::/0 anywhere, and none from any CIDR to the fleet', () => {
     const sources = allIngressSources(template);
     expect(sources.length).toBeGreaterThan(0);
     expect(sources.filter((s) => s.endsWith('/0'))).toEqual([]);
+    // /metrics and the data port: a host in the VPC reaches neither without passing the NLB.
+    expect(
+      rulesOf(template, fleetSg).filter((r) => r.direction === 'ingress' && r.peer.includes('/')),
+    ).toEqual([]);
   });
 });
 
@@ -318,11 +331,11 @@ describe('rolling on a new artifact or config', () => {
     );
     // WHEN the fleet is synthesized with it, and again with another drain deadline
     const newBundle = userDataOf(synth({ ...PROPS, bundleDir: bundleCopy }));
-    const newConfig = userDataOf(synth({ ...PROPS, drainDeadlineSec: 601 }));
+    const newConfig = userDataOf(synth({ ...PROPS, drainDeadlineSec: 599 }));
     // THEN the user data (so the launch template version, so the rolling update) differs each time
     expect(newBundle).not.toBe(userData);
     expect(newBundle.replace(/[0-9a-f]{64}\.zip/g, 'X')).toBe(userData.replace(/[0-9a-f]{64}\.zip/g, 'X'));
     expect(newConfig).not.toBe(userData);
-    expect(heredocFile(newConfig, '/etc/ekslink/proxy.yaml')).toContain('deadlineSec: 601');
+    expect(heredocFile(newConfig, '/etc/ekslink/proxy.yaml')).toContain('deadlineSec: 599');
   });
 });

@@ -75,6 +75,7 @@ describe('npx cdk synth', () => {
     config.wireGuardPeer.gcpEgressCidrs = ['0.0.0.0/0'];
     config.wireGuardPeer.wireGuardConfigFile = join(REPO_ROOT, 'infra/examples/wireguard/aws/ekslink0.conf');
     config.wireGuardPeer.nftablesFile = join(REPO_ROOT, 'infra/examples/wireguard/aws/ekslink0.nft');
+    config.provisionOutputsFile = join(REPO_ROOT, 'infra/examples/provision-outputs.json');
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify(config));
     // WHEN synthesized THEN the CLI fails and prints the construct's message

@@ -125,7 +125,7 @@ describe('runProvision (in process, against moto)', () => {
         { ...io, confirm: async () => false },
       ),
     ).toBe(0);
-    expect(lines).toContain('nlb (provider): 3 create');
+    expect(lines).toContain('nlb (provider): 4 create');
     expect(lines.some((l) => l.startsWith('    + create load balancer ekl-cli-text'))).toBe(true);
 
     lines.length = 0;
@@ -138,7 +138,7 @@ describe('runProvision (in process, against moto)', () => {
       },
     );
     expect(declined).toBe(1);
-    expect(questions).toEqual(['Apply 7 change(s) to deployment cli-text? [y/N] ']);
+    expect(questions).toEqual(['Apply 8 change(s) to deployment cli-text? [y/N] ']);
     expect(lines.at(-1)).toBe('Cancelled: nothing was changed.');
 
     lines.length = 0;
@@ -175,7 +175,7 @@ describe('runProvision (in process, against moto)', () => {
       changed: number;
       messages: { code: string }[];
     };
-    expect(doc).toMatchObject({ command: 'destroy', changed: 6 });
+    expect(doc).toMatchObject({ command: 'destroy', changed: 7 });
     expect(doc.messages.map((m) => m.code)).toContain(MSG.DESTROY_SUMMARY.code);
   });
 });

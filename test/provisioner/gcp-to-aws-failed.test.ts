@@ -85,7 +85,7 @@ describe('an endpoint service in state Failed', () => {
     let cut = false;
     const first = await open(world, name, {
       observer: (call) => {
-        if (!cut && call.operation === 'CreateSecurityGroup') {
+        if (!cut && call.operation === 'CreateSecurityGroup' && call.account === 'consumer') {
           cut = true;
           throw new Error('interrupted before CreateSecurityGroup');
         }

@@ -4,6 +4,7 @@
  * destroy twice, and the IAM policy covering every call made.
  */
 import {
+  AuthorizeSecurityGroupIngressCommand,
   ModifyVpcEndpointServicePermissionsCommand,
   DescribeVpcEndpointServicePermissionsCommand,
   DescribeVpcEndpointServiceConfigurationsCommand,
@@ -11,6 +12,7 @@ import {
   DescribeSecurityGroupsCommand,
 } from '@aws-sdk/client-ec2';
 import {
+  CreateLoadBalancerCommand,
   DescribeListenerAttributesCommand,
   DescribeListenersCommand,
   DescribeLoadBalancerAttributesCommand,
@@ -21,6 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
+import { deploymentTags } from '../../provisioner/aws/tags.js';
 import { MSG } from '../../provisioner/engine/messages.js';
 import { allowedActions } from '../../provisioner/iam/policy.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
@@ -50,10 +53,10 @@ describe('a fresh deployment', () => {
       'accept-connection',
     ]);
     expect(result.steps.flatMap((s) => s.changes.map((c) => c.action))).not.toContain('none');
-    expect(result.changed).toBe(7);
+    expect(result.changed).toBe(8);
     expect(sink.withCode(MSG.STEP_PLANNED)).toHaveLength(4);
     const summary = sink.withCode(MSG.PLAN_SUMMARY)[0]!;
-    expect(summary.data).toMatchObject({ create: 6, update: 1, delete: 0 });
+    expect(summary.data).toMatchObject({ create: 7, update: 1, delete: 0 });
     // plan only reads
     expect(calls.filter((c) => !/^(Describe|Get)/.test(c.operation))).toEqual([]);
     expect(await taggedCounts(world, name)).toEqual(NONE);
@@ -91,6 +94,38 @@ describe('a fresh deployment', () => {
       await elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [outputs.loadBalancerArn!] }))
     ).LoadBalancers![0]!;
     expect(lb).toMatchObject({ Scheme: 'internal', Type: 'network', State: { Code: 'active' } });
+    // The NLB has its own group from creation, PrivateLink traffic is not held to inbound rules,
+    // and the group admits nothing from the VPC; it may only reach the targets' two ports.
+    expect(outputs.loadBalancerSecurityGroupId).toMatch(/^sg-/);
+    expect(lb.SecurityGroups).toEqual([outputs.loadBalancerSecurityGroupId]);
+    expect(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic).toBe('off');
+    const nlbSg = (
+      await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [outputs.loadBalancerSecurityGroupId!] }))
+    ).SecurityGroups![0]!;
+    expect(nlbSg.VpcId).toBe(world.provider.vpcId);
+    expect(nlbSg.IpPermissions).toEqual([]);
+    expect(
+      nlbSg
+        .IpPermissionsEgress!.map(
+          (p) => `${p.IpProtocol}:${p.FromPort}>${p.IpRanges!.map((r) => r.CidrIp).join()}`,
+        )
+        .sort(),
+    ).toEqual(['tcp:443>10.10.0.0/16', 'tcp:8080>10.10.0.0/16']);
+    expect(outputs).toMatchObject({
+      providerVpcId: world.provider.vpcId,
+      providerVpcCidr: '10.10.0.0/16',
+      dnsResolverIp: '10.10.0.2',
+      upstreamCidrs: ['10.10.0.0/16'],
+      eksHostnames: [EKS_HOST],
+      targetGroup: {
+        proxyProtocolV2: true,
+        deregistrationDelaySec: 345,
+        connectionTermination: false,
+        healthCheckPort: 8080,
+        healthCheckIntervalSec: 5,
+        unhealthyThresholdCount: 2,
+      },
+    });
     expect(lb.AvailabilityZones!.map((z) => z.SubnetId).sort()).toEqual([...world.provider.subnetIds].sort());
     const lbAttrs = attrs(
       (await elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn })))
@@ -107,6 +142,10 @@ describe('a fresh deployment', () => {
       HealthCheckProtocol: 'HTTP',
       HealthCheckPort: '8080',
       HealthCheckPath: '/readyz',
+      HealthCheckIntervalSeconds: 5,
+      HealthCheckTimeoutSeconds: 4,
+      HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 2,
     });
     const tgAttrs = attrs(
       (await elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tg.TargetGroupArn })))
@@ -114,8 +153,8 @@ describe('a fresh deployment', () => {
     );
     expect(tgAttrs).toMatchObject({
       'proxy_protocol_v2.enabled': 'true',
-      'deregistration_delay.timeout_seconds': '300',
-      'deregistration_delay.connection_termination.enabled': 'true',
+      'deregistration_delay.timeout_seconds': '345',
+      'deregistration_delay.connection_termination.enabled': 'false',
     });
     const listener = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn })))
       .Listeners![0]!;
@@ -147,7 +186,7 @@ describe('a fresh deployment', () => {
     expect(ep.ServiceName).toBe(outputs.endpointServiceName);
     const sg = (
       await world.aws.consumer.ec2.send(
-        new DescribeSecurityGroupsCommand({ GroupIds: [outputs.securityGroupId!] }),
+        new DescribeSecurityGroupsCommand({ GroupIds: [outputs.vpcEndpointSecurityGroupId!] }),
       )
     ).SecurityGroups![0]!;
     expect(sg.IpPermissions).toEqual([
@@ -180,7 +219,7 @@ describe('a fresh deployment', () => {
     expect(await taggedCounts(world, name)).toEqual(ONE_OF_EACH);
   });
 
-  test('drift (a target-group attribute, an extra allowed principal) shows in plan and apply corrects it', async () => {
+  test('drift (a target-group attribute, an NLB inbound rule, an extra allowed principal) shows in plan and apply corrects it', async () => {
     await world.aws.provider.elbv2.send(
       new ModifyTargetGroupAttributesCommand({
         TargetGroupArn: outputs.targetGroupArn!,
@@ -193,6 +232,15 @@ describe('a fresh deployment', () => {
         AddAllowedPrincipals: ['arn:aws:iam::333333333333:root'],
       }),
     );
+    // Someone opens the NLB to the VPC: the bypass of the PrivateLink-only rule.
+    await world.aws.provider.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: outputs.loadBalancerSecurityGroupId!,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.10.0.0/16' }] },
+        ],
+      }),
+    );
     const first = await open(world, name);
     const plan = await first.deployment.plan();
     first.deployment.close();
@@ -202,8 +250,13 @@ describe('a fresh deployment', () => {
     expect(updates).toEqual([
       expect.objectContaining({
         step: 'nlb',
+        resource: `security group ${outputs.loadBalancerSecurityGroupId}`,
+        reason: 'revoke 1 inbound rule(s): only PrivateLink may reach the NLB',
+      }),
+      expect.objectContaining({
+        step: 'nlb',
         resource: 'target group ekl-life',
-        reason: expect.stringContaining('deregistration_delay.timeout_seconds 10 -> 300'),
+        reason: expect.stringContaining('deregistration_delay.timeout_seconds 10 -> 345'),
       }),
       expect.objectContaining({
         step: 'endpoint-service',
@@ -211,9 +264,15 @@ describe('a fresh deployment', () => {
       }),
     ]);
     const second = await open(world, name);
-    expect((await second.deployment.apply()).changed).toBe(2);
+    expect((await second.deployment.apply()).changed).toBe(3);
     expect((await second.deployment.plan()).changed).toBe(0);
     second.deployment.close();
+    const nlbSg = (
+      await world.aws.provider.ec2.send(
+        new DescribeSecurityGroupsCommand({ GroupIds: [outputs.loadBalancerSecurityGroupId!] }),
+      )
+    ).SecurityGroups![0]!;
+    expect(nlbSg.IpPermissions).toEqual([]);
     const tgAttrs = attrs(
       (
         await world.aws.provider.elbv2.send(
@@ -221,7 +280,7 @@ describe('a fresh deployment', () => {
         )
       ).Attributes,
     );
-    expect(tgAttrs['deregistration_delay.timeout_seconds']).toBe('300');
+    expect(tgAttrs['deregistration_delay.timeout_seconds']).toBe('345');
     const principals = (
       await world.aws.provider.ec2.send(
         new DescribeVpcEndpointServicePermissionsCommand({ ServiceId: outputs.endpointServiceId! }),
@@ -246,6 +305,33 @@ describe('a fresh deployment', () => {
   });
 });
 
+describe('an NLB without a security group (created by an older ekslink)', () => {
+  test('is refused with the fix, since AWS cannot add a group to it', async () => {
+    await world.aws.provider.elbv2.send(
+      new CreateLoadBalancerCommand({
+        Name: 'ekl-nosg',
+        Type: 'network',
+        Scheme: 'internal',
+        Subnets: world.provider.subnetIds,
+        Tags: deploymentTags('nosg', 'ekl-nosg'),
+      }),
+    );
+    const { deployment } = await open(world, 'nosg');
+    const err = await deployment.plan().catch((e: unknown) => e);
+    deployment.close();
+    // The step reports it (step, account), with the cause's own code.
+    expect(err).toMatchObject({
+      code: 'EKL_PROVISION_STEP_FAILED',
+      site: { step: 'nlb', account: 'provider' },
+    });
+    expect((err as Error).cause).toMatchObject({ code: 'EKL_PROVISION_NLB_NO_SECURITY_GROUP' });
+    expect((err as Error).message).toContain('AWS cannot add one to an NLB created without one');
+    expect((err as Error).message).toContain(
+      'Run `ekslink provision destroy` and then `ekslink provision apply`',
+    );
+  });
+});
+
 describe('destroy', () => {
   test('removes only this deployment, in reverse order; twice is fine', async () => {
     const a = await open(world, 'keep-a');
@@ -259,14 +345,14 @@ describe('destroy', () => {
       'endpoint-service',
       'nlb',
     ]);
-    expect(result.changed).toBe(6); // endpoint, security group, service, listener, NLB, target group
+    expect(result.changed).toBe(7); // endpoint, security group, service, listener, NLB, target group, NLB group
     expect(await taggedCounts(world, 'gone-b')).toEqual(NONE);
     expect(await taggedCounts(world, 'keep-a')).toEqual(ONE_OF_EACH);
     expect((await a.deployment.plan()).changed).toBe(0);
 
     const again = await b.deployment.destroy();
     expect(again.changed).toBe(0);
-    expect(b.sink.withCode(MSG.DESTROY_SUMMARY).map((m) => m.data?.deleted)).toEqual([6, 0]);
+    expect(b.sink.withCode(MSG.DESTROY_SUMMARY).map((m) => m.data?.deleted)).toEqual([7, 0]);
     a.deployment.close();
     b.deployment.close();
   });

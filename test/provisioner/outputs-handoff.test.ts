@@ -130,13 +130,13 @@ describe('provision apply --outputs-file', () => {
   });
 
   test('a file of another version or format is refused with the fix', async () => {
-    const path = join(dir, 'v2.json');
+    const path = join(dir, 'v1.json');
     const raw = JSON.parse(readFileSync(outputsPath, 'utf8')) as Record<string, unknown>;
-    writeFileSync(path, JSON.stringify({ ...raw, version: 2 }));
+    writeFileSync(path, JSON.stringify({ ...raw, version: 1 }));
     const err = await readOutputsFile(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems.join('\n')).toContain(
-      `version: must be ${OUTPUTS_FILE_VERSION}: this ekslink reads outputs files of version 1`,
+      `version: must be ${OUTPUTS_FILE_VERSION}: this ekslink reads outputs files of version 2`,
     );
   });
 });

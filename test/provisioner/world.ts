@@ -22,6 +22,7 @@ import {
   startEndpointConnectionsFake,
   type EndpointConnectionsFake,
 } from './fake-ec2-endpoint-connections.js';
+import { startNlbSecurityGroupsFake, type NlbSecurityGroupsFake } from './fake-elbv2-nlb-security-groups.js';
 import { startMoto, type MotoServer } from './moto.js';
 
 export const PROVIDER_ACCOUNT = '123456789012'; // moto's default account: the profile's static keys land here
@@ -37,6 +38,8 @@ export interface Network {
 export interface World {
   readonly moto: MotoServer;
   readonly fake: EndpointConnectionsFake;
+  /** Between the endpoint-connections fake and moto: NLB security-group rules. */
+  readonly nlbFake: NlbSecurityGroupsFake;
   readonly provider: Network;
   readonly consumer: Network;
   /** Raw SDK clients per account, for checking and for out-of-band changes. */
@@ -98,9 +101,16 @@ export async function seedNetworkIn(
   }
 }
 
-export async function startWorld(): Promise<World> {
+/** First two octets of the seeded /16s (provider default 10.10, consumer 10.20). */
+export interface WorldOptions {
+  readonly providerCidr?: string;
+  readonly consumerCidr?: string;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const moto = await startMoto();
-  const fake = await startEndpointConnectionsFake({ motoUrl: moto.url });
+  const nlbFake = await startNlbSecurityGroupsFake({ motoUrl: moto.url });
+  const fake = await startEndpointConnectionsFake({ motoUrl: nlbFake.url });
   const dir = mkdtempSync(join(tmpdir(), 'ekslink-aws-'));
   writeFileSync(
     join(dir, 'credentials'),
@@ -113,11 +123,12 @@ export async function startWorld(): Promise<World> {
     provider: rawClients(fake.url, PROVIDER_ACCOUNT),
     consumer: rawClients(fake.url, CONSUMER_ACCOUNT),
   };
-  const provider = await seedNetwork(aws.provider.ec2, '10.10');
-  const consumer = await seedNetwork(aws.consumer.ec2, '10.20');
+  const provider = await seedNetwork(aws.provider.ec2, options.providerCidr ?? '10.10');
+  const consumer = await seedNetwork(aws.consumer.ec2, options.consumerCidr ?? '10.20');
   return {
     moto,
     fake,
+    nlbFake,
     provider,
     consumer,
     aws,
@@ -159,6 +170,7 @@ export async function startWorld(): Promise<World> {
         c.elbv2.destroy();
       }
       await fake.stop();
+      await nlbFake.stop();
       await moto.stop();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -187,6 +199,9 @@ export function useWorld(): World {
     },
     get fake() {
       return started().fake;
+    },
+    get nlbFake() {
+      return started().nlbFake;
     },
     get provider() {
       return started().provider;

@@ -3,6 +3,12 @@ import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostna
 import { accountSchema } from '../../aws/account-config.js';
 import { parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
+import {
+  DEFAULT_CONNECTION_TERMINATION,
+  DEFAULT_DRAIN,
+  MAX_DEREGISTRATION_DELAY_SEC,
+  deregistrationDelayForDrain,
+} from '../../../common/drain-timing.js';
 
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
 const subnetIds = z
@@ -35,8 +41,10 @@ export const nlbSchema = z
   .object({
     proxyProtocolV2: z
       .boolean()
-      .default(false)
-      .describe('Send PROXY protocol v2 (carries the VPC endpoint ID) to the proxies'),
+      .default(true)
+      .describe(
+        'Send PROXY protocol v2 (carries the VPC endpoint ID) to the proxies; the fleet then runs proxyProtocol.mode required',
+      ),
     idleTimeoutSec: z
       .number()
       .int()
@@ -47,12 +55,20 @@ export const nlbSchema = z
       .number()
       .int()
       .min(0)
-      .max(3600, 'must be 0-3600 seconds, e.g. 300')
-      .default(300),
+      .max(
+        MAX_DEREGISTRATION_DELAY_SEC,
+        `must be 0-${MAX_DEREGISTRATION_DELAY_SEC} seconds, e.g. ${deregistrationDelayForDrain(DEFAULT_DRAIN)}`,
+      )
+      .default(deregistrationDelayForDrain(DEFAULT_DRAIN))
+      .describe(
+        "At least the fleet's drainGraceSec + drainDeadlineSec + 30 (common/drain-timing.ts); the fleet's synth refuses a shorter one",
+      ),
     connectionTermination: z
       .boolean()
-      .default(true)
-      .describe('Close connections to a target when it is deregistered'),
+      .default(DEFAULT_CONNECTION_TERMINATION)
+      .describe(
+        'Reset connections when the deregistration delay ends; off, so the proxy ends them (the fleet refuses on)',
+      ),
     proxyHealthPort: z
       .number()
       .int()
@@ -149,6 +165,7 @@ export function resourceNames(deployment: string) {
     loadBalancer: `ekl-${deployment}`,
     targetGroup: `ekl-${deployment}`,
     securityGroup: `ekslink-${deployment}-vpce`,
+    nlbSecurityGroup: `ekslink-${deployment}-nlb`,
     endpointService: `ekslink-${deployment}`,
     endpoint: `ekslink-${deployment}`,
   };

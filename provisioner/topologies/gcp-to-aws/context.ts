@@ -14,7 +14,12 @@ export interface GcpToAwsFacts {
   listenerArn?: string;
   serviceId?: string;
   serviceName?: string;
+  /** The consumer VPC endpoint's security group. */
   securityGroupId?: string;
+  /** The NLB's own security group (provider VPC): the fleet admits traffic only from it. */
+  nlbSecurityGroupId?: string;
+  /** The provider VPC's IPv4 CIDR blocks, primary first. */
+  providerVpcCidrs?: string[];
   endpointId?: string;
   endpointDnsNames?: string[];
   /** Private IPv4 addresses of the endpoint's network interfaces, ordered by subnet. */

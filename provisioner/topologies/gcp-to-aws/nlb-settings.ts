@@ -1,3 +1,4 @@
+import { HEALTH_CHECK } from '../../../common/drain-timing.js';
 import type { GcpToAwsContext } from './context.js';
 
 // What the config asks of the NLB, in the attribute names and units ELBv2 uses, so the
@@ -23,15 +24,19 @@ export function desiredListenerAttributes(ctx: GcpToAwsContext): Record<string, 
   return { 'tcp.idle_timeout.seconds': String(ctx.config.provider.nlb.idleTimeoutSec) };
 }
 
-/** HTTP health check on the proxy's health port; valid for a TCP target group. */
+/**
+ * HTTP health check on the proxy's health port; valid for a TCP target group. Interval and
+ * thresholds come from common/drain-timing.ts: a draining proxy is noticed within its grace.
+ */
 export function desiredHealthCheck(ctx: GcpToAwsContext) {
   const nlb = ctx.config.provider.nlb;
   return {
     HealthCheckProtocol: 'HTTP' as const,
     HealthCheckPort: String(nlb.proxyHealthPort),
     HealthCheckPath: nlb.healthCheckPath,
-    HealthCheckIntervalSeconds: 10,
-    HealthyThresholdCount: 3,
-    UnhealthyThresholdCount: 3,
+    HealthCheckIntervalSeconds: HEALTH_CHECK.intervalSec,
+    HealthCheckTimeoutSeconds: HEALTH_CHECK.timeoutSec,
+    HealthyThresholdCount: HEALTH_CHECK.healthyThresholdCount,
+    UnhealthyThresholdCount: HEALTH_CHECK.unhealthyThresholdCount,
   };
 }

@@ -24,7 +24,16 @@ import {
   setTgAttributes,
   waitActive,
 } from './nlb-calls.js';
-import { readNlb, type NlbState } from './nlb-read.js';
+import { readNlb, type NlbState as NlbResourcesState } from './nlb-read.js';
+import {
+  NLB_SECURITY_GROUP_PERMISSIONS,
+  deleteNlbSecurityGroup,
+  loadBalancerGroupOps,
+  nlbSecurityGroupOps,
+  readNlbSecurityGroup,
+  setLoadBalancerGroups,
+  type NlbSecurityGroupState,
+} from './nlb-security-group.js';
 import {
   desiredHealthCheck,
   desiredLbAttributes,
@@ -32,7 +41,16 @@ import {
   desiredTgAttributes,
 } from './nlb-settings.js';
 
-export type { NlbState } from './nlb-read.js';
+/** The NLB resources and the NLB's own security group. */
+export interface NlbState extends NlbResourcesState {
+  readonly securityGroup: NlbSecurityGroupState;
+}
+
+async function readNlbStep(ctx: GcpToAwsContext): Promise<NlbState> {
+  // The group first: the load balancer ops compare the NLB's groups with its id.
+  const securityGroup = await readNlbSecurityGroup(ctx);
+  return { ...(await readNlb(ctx)), securityGroup };
+}
 
 /** Create the NLB, or correct its subnets and attributes, or wait for it to be active. */
 function loadBalancerOps(ctx: GcpToAwsContext, lb: LoadBalancer | undefined, s: NlbState): Op[] {
@@ -59,6 +77,8 @@ function loadBalancerOps(ctx: GcpToAwsContext, lb: LoadBalancer | undefined, s: 
               Scheme: 'internal',
               IpAddressType: 'ipv4',
               Subnets: [...cfg.subnetIds],
+              // Only at creation: an NLB created without a security group can never get one.
+              SecurityGroups: [ctx.facts.nlbSecurityGroupId!],
               Tags: deploymentTags(ctx.config.deployment, names.loadBalancer),
             }),
           ),
@@ -67,6 +87,7 @@ function loadBalancerOps(ctx: GcpToAwsContext, lb: LoadBalancer | undefined, s: 
         ctx.facts.loadBalancerArn = created.LoadBalancerArn;
         ctx.facts.loadBalancerDnsName = created.DNSName;
         await waitActive(ctx, created.LoadBalancerArn!, names.loadBalancer);
+        await setLoadBalancerGroups(ctx, created.LoadBalancerArn!);
         await setLbAttributes(ctx, created.LoadBalancerArn!, desiredLbAttributes());
       },
     });
@@ -92,6 +113,7 @@ function loadBalancerOps(ctx: GcpToAwsContext, lb: LoadBalancer | undefined, s: 
         },
       });
     }
+    ops.push(...loadBalancerGroupOps(ctx, lb));
     const drift = diffAttributes(s.lbAttributes, desiredLbAttributes());
     if (drift.length > 0) {
       ops.push({
@@ -278,6 +300,7 @@ function duplicateOps(ctx: GcpToAwsContext, s: NlbState): Op[] {
 function nlbOps(ctx: GcpToAwsContext, s: NlbState): Op[] {
   const tg = s.targetGroups[0];
   return [
+    ...nlbSecurityGroupOps(ctx, s.securityGroup),
     ...loadBalancerOps(ctx, s.loadBalancers[0], s),
     ...targetGroupOps(ctx, tg, s),
     ...listenerOps(ctx, tg, s),
@@ -327,15 +350,16 @@ export const NLB_PERMISSIONS: readonly IamPermission[] = [
     resources: ['*'],
     tagCondition: 'resource',
   },
+  ...NLB_SECURITY_GROUP_PERMISSIONS,
 ];
 
 /** Step 1, provider: internal NLB (cross-zone), TCP 443 target group, TCP 443 listener. */
 export const nlbStep: Step<GcpToAwsContext, NlbState> = {
   id: 'nlb',
-  title: 'provider: internal NLB, TCP 443 target group, TCP 443 listener',
+  title: 'provider: internal NLB with its security group, TCP 443 target group, TCP 443 listener',
   account: 'provider',
   permissions: NLB_PERMISSIONS,
-  read: readNlb,
+  read: readNlbStep,
   plan: (ctx, current): readonly Change[] => nlbOps(ctx, current).map((op) => op.change),
   apply: (ctx, current) => runOps(ctx, 'nlb', 'provider', nlbOps(ctx, current)),
   async destroy(ctx, current) {
@@ -357,6 +381,11 @@ export const nlbStep: Step<GcpToAwsContext, NlbState> = {
       await deleteTargetGroup(ctx, tg.TargetGroupArn!);
       done.push(change('delete', `target group ${tg.TargetGroupName}`, 'destroy'));
     }
+    for (const sg of current.securityGroup.groups) {
+      await deleteNlbSecurityGroup(ctx, sg.GroupId!);
+      done.push(change('delete', `security group ${sg.GroupId}`, 'destroy'));
+    }
+    ctx.facts.nlbSecurityGroupId = undefined;
     return done;
   },
 };

@@ -1,0 +1,133 @@
+/**
+ * One fleet instance, as the synthesized user data would set it up: the proxy config and
+ * the systemd unit are the files user data writes (read from the template), and the proxy
+ * runs the unit's own ExecStartPre and ExecStart command lines, with the instance's paths
+ * mapped onto this machine (the bundle, node, the config file) and inside the instance's
+ * network namespace. systemd itself is not run: its part (user, capabilities, stop timeout)
+ * is checked by the infra tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { heredocFile } from '../infra/helpers.js';
+import { NODE, ROOT, type Event } from '../proxy/lifecycle-harness.js';
+import { sh } from '../wireguard/netns-lab.js';
+
+/** The files the fleet's user data writes, taken from the synthesized script. */
+export interface InstanceFiles {
+  readonly proxyConfig: string;
+  readonly unit: string;
+  readonly dropIn: string;
+}
+
+export function instanceFiles(userData: string): InstanceFiles {
+  return {
+    proxyConfig: heredocFile(userData, '/etc/ekslink/proxy.yaml'),
+    unit: heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service'),
+    dropIn: heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service.d/10-ekslink-fleet.conf'),
+  };
+}
+
+/** `Key=value` lines of a unit's [Service] section (repeated keys: every value). */
+export function serviceDirectives(unit: string, key: string): string[] {
+  return unit
+    .split('\n')
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
+}
+
+export class FleetInstance {
+  readonly events: Event[] = [];
+  readonly stderr: string[] = [];
+  private waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
+
+  private constructor(readonly child: ChildProcess) {
+    let partial = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      partial += chunk.toString('utf8');
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const text of lines.filter((t) => t.trim() !== '')) {
+        let e: Event;
+        try {
+          e = JSON.parse(text) as Event;
+        } catch {
+          e = { event: 'non_json', text };
+        }
+        this.events.push(e);
+        this.waiters = this.waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
+      }
+    });
+    child.stderr?.on('data', (c: Buffer) => this.stderr.push(c.toString('utf8')));
+  }
+
+  /**
+   * Write the config where the unit reads it (mapped into `dir`), run ExecStartPre (the
+   * config check) and then ExecStart in namespace `ns`, and wait for the listening line.
+   */
+  static async start(files: InstanceFiles, dir: string, ns: string): Promise<FleetInstance> {
+    const configPath = join(dir, 'proxy.yaml');
+    writeFileSync(configPath, files.proxyConfig, { mode: 0o640 });
+    const map = (command: string): string[] =>
+      command
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((word) =>
+          word
+            .replace(/^\/usr\/bin\/node$/, NODE)
+            .replace(/^\/opt\/ekslink\/dist\//, `${join(ROOT, 'dist')}/`)
+            .replace(/^\/etc\/ekslink\/proxy\.yaml$/, configPath),
+        );
+    const env = Object.fromEntries(
+      serviceDirectives(files.unit, 'Environment').map((kv) => kv.split('=', 2) as [string, string]),
+    );
+    for (const pre of serviceDirectives(files.unit, 'ExecStartPre')) {
+      await sh('ip', ['netns', 'exec', ns, ...map(pre)], env);
+    }
+    const [start] = serviceDirectives(files.unit, 'ExecStart');
+    if (start === undefined) throw new Error('the unit has no ExecStart');
+    const argv = ['netns', 'exec', ns, ...map(start)];
+    const child = spawn('ip', argv, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+    });
+    const instance = new FleetInstance(child);
+    await Promise.race([
+      instance.waitFor((e) => e.event === 'listening', 20_000),
+      new Promise((_, reject) =>
+        child.once('exit', (code) =>
+          reject(new Error(`proxy exited (${code}) before listening: ${instance.stderr.join('')}`)),
+        ),
+      ),
+    ]);
+    return instance;
+  }
+
+  waitFor(pred: (e: Event) => boolean, timeoutMs = 10_000): Promise<Event> {
+    const found = this.events.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching log line in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        pred,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+  }
+
+  connections(): Event[] {
+    return this.events.filter((e) => e.event === 'connection');
+  }
+
+  /** The proxy drains for grace + deadline (15 + 300 s): a test ends it with SIGKILL. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const closed = new Promise((r) => this.child.once('close', r));
+    this.child.kill('SIGKILL');
+    await closed;
+  }
+}
