@@ -79,7 +79,7 @@ interface Probe {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A log line's time (pino writes epoch milliseconds). */
-function timeOf(e: { time?: unknown }): number {
+function timeOf(e: Readonly<Record<string, unknown>>): number {
   return typeof e.time === 'number' ? e.time : Date.parse(String(e.time));
 }
 

@@ -50,7 +50,7 @@ export async function readNlbSecurityGroup(ctx: GcpToAwsContext): Promise<NlbSec
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
   const vpcId = ctx.config.provider.vpcId;
-  const all = await collectPages(async (NextToken) => {
+  const all = await collectPages(`security groups of VPC ${vpcId}`, async (NextToken) => {
     const out = await conn.call('DescribeSecurityGroups', 'security groups', () =>
       conn.ec2.send(
         new DescribeSecurityGroupsCommand({
