@@ -84,8 +84,8 @@ function peeredConfig(hostname: string, region: string) {
   };
 }
 
-function kubeconfigInput(eksHostname: string) {
-  return { topology: 'peered', eksHostname, caData: 'QUJD', clusterName: 'prod', region: 'us-east-1' };
+function kubeconfigInput(eksHostname: string, region = 'us-east-1') {
+  return { topology: 'peered', eksHostname, caData: 'QUJD', clusterName: 'prod', region };
 }
 
 describe('every documented format is accepted everywhere', () => {
@@ -99,7 +99,7 @@ describe('every documented format is accepted everywhere', () => {
     });
     expect(gcpToAwsConfigSchema.safeParse(gcpConfig(host, region)).error?.issues).toBeUndefined();
     expect(peeredConfigSchema.safeParse(peeredConfig(host, region)).error?.issues).toBeUndefined();
-    expect(kubeconfigInputSchema.safeParse(kubeconfigInput(host)).error?.issues).toBeUndefined();
+    expect(kubeconfigInputSchema.safeParse(kubeconfigInput(host, region)).error?.issues).toBeUndefined();
     expect(routeSchema.safeParse({ sni: host }).error?.issues).toBeUndefined();
     await expect(
       resolveTarget({ server: `vpce-0abc.example.internal:443`, tlsServerName: host }),
