@@ -22,7 +22,12 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLIENT_HELLO_REJECTIONS, PROXY_HEADER_REJECTIONS } from '../../proxy/metrics.js';
-import { FLEET_DIMENSION, PROXY_METRICS_NAMESPACE, SCRAPE_INTERVAL_SEC, shippedMetric } from './fleet-metrics.js';
+import {
+  FLEET_DIMENSION,
+  PROXY_METRICS_NAMESPACE,
+  SCRAPE_INTERVAL_SEC,
+  shippedMetric,
+} from './fleet-metrics.js';
 
 /** One alarm on a shipped proxy metric (or, for `query`, a Metrics Insights query). */
 export interface FleetAlarmSpec {
@@ -205,8 +210,14 @@ export class FleetAlarms extends Construct {
       label: 'Unhealthy targets',
     });
     const topic =
-      props.alarmTopicArn !== undefined ? Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined;
-    const add = (alarmId: string, m: IMetric, a: Omit<FleetAlarmSpec, 'id' | 'metric' | 'dimensions' | 'statistic' | 'periodSec'>) => {
+      props.alarmTopicArn !== undefined
+        ? Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
+        : undefined;
+    const add = (
+      alarmId: string,
+      m: IMetric,
+      a: Omit<FleetAlarmSpec, 'id' | 'metric' | 'dimensions' | 'statistic' | 'periodSec'>,
+    ) => {
       const alarm = new Alarm(this, alarmId, {
         alarmName: `${fleet}-${alarmId}`,
         alarmDescription: `ekslink proxy fleet ${fleet}: ${a.meaning}. Runbook: docs/operations.md, Alarms, ${alarmId}.`,
@@ -241,9 +252,7 @@ export class FleetAlarms extends Construct {
       new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
       new GraphWidget({
         title: 'Connections',
-        left: [
-          metric('ekslink_connections_opened_total', {}, 'Sum', minute).with({ label: 'opened / min' }),
-        ],
+        left: [metric('ekslink_connections_opened_total', {}, 'Sum', minute).with({ label: 'opened / min' })],
         right: [metric('ekslink_connections_active', {}, 'Maximum', minute).with({ label: 'active (max)' })],
       }),
       new GraphWidget({ title: 'Unhealthy targets', left: [unhealthy] }),

@@ -52,7 +52,12 @@ export function bundleSha256(dir: string): string {
   const lines = filesUnder(dir)
     .map((p) => `./${relative(dir, p)}`)
     .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-    .map((rel) => `${createHash('sha256').update(readFileSync(join(dir, rel))).digest('hex')}  ${rel}\n`);
+    .map(
+      (rel) =>
+        `${createHash('sha256')
+          .update(readFileSync(join(dir, rel)))
+          .digest('hex')}  ${rel}\n`,
+    );
   return createHash('sha256').update(lines.join('')).digest('hex');
 }
 
