@@ -21,6 +21,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { PropChecker } from './validate.js';
 import { CLIENT_HELLO_REJECTIONS, PROXY_HEADER_REJECTIONS } from '../../proxy/metrics.js';
 import {
   FLEET_DIMENSION,
@@ -28,6 +29,8 @@ import {
   SCRAPE_INTERVAL_SEC,
   shippedMetric,
 } from './fleet-metrics.js';
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /** One alarm on a shipped proxy metric (or, for `query`, a Metrics Insights query). */
 export interface FleetAlarmSpec {
@@ -193,6 +196,15 @@ export class FleetAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
     super(scope, id);
+    if (props.alarmTopicArn !== undefined) {
+      new PropChecker(`ProxyFleet '${scope.node.path}'`).arn(
+        'alarmTopicArn',
+        props.alarmTopicArn,
+        SNS_TOPIC_ARN,
+        'must be an SNS topic ARN',
+        '"arn:aws:sns:us-east-1:111122223333:ekslink-alarms"',
+      );
+    }
     const fleet = props.fleetName;
     const metric = (name: string, dims: Record<string, string>, statistic: string, periodSec: number) =>
       new Metric({
