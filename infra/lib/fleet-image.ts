@@ -11,6 +11,7 @@ import { Token } from 'aws-cdk-lib';
 import { type IMachineImage, OperatingSystemType, UserData } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { INSTALL_SCRIPT, INSTALLED_SCRIPT, stageInstanceKit } from './instance-kit.js';
 import type { PropChecker } from './validate.js';
@@ -20,17 +21,30 @@ export type AmiKind = (typeof AMI_KINDS)[number];
 
 const AMI_ID = /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
+/** What CDK returns for an SSM lookup whose value is not in the context yet (the CLI then looks it up). */
+const LOOKUP_PLACEHOLDER = 'dummy-value-for-';
+
+/**
+ * The AMI id in the pipeline's SSM parameter, looked up at synth (`cdk synth` with
+ * credentials) and recorded in cdk.context.json, so the template holds the literal id and
+ * it changes only when that entry is reset (`cdk context --reset <key>`): a reviewed diff.
+ */
+export function lookUpAmiId(scope: Construct, parameterName: string): string {
+  return StringParameter.valueFromLookup(scope, parameterName);
+}
+
 /** Check the pinned image props; an unset amiId fails synth (there is no "latest" default). */
 export function validateFleetImage(
   c: PropChecker,
   amiId: string | undefined,
   kind: string | undefined,
 ): { amiId: string; kind: AmiKind } {
-  if (typeof amiId !== 'string' || (!Token.isUnresolved(amiId) && !AMI_ID.test(amiId))) {
+  const pending = typeof amiId === 'string' && amiId.startsWith(LOOKUP_PLACEHOLDER);
+  if (typeof amiId !== 'string' || (!Token.isUnresolved(amiId) && !pending && !AMI_ID.test(amiId))) {
     c.fail(
       'amiId',
       amiId,
-      'must pin an AMI id: an ekslink image from the image pipeline (aws ssm get-parameter --name /ekslink/<deployment>/proxy-ami/arm64), or a stock AL2023 arm64 AMI with amiKind "al2023"',
+      'must pin an AMI id (or give amiParameterName): an ekslink image from the image pipeline (aws ssm get-parameter --name /ekslink/<deployment>/proxy-ami/arm64), or a stock AL2023 arm64 AMI with amiKind "al2023"',
       '"ami-0123456789abcdef0"',
     );
   }

@@ -28,7 +28,7 @@ import { PROXY_DATA_PORT, renderProxyConfigFile, renderProxyConfigInput } from '
 import { proxyUserData, PROXY_LOG } from './proxy-user-data.js';
 import { createInstanceRole } from './instance-role.js';
 import { addDrainHook, DRAIN_MARGIN_SEC, drainHookTiming } from './lifecycle.js';
-import { type AmiKind, fleetImage, validateFleetImage } from './fleet-image.js';
+import { type AmiKind, fleetImage, lookUpAmiId, validateFleetImage } from './fleet-image.js';
 import { FleetAlarms } from './fleet-alarms.js';
 import { fleetAgentConfig, prometheusScrapeConfig } from './fleet-metrics.js';
 import { BOOTSTRAP_LOG } from './user-data-common.js';
@@ -65,8 +65,16 @@ export interface ProxyFleetProps {
    * The pinned image the instances run (never "latest"): an ekslink AMI from the image
    * pipeline (its SSM parameter /ekslink/<deployment>/proxy-ami/arm64), or a stock AL2023
    * arm64 AMI with amiKind 'al2023'. Changing it rolls the fleet one instance at a time.
+   * @default - the value of amiParameterName; one of the two is required
    */
-  readonly amiId: string;
+  readonly amiId?: string;
+  /**
+   * Instead of amiId: the image pipeline's SSM parameter (/ekslink/<deployment>/proxy-ami/arm64),
+   * looked up at synth and recorded in cdk.context.json (the template holds the literal id;
+   * promote a new build with `cdk context --reset` on that entry). Needs the stack's account and region.
+   * @default - amiId
+   */
+  readonly amiParameterName?: string;
   /**
    * 'ekslink': baked by the image pipeline, user data only writes config and starts the unit.
    * 'al2023': a stock image; user data installs the instance kit at boot (same script).
@@ -207,7 +215,7 @@ export class ProxyFleet extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFleetProps) {
     super(scope, id);
     const where = `ProxyFleet '${this.node.path}'`;
-    const r = validate(new PropChecker(where), props);
+    const r = validate(new PropChecker(where), { ...props, amiId: fleetAmiId(this, where, props) });
     this.fleetName = Stack.of(this).stackName;
 
     const configInput = renderProxyConfigInput({
@@ -355,6 +363,20 @@ export class ProxyFleet extends Construct {
     });
     return sg;
   }
+}
+
+/** amiId, or the looked-up value of amiParameterName; never both. */
+function fleetAmiId(scope: Construct, where: string, props: ProxyFleetProps): string | undefined {
+  if (props.amiParameterName === undefined) return props.amiId;
+  if (props.amiId !== undefined) {
+    new PropChecker(where).fail(
+      'amiParameterName',
+      props.amiParameterName,
+      `must not be given with amiId (${props.amiId}): pin one or the other`,
+      '"/ekslink/acme-prod/proxy-ami/arm64" without amiId',
+    );
+  }
+  return lookUpAmiId(scope, props.amiParameterName);
 }
 
 function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {

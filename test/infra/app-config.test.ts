@@ -81,12 +81,17 @@ describe('loadAppConfig', () => {
     expect(config.proxyFleet?.props.amiId).toMatch(/^ami-[0-9a-f]{17}$/);
   });
 
-  it('requires the fleet to pin an image: there is no "latest" default', () => {
+  it('takes the pinned image as an id or as the pipeline parameter to look up', () => {
     const example = JSON.parse(readFileSync(join(EXAMPLES, 'topology1.json'), 'utf8'));
     const { amiId: _, ...fleet } = example.proxyFleet;
-    expect(() => loadAppConfig(write('no-ami.json', { deploymentName: 'x', proxyFleet: fleet }))).toThrow(
-      /proxyFleet\.amiId: /,
+    const config = loadAppConfig(
+      write('param.json', {
+        deploymentName: 'x',
+        proxyFleet: { ...fleet, amiParameterName: '/ekslink/x/proxy-ami/arm64' },
+      }),
     );
+    expect(config.proxyFleet?.props.amiParameterName).toBe('/ekslink/x/proxy-ami/arm64');
+    expect(config.proxyFleet?.props.amiId).toBeUndefined();
   });
 
   it('names a render file that cannot be read', () => {

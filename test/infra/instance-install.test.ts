@@ -6,7 +6,7 @@
  * are run against that root too, and the listener check inside a network namespace.
  */
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -298,6 +298,44 @@ describe('fleet user data per image kind', () => {
     baked = userDataOf(stack('Baked'));
     stockTemplate = stack('Stock', 'al2023');
     stock = userDataOf(stockTemplate);
+  });
+
+  it('refuses a fleet without a pinned AMI, or with an unknown kind, naming the prop and the fix', () => {
+    const synth = (o: Partial<ReturnType<typeof fleetProps>>) => () =>
+      new ProxyFleetStack(new App(), 'Bad', { ...fleetProps(o), deploymentName: 't' });
+    expect(synth({ amiId: undefined as unknown as string })).toThrow(
+      /props\.amiId must pin an AMI id \(or give amiParameterName\): an ekslink image from the image pipeline .* \(got undefined\); e\.g\. amiId: "ami-0123456789abcdef0"/,
+    );
+    expect(synth({ amiId: 'latest' })).toThrow(/props\.amiId must pin an AMI id.*\(got "latest"\)/);
+    expect(synth({ amiKind: 'ubuntu' as 'al2023' })).toThrow(
+      /props\.amiKind must be "ekslink" \(baked by the image pipeline\) or "al2023" \(stock image, installed at boot\) \(got "ubuntu"\)/,
+    );
+  });
+
+  it('looks the pipeline parameter up at synth and records the literal id; refuses it together with amiId', () => {
+    const parameterName = '/ekslink/t/proxy-ami/arm64';
+    const key = `ssm:account=111111111111:parameterName=${parameterName}:region=us-east-1`;
+    const env = { account: '111111111111', region: 'us-east-1' };
+    const { amiId: _, ...props } = fleetProps({ amiParameterName: parameterName });
+    // GIVEN the value a `cdk synth` with credentials recorded in cdk.context.json
+    const app = new App({ context: { [key]: 'ami-0aaaabbbbccccdddd' } });
+    const t = Template.fromStack(new ProxyFleetStack(app, 'Lookup', { ...props, env, deploymentName: 't' }));
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ ImageId: 'ami-0aaaabbbbccccdddd' }),
+    });
+    expect(t.findParameters('*', { Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>' })).toEqual({});
+    // WHEN nothing is recorded yet THEN synth asks for the lookup (the CLI does it, or fails with --no-lookups)
+    const fresh = new App();
+    new ProxyFleetStack(fresh, 'Lookup', { ...props, env, deploymentName: 't' });
+    expect(fresh.synth().manifest.missing?.map((m) => m.key)).toEqual([key]);
+    expect(
+      () =>
+        new ProxyFleetStack(new App(), 'Both', {
+          ...fleetProps({ amiParameterName: parameterName }),
+          env,
+          deploymentName: 't',
+        }),
+    ).toThrow(/props\.amiParameterName must not be given with amiId \(ami-0e1a2b3c4d5e6f708\)/);
   });
 
   it('with a baked image only writes config and starts the unit: no package install, no download, no account', () => {
