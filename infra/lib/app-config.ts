@@ -106,6 +106,7 @@ const imagePipelineSchema = z
       .optional(),
     scheduleExpression: z.string().optional(),
     imageScanning: z.boolean().optional(),
+    nodePackage: z.string().optional(),
   })
   .strict();
 

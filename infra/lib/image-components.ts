@@ -50,6 +50,8 @@ export interface BuildComponentInput {
   readonly kitS3Uri: string;
   readonly version: string;
   readonly bundleSha256: string;
+  /** The AL2023 Node.js 24 package to install, optionally with its exact version. */
+  readonly nodePackage: string;
 }
 
 export function buildComponentDocument(i: BuildComponentInput): string {
@@ -65,7 +67,7 @@ export function buildComponentDocument(i: BuildComponentInput): string {
         },
         bash('Bake', [
           'rm -rf /tmp/ekslink-kit && python3 -m zipfile -e /tmp/ekslink-kit.zip /tmp/ekslink-kit',
-          `bash /tmp/ekslink-kit/${INSTALL_SCRIPT} bake`,
+          `bash /tmp/ekslink-kit/${INSTALL_SCRIPT} bake --node-package ${i.nodePackage}`,
           'rm -rf /tmp/ekslink-kit /tmp/ekslink-kit.zip',
           'dnf clean all',
         ]),

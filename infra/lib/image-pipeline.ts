@@ -84,6 +84,11 @@ export interface ProxyImagePipelineProps {
    */
   readonly imageScanning?: boolean;
   /**
+   * The AL2023 Node.js package, to pin Node 24 to an exact build (`dnf list --showduplicates nodejs24`).
+   * @default 'nodejs24' - the build in the base image's AL2023 release (its repositories are versioned)
+   */
+  readonly nodePackage?: string;
+  /**
    * Directory of the proxy bundle baked into the image.
    * @default - the repository's dist/ (built by `npm run build`)
    */
@@ -118,6 +123,15 @@ export class ProxyImagePipeline extends Construct {
     const archs = props.architectures ?? [...IMAGE_ARCHITECTURES];
     if (archs.length === 0 || archs.some((a) => !(IMAGE_ARCHITECTURES as readonly string[]).includes(a))) {
       c.fail('architectures', archs, 'must name one or both of "arm64" and "x86_64"', '["arm64"]');
+    }
+    const nodePackage = props.nodePackage ?? 'nodejs24';
+    if (!/^nodejs24(-[0-9][0-9A-Za-z.:_+~-]*)?$/.test(nodePackage)) {
+      c.fail(
+        'nodePackage',
+        nodePackage,
+        'must be nodejs24, optionally with its version',
+        '"nodejs24-24.11.1"',
+      );
     }
     const unitPath = props.systemdUnitPath ?? DEFAULT_SYSTEMD_UNIT_PATH;
     readProxyUnit(unitPath);
@@ -181,7 +195,12 @@ export class ProxyImagePipeline extends Construct {
 
     const kitUri = `s3://${kitAsset.s3BucketName}/${kitAsset.s3ObjectKey}`;
     const docs = (uri: string) => ({
-      build: buildComponentDocument({ kitS3Uri: uri, version: kit.version, bundleSha256: kit.bundleSha256 }),
+      build: buildComponentDocument({
+        kitS3Uri: uri,
+        version: kit.version,
+        bundleSha256: kit.bundleSha256,
+        nodePackage,
+      }),
       test: testComponentDocument({ version: kit.version, bundleSha256: kit.bundleSha256 }),
     });
     // Image Builder versions are immutable: a content change needs new names (CloudFormation

@@ -125,7 +125,7 @@ describe('components', () => {
     const get = inlineStatements(template).find((s) => s.Action === 's3:GetObject')!;
     expect(get.Resource).toMatch(new RegExp(`/${key}$`));
     expect((bakeStep!.inputs as { commands: string[] }).commands).toContain(
-      'bash /tmp/ekslink-kit/ekslink-install bake',
+      'bash /tmp/ekslink-kit/ekslink-install bake --node-package nodejs24',
     );
     expect(text).toContain(
       `/usr/local/sbin/ekslink-image-checks release ${ekslinkVersion()} ${bundleSha256(DEFAULT_BUNDLE_DIR)}`,
@@ -218,6 +218,16 @@ describe('distribution', () => {
       ScheduleExpression: 'cron(0 3 ? * MON *)',
       PipelineExecutionStartCondition: 'EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE',
     });
+  });
+
+  it('pins Node 24 to an exact AL2023 build when asked, and refuses another package', () => {
+    const t = Template.fromStack(
+      new ProxyImagePipelineStack(new App(), 'Node', pipelineProps({ nodePackage: 'nodejs24-24.11.1' })),
+    );
+    expect(JSON.stringify(t.toJSON())).toContain('ekslink-install bake --node-package nodejs24-24.11.1');
+    expect(
+      () => new ProxyImagePipelineStack(new App(), 'Bad', pipelineProps({ nodePackage: 'nodejs22' })),
+    ).toThrow(/props\.nodePackage must be nodejs24, optionally with its version \(got "nodejs22"\)/);
   });
 
   it('refuses an unknown architecture with the prop, the value and an example', () => {
