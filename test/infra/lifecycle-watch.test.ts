@@ -103,7 +103,8 @@ describe.skipIf(unavailable !== undefined)('the fleet lifecycle watcher on a ter
     ns = await lab.addNamespace('inst');
     // IMDS's address, on this namespace's loopback: nothing outside the namespace sees it.
     await sh('ip', ['-n', ns, 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
-  }, 60_000);
+    // The synth alone has taken over a minute with every infra file synthesizing at once on 2 cores.
+  }, 180_000);
 
   afterAll(async () => {
     await lab.cleanup();
