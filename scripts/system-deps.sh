@@ -35,6 +35,8 @@ apt_tools=(
   ip:iproute2
   openssl:openssl
   systemd-analyze:systemd
+  curl:curl
+  aws:awscli
 )
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
