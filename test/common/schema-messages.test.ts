@@ -12,7 +12,7 @@ import { ConfigError } from '../../common/errors.js';
 import { RAW_VALIDATOR_PHRASES } from '../../common/zod-messages.js';
 import { appConfigSchema } from '../../infra/lib/app-config.js';
 import { kubeconfigInputSchema } from '../../provisioner/kubeconfig/input.js';
-import { outputsDocument, outputsFileSchema } from '../../provisioner/outputs-file.js';
+import { outputsFileSchema } from '../../provisioner/outputs-file.js';
 import { gcpToAwsConfigSchema } from '../../provisioner/topologies/gcp-to-aws/config.js';
 import { peeredConfigSchema } from '../../provisioner/topologies/peered/config.js';
 import { wireguardConfigSchema } from '../../provisioner/wireguard/config.js';
@@ -102,18 +102,8 @@ const SCHEMAS: readonly { name: string; schema: z.ZodType; valid: unknown }[] = 
   {
     name: 'provision outputs file',
     schema: outputsFileSchema,
-    valid: outputsDocument('gcp-to-aws', 'acme', {
-      endpointServiceName: 'com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0',
-      endpointServiceId: 'vpce-svc-0123456789abcdef0',
-      vpcEndpointId: 'vpce-0123456789abcdef0',
-      vpcEndpointDnsNames: [VPCE],
-      vpcEndpointAddresses: ['10.0.1.23'],
-      eksHostname: EKS,
-      targetGroupArn: null,
-      loadBalancerArn: null,
-      securityGroupId: null,
-      kubeconfig: null,
-    }),
+    // What a real `provision apply` against moto wrote (infra/examples/provision-outputs.json).
+    valid: JSON.parse(readFileSync('infra/examples/provision-outputs.json', 'utf8')) as unknown,
   },
   {
     name: 'infra app config',

@@ -45,7 +45,8 @@ import { FleetInstance, instanceFiles, serviceDirectives, type InstanceFiles } f
 import { applyWithOutputsFile } from './provision-outputs.js';
 import { VpcProcess, type VpcFixtureConfig } from './vpc-process.js';
 
-const unavailable = netnsUnavailableReason([...NETNS_TOOLS, 'kubectl']);
+// kubectl for the client, python3 for moto.
+const unavailable = netnsUnavailableReason([...NETNS_TOOLS, 'kubectl', 'python3']);
 
 const FIXTURES = join(ROOT, 'test/e2e/fixtures');
 const DEPLOYMENT = 'e2e';

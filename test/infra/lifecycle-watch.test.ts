@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { LIFECYCLE_POLL_SEC, terminationTimeSec } from '../../infra/lib/lifecycle.js';
+import { DRAIN_MARGIN_SEC, LIFECYCLE_POLL_SEC, terminationTimeSec } from '../../infra/lib/lifecycle.js';
 import { PROXY_CONFIG_PATH } from '../../infra/lib/proxy-config.js';
 import { LIFECYCLE_WATCH_SCRIPT, PROXY_UNIT_NAME } from '../../infra/lib/proxy-user-data.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
@@ -31,7 +31,8 @@ const unavailable = netnsUnavailableReason();
 if (unavailable) console.warn(`SKIPPED lifecycle watcher test: ${unavailable}`);
 
 const FAKE = resolve('test/infra/instance-fake.ts');
-const GRACE_SEC = 1;
+// 2 s: the grace must outlast the health check's detection (1 s x 1 in the settings below).
+const GRACE_SEC = 2;
 const DEADLINE_SEC = 2;
 const API_PORT = 4566;
 /** One aws CLI call (Python start-up included) on a busy 2-core machine: seconds. */
@@ -68,7 +69,8 @@ describe.skipIf(unavailable !== undefined)('the fleet lifecycle watcher on a ter
   let groupName = '';
 
   beforeAll(async () => {
-    // GIVEN the user data of a fleet with a 1 s grace and a 2 s deadline
+    // GIVEN the user data of a fleet with a 2 s grace and a 2 s deadline, behind a target group
+    // without PROXY v2 whose settings pair with that drain (synth refuses any that do not)
     const template = Template.fromStack(
       new ProxyFleetStack(new App(), 'Fleet', {
         ...fleetProps({
@@ -76,6 +78,14 @@ describe.skipIf(unavailable !== undefined)('the fleet lifecycle watcher on a ter
           drainGraceSec: GRACE_SEC,
           drainDeadlineSec: DEADLINE_SEC,
           proxyProtocolMode: 'off',
+          targetGroupSettings: {
+            proxyProtocolV2: false,
+            deregistrationDelaySec: GRACE_SEC + DEADLINE_SEC + DRAIN_MARGIN_SEC,
+            connectionTermination: false,
+            healthCheckPort: 8080,
+            healthCheckIntervalSec: 1,
+            unhealthyThresholdCount: 1,
+          },
         }),
         deploymentName: 'lifecycle',
       }),
@@ -209,7 +219,7 @@ describe.skipIf(unavailable !== undefined)('the fleet lifecycle watcher on a ter
   const at = (run: Run, pred: (e: FakeEvent) => boolean) => run.events.find(pred)?.atMs ?? NaN;
 
   it('drains alongside the deregistration delay and completes the hook as soon as the delay is over', async () => {
-    // WHEN the deregistration delay outlasts the drain (1 s poll + 1 s grace + 2 s deadline): it
+    // WHEN the deregistration delay outlasts the drain (1 s poll + 2 s grace + 2 s deadline): it
     // ends here only once the proxy has exited and the watcher has tried to complete the hook
     const refusedCalls = (events: FakeEvent[]) =>
       events.filter((e) => e.event === 'api' && e.action === 'CompleteLifecycleAction' && e.status === 400);
