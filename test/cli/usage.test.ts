@@ -6,7 +6,7 @@
  * message carries the validator's own phrases.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,10 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RAW_VALIDATOR_PHRASES } from '../../common/zod-messages.js';
 import { TOPOLOGIES as KUBECONFIG_TOPOLOGIES } from '../../provisioner/kubeconfig/input.js';
-import { outputsDocument } from '../../provisioner/outputs-file.js';
 import { TOPOLOGIES } from '../../provisioner/topologies/index.js';
 import { nodeVersionProblem } from '../../cli/node-version.js';
 import { TOPOLOGY_NAMES } from '../../cli/topology-names.js';
-import { BUNDLE, NODE, requireBundle } from '../proxy/lifecycle-harness.js';
+import { BUNDLE, NODE, ROOT, requireBundle } from '../proxy/lifecycle-harness.js';
 
 const exec = promisify(execFile);
 const EKS_HOST = '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com';
@@ -520,19 +519,18 @@ vpcEndpoint: { addresses: [10.0.9.9] }
 `;
 
 function outputsFile(): string {
+  // The shipped example (a real apply against moto wrote it), pointed at this test's endpoint.
+  const example = JSON.parse(readFileSync(join(ROOT, 'infra/examples/provision-outputs.json'), 'utf8')) as {
+    outputs: Record<string, unknown>;
+  };
   const outputs = {
-    endpointServiceName: 'com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0',
-    endpointServiceId: 'vpce-svc-0123456789abcdef0',
-    vpcEndpointId: 'vpce-0123456789abcdef0',
+    ...example.outputs,
     vpcEndpointDnsNames: [VPCE_DNS],
     vpcEndpointAddresses: ['10.0.1.23', '10.0.2.45'],
     eksHostname: EKS_HOST,
-    targetGroupArn: null,
-    loadBalancerArn: null,
-    securityGroupId: null,
-    kubeconfig: null,
+    eksHostnames: [EKS_HOST],
   };
-  return file('outputs.json', JSON.stringify(outputsDocument('gcp-to-aws', 'acme', outputs)));
+  return file('outputs.json', JSON.stringify({ ...example, deployment: 'acme', outputs }));
 }
 
 let closedPort = 0;
