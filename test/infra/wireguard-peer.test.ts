@@ -189,8 +189,7 @@ describe('role', () => {
         Action: 'cloudwatch:PutMetricData',
         Effect: 'Allow',
         Resource: '*',
-        // The agent's namespace, and the tunnel-health metric's (wireguard-tunnel-health.ts).
-        Condition: { StringEquals: { 'cloudwatch:namespace': ['ekslink', 'ekslink/wireguard'] } },
+        Condition: { StringEquals: { 'cloudwatch:namespace': 'ekslink' } },
       },
       { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: SECRET_ARN },
       {
