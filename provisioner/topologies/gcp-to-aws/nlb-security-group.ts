@@ -31,6 +31,7 @@ import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, type Op } from '../shared/ops.js';
 import { collectPages } from '../shared/pages.js';
 import { resourceNames } from './config.js';
+import { createSecurityGroup } from './create-security-group.js';
 import type { GcpToAwsContext } from './context.js';
 
 const SG_GONE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound'];
@@ -165,17 +166,16 @@ export function nlbSecurityGroupOps(ctx: GcpToAwsContext, s: NlbSecurityGroupSta
         `the NLB's: no inbound (PrivateLink only), outbound TCP 443 and ${port} to ${s.vpcCidrs.join(', ')}`,
       ),
       run: async () => {
-        const out = await conn.call('CreateSecurityGroup', `security group ${name}`, () =>
-          conn.ec2.send(
-            new CreateSecurityGroupCommand({
-              GroupName: name,
-              Description: `ekslink ${deployment}: the NLB; PrivateLink in on TCP 443, out to the proxies`,
-              VpcId: ctx.config.provider.vpcId,
-              TagSpecifications: tagSpecifications('security-group', deployment, name),
-            }),
-          ),
-        );
-        const id = out.GroupId!;
+        const id = await createSecurityGroup(ctx, {
+          conn,
+          account: 'provider',
+          step: 'nlb',
+          name,
+          vpcId: ctx.config.provider.vpcId,
+          description: `ekslink ${deployment}: the NLB; PrivateLink in on TCP 443, out to the proxies`,
+          listed: async (groupId) =>
+            (await readNlbSecurityGroup(ctx)).groups.some((g) => g.GroupId === groupId),
+        });
         ctx.facts.nlbSecurityGroupId = id;
         // A new group allows all outbound traffic: replace that rule with the two ports.
         await setEgress(ctx, id, [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }], want);

@@ -25,6 +25,7 @@ import { waitUntilListed } from '../shared/visibility.js';
 import { clientToken } from '../../engine/client-token.js';
 import { MSG } from '../../engine/messages.js';
 import { emit } from '../../engine/output.js';
+import { createSecurityGroup } from './create-security-group.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
 import { resourceNames, type GcpToAwsConfig } from './config.js';
 import type { GcpToAwsContext } from './context.js';
@@ -179,7 +180,15 @@ function securityGroupOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
           `TCP 443 from ${cidrs.join(', ')} only, no egress`,
         ),
         run: async () => {
-          const id = await createSecurityGroup(ctx, name);
+          const id = await createSecurityGroup(ctx, {
+            conn: ctx.consumer,
+            account: 'consumer',
+            step: 'vpc-endpoint',
+            name,
+            vpcId: ctx.config.consumer.vpcId,
+            description: `ekslink ${ctx.config.deployment}: TCP 443 to the VPC endpoint from the WireGuard peer`,
+            listed: async (id) => (await listSecurityGroups(ctx)).some((g) => g.GroupId === id),
+          });
           ctx.facts.securityGroupId = id;
           await authorize(ctx, id, cidrs);
           await revokeEgress(ctx, id, [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }]);
@@ -225,82 +234,6 @@ function securityGroupOps(ctx: GcpToAwsContext, s: VpcEndpointState): Op[] {
     });
   }
   return ops.length > 0 ? ops : [{ change: change('none', label, 'exists, matches config') }];
-}
-
-/**
- * CreateSecurityGroup has no idempotency token, but a group name is unique in its VPC: after
- * an unanswered try, or an `InvalidGroup.Duplicate`, the group of that name is ours if it
- * carries our tags (a retried create AWS had carried out), and someone else's otherwise.
- */
-async function createSecurityGroup(ctx: GcpToAwsContext, name: string): Promise<string> {
-  const conn = ctx.consumer;
-  const deployment = ctx.config.deployment;
-  const vpcId = ctx.config.consumer.vpcId;
-  const byName = async (): Promise<string | undefined> => {
-    const out = await conn.call('DescribeSecurityGroups', `security group ${name}`, () =>
-      conn.ec2.send(
-        new DescribeSecurityGroupsCommand({
-          Filters: [
-            { Name: 'group-name', Values: [name] },
-            { Name: 'vpc-id', Values: [vpcId] },
-          ],
-        }),
-      ),
-    );
-    const group = out.SecurityGroups?.[0];
-    if (group === undefined) return undefined;
-    if (!isDeploymentResource(group.Tags, deployment)) {
-      throw new ProvisionError(
-        'EKL_PROVISION_AWS_CALL_FAILED',
-        `security group ${group.GroupId} in ${vpcId} is named ${name} but does not carry deployment ${deployment}'s tags; delete or rename it, or choose another deployment name`,
-        { awsCode: 'InvalidGroup.Duplicate', source: 'config' },
-      );
-    }
-    emit(
-      ctx.sink,
-      MSG.ALREADY_THERE,
-      ctx.clock.now(),
-      `security group ${name} is already there: ${group.GroupId}`,
-      {
-        step: 'vpc-endpoint',
-        account: 'consumer',
-        data: { operation: 'CreateSecurityGroup', resource: group.GroupId },
-      },
-    );
-    return group.GroupId;
-  };
-  let id: string;
-  try {
-    id = await conn.call(
-      'CreateSecurityGroup',
-      `security group ${name}`,
-      async () => {
-        const out = await conn.ec2.send(
-          new CreateSecurityGroupCommand({
-            GroupName: name,
-            Description: `ekslink ${deployment}: TCP 443 to the VPC endpoint from the WireGuard peer`,
-            VpcId: vpcId,
-            TagSpecifications: tagSpecifications('security-group', deployment, name),
-          }),
-        );
-        return out.GroupId!;
-      },
-      { recheck: byName },
-    );
-  } catch (err) {
-    if (!(err instanceof AwsCallError) || err.awsCode !== 'InvalidGroup.Duplicate') throw err;
-    const found = await byName();
-    if (found === undefined) throw err;
-    id = found;
-  }
-  await waitUntilListed(
-    ctx,
-    { step: 'vpc-endpoint', account: 'consumer' },
-    `security group ${id}`,
-    async () => (await listSecurityGroups(ctx)).some((g) => g.GroupId === id),
-    ctx.config.timeouts.endpointAvailableSec * 1000,
-  );
-  return id;
 }
 
 function stripDescriptions(p: IpPermission): IpPermission {
