@@ -13,7 +13,6 @@
  */
 import {
   AuthorizeSecurityGroupEgressCommand,
-  CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
   DescribeVpcsCommand,
@@ -24,7 +23,7 @@ import {
   type Vpc,
 } from '@aws-sdk/client-ec2';
 import { SetSecurityGroupsCommand, type LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
+import { deploymentFilters, isDeploymentResource } from '../../aws/tags.js';
 import { change } from '../../engine/step.js';
 import { ProvisionError } from '../../errors.js';
 import type { IamPermission } from '../../iam/policy.js';

@@ -1,6 +1,5 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
   CreateVpcEndpointCommand,
   DeleteSecurityGroupCommand,
   DeleteVpcEndpointsCommand,
@@ -13,7 +12,7 @@ import {
   type SecurityGroup,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
-import { AwsCallError, ProvisionError } from '../../errors.js';
+import { AwsCallError } from '../../errors.js';
 import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
