@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { heredocFile } from '../infra/helpers.js';
-import { NODE, ROOT, type Event } from '../proxy/lifecycle-harness.js';
+import { NODE, ProxyLog, ROOT } from '../proxy/lifecycle-harness.js';
 import { sh } from '../wireguard/netns-lab.js';
 
 /** The files the fleet's user data writes, taken from the synthesized script. */
@@ -36,29 +36,9 @@ export function serviceDirectives(unit: string, key: string): string[] {
     .map((l) => l.slice(key.length + 1));
 }
 
-export class FleetInstance {
-  readonly events: Event[] = [];
-  readonly stderr: string[] = [];
-  private waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-
-  private constructor(readonly child: ChildProcess) {
-    let partial = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      partial += chunk.toString('utf8');
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const text of lines.filter((t) => t.trim() !== '')) {
-        let e: Event;
-        try {
-          e = JSON.parse(text) as Event;
-        } catch {
-          e = { event: 'non_json', text };
-        }
-        this.events.push(e);
-        this.waiters = this.waiters.filter((w) => (w.pred(e) ? (w.resolve(e), false) : true));
-      }
-    });
-    child.stderr?.on('data', (c: Buffer) => this.stderr.push(c.toString('utf8')));
+export class FleetInstance extends ProxyLog {
+  private constructor(child: ChildProcess) {
+    super(child);
   }
 
   /**
@@ -102,25 +82,6 @@ export class FleetInstance {
       ),
     ]);
     return instance;
-  }
-
-  waitFor(pred: (e: Event) => boolean, timeoutMs = 10_000): Promise<Event> {
-    const found = this.events.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line in ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({
-        pred,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e);
-        },
-      });
-    });
-  }
-
-  connections(): Event[] {
-    return this.events.filter((e) => e.event === 'connection');
   }
 
   /** The proxy drains for grace + deadline (15 + 300 s): a test ends it with SIGKILL. */

@@ -26,18 +26,13 @@ export function requireBundle(): void {
     throw new Error(`${BUNDLE} is missing: run \`npm run build\` first (npm test does)`);
 }
 
-export class ProxyProcess {
+/** The JSON log lines of a proxy child process, parsed as they arrive, with waits on them. */
+export class ProxyLog {
   readonly events: Event[] = [];
   readonly stderr: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  port = 0;
-  healthPort = 0;
   private waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
 
-  private constructor(
-    readonly child: ChildProcess,
-    readonly configPath: string,
-  ) {
+  constructor(readonly child: ChildProcess) {
     let partial = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       partial += chunk.toString('utf8');
@@ -56,6 +51,38 @@ export class ProxyProcess {
       }
     });
     child.stderr?.on('data', (c: Buffer) => this.stderr.push(c.toString('utf8')));
+  }
+
+  waitFor(pred: (e: Event) => boolean, timeoutMs = 10_000): Promise<Event> {
+    const found = this.events.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching log line in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        pred,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+  }
+
+  connections(): Event[] {
+    return this.events.filter((e) => e.event === 'connection');
+  }
+}
+
+export class ProxyProcess extends ProxyLog {
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  port = 0;
+  healthPort = 0;
+
+  private constructor(
+    child: ChildProcess,
+    readonly configPath: string,
+  ) {
+    super(child);
     this.exited = new Promise((r) => child.once('close', (code, signal) => r({ code, signal })));
   }
 
@@ -99,25 +126,6 @@ export class ProxyProcess {
 
   rewriteConfig(config: ProxyConfigInput | string): void {
     writeFileSync(this.configPath, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
-  }
-
-  waitFor(pred: (e: Event) => boolean, timeoutMs = 10_000): Promise<Event> {
-    const found = this.events.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line in ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({
-        pred,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e);
-        },
-      });
-    });
-  }
-
-  connections(): Event[] {
-    return this.events.filter((e) => e.event === 'connection');
   }
 
   async health(path: string): Promise<{ status: number; body: string }> {
