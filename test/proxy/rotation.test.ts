@@ -112,7 +112,10 @@ describe('ENI rotation', () => {
     expect(exact / TOTAL).toBeGreaterThan(0.8);
     // Every ENI served, and both addresses of each answer got traffic.
     for (const eni of ENIS) expect(upstreams.accepted.get(eni) ?? 0).toBeGreaterThan(50);
-    expect(dns.queryCount(EKS)).toBeGreaterThan(100);
+    // Re-resolved per connection (lookups in flight are shared), not cached for the TTL: a
+    // TTL-honouring cache would need one query per answer change plus one per TTL elapsed.
+    const ttlCacheQueries = answers.length + Math.ceil(ms / 5000);
+    expect(dns.queryCount(EKS)).toBeGreaterThan(2 * ttlCacheQueries);
     console.log(
       `rotation: ${TOTAL} TLS connections in ${Math.round(ms)} ms (${Math.round((TOTAL / ms) * 1000)}/s), ` +
         `${dns.queryCount(EKS)} DNS queries, ${exact} served from the answer current at open`,
