@@ -6,6 +6,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CONFIG_CONTEXT_KEY, loadAppConfig } from '../lib/app-config.js';
 import { ProxyFleetStack } from '../lib/proxy-fleet-stack.js';
+import { ProxyImagePipelineStack } from '../lib/image-pipeline-stack.js';
 import { WireGuardPeerStack } from '../lib/wireguard-peer-stack.js';
 
 // autoSynth off: a failed synth must not be retried (and thrown again) when the process exits.
@@ -15,6 +16,14 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 try {
   const config = loadAppConfig(app.node.tryGetContext(CONFIG_CONTEXT_KEY));
   const name = config.deploymentName;
+  if (config.imagePipeline) {
+    new ProxyImagePipelineStack(app, `ekslink-${name}-image-pipeline`, {
+      ...config.imagePipeline.props,
+      deploymentName: name,
+      env: config.imagePipeline.env,
+      description: `ekslink proxy AMI image pipeline for deployment ${name} (data-plane account)`,
+    });
+  }
   if (config.proxyFleet) {
     new ProxyFleetStack(app, `ekslink-${name}-proxy-fleet`, {
       ...config.proxyFleet.props,

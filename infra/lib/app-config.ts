@@ -16,6 +16,7 @@ import { fleetFromOutputs, mergeFleet, peerFromOutputs } from './app-outputs.js'
 import { InfraError } from './errors.js';
 import type { ProxyFleetProps } from './proxy-fleet.js';
 import type { WireGuardPeerProps } from './wireguard-peer.js';
+import type { ProxyImagePipelineProps } from './image-pipeline.js';
 
 export const CONFIG_CONTEXT_KEY = 'ekslink:config';
 
@@ -50,6 +51,10 @@ const fleetSchema = z
     loadBalancerSecurityGroupId: z.string().optional(),
     awsEndpointsSecurityGroupId: z.string(),
     s3PrefixListId: z.string(),
+    amiId: z.string().optional(),
+    amiParameterName: z.string().optional(),
+    amiKind: z.enum(['ekslink', 'al2023'], { message: 'must be "ekslink" or "al2023"' }).optional(),
+    alarmTopicArn: z.string().optional(),
     allowedUpstreamCidrs: strings.optional(),
     allowPublicUpstreamCidrs: z.boolean().optional(),
     dnsResolverIp: z.string().optional(),
@@ -98,6 +103,24 @@ const peerSchema = z
   })
   .strict();
 
+const imagePipelineSchema = z
+  .object({
+    ...env,
+    vpcId: z.string(),
+    vpcCidr: z.string(),
+    subnetIds: strings,
+    availabilityZones: strings,
+    awsEndpointsSecurityGroupId: z.string(),
+    s3PrefixListId: z.string(),
+    architectures: z
+      .array(z.enum(['arm64', 'x86_64'], { message: 'must be "arm64" or "x86_64"' }))
+      .optional(),
+    scheduleExpression: z.string().optional(),
+    imageScanning: z.boolean().optional(),
+    nodePackage: z.string().optional(),
+  })
+  .strict();
+
 export const appConfigSchema = z
   .object({
     /** Names the stacks (ekslink-<name>-proxy-fleet, ekslink-<name>-wireguard-peer) and tags them. */
@@ -112,11 +135,17 @@ export const appConfigSchema = z
     provisionOutputsFile: z.string().min(1).optional(),
     proxyFleet: fleetSchema.optional(),
     wireGuardPeer: peerSchema.optional(),
+    /** The proxy AMI's image pipeline (data-plane account); its output is proxyFleet.amiId. */
+    imagePipeline: imagePipelineSchema.optional(),
   })
   .strict()
-  .refine((c) => c.proxyFleet !== undefined || c.wireGuardPeer !== undefined, {
-    message: 'give proxyFleet (data-plane account), wireGuardPeer (proxy account), or both',
-  });
+  .refine(
+    (c) => c.proxyFleet !== undefined || c.wireGuardPeer !== undefined || c.imagePipeline !== undefined,
+    {
+      message:
+        'give proxyFleet (data-plane account), wireGuardPeer (proxy account), imagePipeline (data-plane account), or several',
+    },
+  );
 
 export interface StackEnv {
   readonly account?: string;
@@ -127,6 +156,7 @@ export interface AppConfig {
   readonly deploymentName: string;
   readonly proxyFleet?: { env: StackEnv; props: ProxyFleetProps };
   readonly wireGuardPeer?: { env: StackEnv; props: WireGuardPeerProps };
+  readonly imagePipeline?: { env: StackEnv; props: Omit<ProxyImagePipelineProps, 'deploymentName'> };
 }
 
 function readText(path: string, what: string): string {
@@ -171,8 +201,10 @@ export function loadAppConfig(contextValue: unknown): AppConfig {
   };
   const fleet = parsed.proxyFleet && split(parsed.proxyFleet);
   const peer = parsed.wireGuardPeer && split(parsed.wireGuardPeer);
+  const pipeline = parsed.imagePipeline && split(parsed.imagePipeline);
   return {
     deploymentName: parsed.deploymentName,
+    ...(pipeline ? { imagePipeline: { env: pipeline.env, props: pipeline.rest } } : {}),
     ...(fleet
       ? {
           proxyFleet: {

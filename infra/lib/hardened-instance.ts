@@ -8,6 +8,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   BlockDeviceVolume,
   EbsDeviceVolumeType,
+  type IMachineImage,
   type InstanceType,
   type ISecurityGroup,
   type ISubnet,
@@ -41,11 +42,16 @@ export interface HardenedLaunchTemplateOptions {
   readonly role: Role;
   readonly userData: UserData;
   readonly rootVolumeSizeGib: number;
+  /**
+   * A pinned image (the proxy fleet: infra/lib/fleet-image.ts).
+   * @default - the latest AL2023 arm64 AMI from the public SSM parameter, resolved at deploy
+   */
+  readonly machineImage?: IMachineImage;
 }
 
 export function createHardenedLaunchTemplate(scope: Construct, id: string, o: HardenedLaunchTemplateOptions) {
   return new LaunchTemplate(scope, id, {
-    machineImage: MachineImage.fromSsmParameter(AL2023_ARM64_AMI_PARAMETER),
+    machineImage: o.machineImage ?? MachineImage.fromSsmParameter(AL2023_ARM64_AMI_PARAMETER),
     instanceType: o.instanceType,
     securityGroup: o.securityGroup,
     role: o.role,

@@ -2,7 +2,7 @@
  * ProxyFleet: the Auto Scaling Group of ekslink proxies in the customer's data-plane VPC,
  * behind the internal NLB target group that `ekslink provision apply` created.
  */
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import {
   AdditionalHealthCheckType,
   AutoScalingGroup,
@@ -12,9 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-autoscaling';
 import { type InstanceType, type IVpc, Port, SecurityGroup, UserData } from 'aws-cdk-lib/aws-ec2';
 import { NetworkTargetGroup } from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { acknowledgeFinding } from './nag.js';
 import { DEFAULT_BUNDLE_DIR, DEFAULT_SYSTEMD_UNIT_PATH, readProxyUnit, requireBundle } from './artifacts.js';
@@ -27,9 +25,13 @@ import {
   isRetentionDays,
 } from './hardened-instance.js';
 import { PROXY_DATA_PORT, renderProxyConfigFile, renderProxyConfigInput } from './proxy-config.js';
-import { proxyUserData } from './proxy-user-data.js';
+import { proxyUserData, PROXY_LOG } from './proxy-user-data.js';
 import { createInstanceRole } from './instance-role.js';
 import { addDrainHook, DRAIN_MARGIN_SEC, drainHookTiming } from './lifecycle.js';
+import { type AmiKind, fleetImage, lookUpAmiId, validateFleetImage } from './fleet-image.js';
+import { FleetAlarms } from './fleet-alarms.js';
+import { fleetAgentConfig, prometheusScrapeConfig } from './fleet-metrics.js';
+import { BOOTSTRAP_LOG } from './user-data-common.js';
 import { ipv4At } from '../../common/cidr.js';
 import { PropChecker } from './validate.js';
 import { DEFAULT_DRAIN, MAX_LIFECYCLE_HEARTBEAT_SEC } from '../../common/drain-timing.js';
@@ -72,6 +74,31 @@ export interface ProxyFleetProps {
   readonly awsEndpointsSecurityGroupId: string;
   /** The S3 managed prefix list (pl-...) of the VPC's S3 gateway endpoint: asset and AL2023 packages. */
   readonly s3PrefixListId: string;
+  /**
+   * The pinned image the instances run (never "latest"): an ekslink AMI from the image
+   * pipeline (its SSM parameter /ekslink/<deployment>/proxy-ami/arm64), or a stock AL2023
+   * arm64 AMI with amiKind 'al2023'. Changing it rolls the fleet one instance at a time.
+   * @default - the value of amiParameterName; one of the two is required
+   */
+  readonly amiId?: string;
+  /**
+   * Instead of amiId: the image pipeline's SSM parameter (/ekslink/<deployment>/proxy-ami/arm64),
+   * looked up at synth and recorded in cdk.context.json (the template holds the literal id;
+   * promote a new build with `cdk context --reset` on that entry). Needs the stack's account and region.
+   * @default - amiId
+   */
+  readonly amiParameterName?: string;
+  /**
+   * 'ekslink': baked by the image pipeline, user data only writes config and starts the unit.
+   * 'al2023': a stock image; user data installs the instance kit at boot (same script).
+   * @default 'ekslink'
+   */
+  readonly amiKind?: AmiKind;
+  /**
+   * SNS topic the fleet's alarms notify (ALARM and OK).
+   * @default - no action: alarms show in the console and the dashboard only
+   */
+  readonly alarmTopicArn?: string;
   /**
    * Upstream addresses the proxy may dial.
    * @default - the VPC CIDR
@@ -178,6 +205,8 @@ interface ResolvedFleetProps {
   readonly cpuTarget: number;
   readonly rootGib: number;
   readonly retention: RetentionDays;
+  readonly amiId: string;
+  readonly amiKind: AmiKind;
 }
 
 const TARGET_GROUP_ARN =
@@ -193,11 +222,15 @@ export class ProxyFleet extends Construct {
   public readonly securityGroup: SecurityGroup;
   /** The config file the instances run, as rendered (YAML). */
   public readonly proxyConfigText: string;
+  /** The `Fleet` dimension of the proxy's CloudWatch metrics: the stack's name. */
+  public readonly fleetName: string;
+  public readonly alarms: FleetAlarms;
 
   constructor(scope: Construct, id: string, props: ProxyFleetProps) {
     super(scope, id);
     const where = `ProxyFleet '${this.node.path}'`;
-    const r = validate(new PropChecker(where), props);
+    const r = validate(new PropChecker(where), { ...props, amiId: fleetAmiId(this, where, props) });
+    this.fleetName = Stack.of(this).stackName;
 
     const configInput = renderProxyConfigInput({
       eksApiHostnames: props.eksApiHostnames,
@@ -215,7 +248,8 @@ export class ProxyFleet extends Construct {
       `${where} proxy config (rendered from props)`,
     ).text;
     const bundleDir = requireBundle(props.bundleDir ?? DEFAULT_BUNDLE_DIR);
-    const unit = readProxyUnit(props.systemdUnitPath ?? DEFAULT_SYSTEMD_UNIT_PATH);
+    const unitPath = props.systemdUnitPath ?? DEFAULT_SYSTEMD_UNIT_PATH;
+    const unit = readProxyUnit(unitPath);
 
     const { vpc, subnets } = importVpcSubnets(this, {
       vpcId: props.vpcId,
@@ -226,33 +260,29 @@ export class ProxyFleet extends Construct {
     });
     this.securityGroup = this.createSecurityGroup(vpc, props, r);
 
-    const bundle = new Asset(this, 'ProxyBundle', { path: bundleDir });
     const logGroup = createLogGroup(this, 'Logs', r.retention);
     const role = createInstanceRole(this, 'InstanceRole', {
       description:
-        'ekslink proxy instances: SSM, own log group and metrics, the proxy bundle, own lifecycle hook',
+        'ekslink proxy instances: SSM, own log group and metrics, the instance kit on a stock image, own lifecycle hook',
       logGroup,
     });
-    // Read of exactly the bundle object: no bucket listing, no other asset.
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [bundle.bucket.arnForObjects(bundle.s3ObjectKey)],
-      }),
-    );
+    const image = fleetImage(this, { amiId: r.amiId, kind: r.amiKind, bundleDir, unitPath, role });
 
     const timing = drainHookTiming({ graceSec: r.drainGraceSec, deadlineSec: r.drainDeadlineSec });
     const userData = UserData.forLinux();
     userData.addCommands(
       ...proxyUserData({
-        bundleBucket: bundle.s3BucketName,
-        bundleKey: bundle.s3ObjectKey,
+        ...(image.bakeKit !== undefined ? { bakeKit: image.bakeKit } : {}),
         configText: this.proxyConfigText,
         unit,
         healthPort: r.healthPort,
         stopTimeoutSec: timing.stopTimeoutSec,
-        logGroupName: logGroup.logGroupName,
         readyTimeoutSec: Math.max(60, r.bootTimeoutSec - 120),
+        agentConfig: fleetAgentConfig(logGroup.logGroupName, [
+          { path: PROXY_LOG, streamSuffix: 'proxy' },
+          { path: BOOTSTRAP_LOG, streamSuffix: 'bootstrap' },
+        ]),
+        scrapeConfig: prometheusScrapeConfig({ healthPort: r.healthPort, fleetName: this.fleetName }),
       }),
     );
 
@@ -262,6 +292,7 @@ export class ProxyFleet extends Construct {
       role,
       userData,
       rootVolumeSizeGib: r.rootGib,
+      machineImage: image.machineImage,
     });
 
     this.autoScalingGroup = new AutoScalingGroup(this, 'Asg', {
@@ -295,6 +326,14 @@ export class ProxyFleet extends Construct {
     );
     addDrainHook(this, this.autoScalingGroup, role, timing);
     this.autoScalingGroup.scaleOnCpuUtilization('CpuTarget', { targetUtilizationPercent: r.cpuTarget });
+
+    // Alarms on the signals docs/operations.md names, and the fleet's dashboard.
+    this.alarms = new FleetAlarms(this, 'Alarms', {
+      fleetName: this.fleetName,
+      targetGroupArn: props.targetGroupArn,
+      drainTotalSec: timing.stopTimeoutSec,
+      ...(props.alarmTopicArn !== undefined ? { alarmTopicArn: props.alarmTopicArn } : {}),
+    });
 
     acknowledgeFinding(
       this.autoScalingGroup,
@@ -332,6 +371,20 @@ export class ProxyFleet extends Construct {
     });
     return sg;
   }
+}
+
+/** amiId, or the looked-up value of amiParameterName; never both. */
+function fleetAmiId(scope: Construct, where: string, props: ProxyFleetProps): string | undefined {
+  if (props.amiParameterName === undefined) return props.amiId;
+  if (props.amiId !== undefined) {
+    new PropChecker(where).fail(
+      'amiParameterName',
+      props.amiParameterName,
+      `must not be given with amiId (${props.amiId}): pin one or the other`,
+      '"/ekslink/acme-prod/proxy-ami/arm64" without amiId',
+    );
+  }
+  return lookUpAmiId(scope, props.amiParameterName);
 }
 
 function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
@@ -402,6 +455,7 @@ function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
       '300',
     );
   }
+  const image = validateFleetImage(c, props.amiId, props.amiKind);
   const retentionDays = props.logRetentionDays ?? 30;
   if (!isRetentionDays(retentionDays)) {
     c.fail(
@@ -431,5 +485,7 @@ function validate(c: PropChecker, props: ProxyFleetProps): ResolvedFleetProps {
     cpuTarget: c.int('cpuTargetUtilizationPercent', props.cpuTargetUtilizationPercent ?? 50, 10, 90, 50),
     rootGib: c.int('rootVolumeSizeGib', props.rootVolumeSizeGib ?? 16, 8, 1024, 16),
     retention: retentionDays,
+    amiId: image.amiId,
+    amiKind: image.kind,
   };
 }

@@ -1,76 +1,35 @@
 /**
- * User data of a proxy instance: Node 24 from the AL2023 repository, the bundle from the
- * CDK asset, the config rendered from props, the packaging systemd unit plus drop-ins
- * for the drain timeout and log file, a lifecycle watcher that drains on scale-in and then
- * completes the termination hook, the
- * CloudWatch agent, and a readiness wait whose exit code becomes the CloudFormation signal.
+ * User data of a proxy instance. The image (baked by the pipeline, or baked at boot from the
+ * instance kit on a stock AL2023 image: infra/lib/fleet-image.ts) already holds Node 24, the
+ * bundle, the hardened unit, sysctls and the CloudWatch agent; user data writes what is
+ * particular to this fleet (the proxy config, the drain timeout drop-in, the lifecycle
+ * watcher, the agent and scrape configs), starts everything through the kit's script, and
+ * waits for readiness, whose exit code becomes the CloudFormation signal.
  */
 import type { ProxyUnit } from './artifacts.js';
-import { BUNDLE_ENTRY } from './artifacts.js';
+import { bakeAtBootCommands, startCommands } from './fleet-image.js';
+import { CW_AGENT_CONFIG_PATH, PROMETHEUS_CONFIG_PATH } from './fleet-metrics.js';
 import { lifecycleWatchScript } from './lifecycle.js';
 import { PROXY_CONFIG_PATH } from './proxy-config.js';
-import {
-  BOOTSTRAP_LOG,
-  finished,
-  imdsIdentity,
-  installPackages,
-  preamble,
-  startCloudWatchAgent,
-  waitForHttp,
-  writeFile,
-} from './user-data-common.js';
+import { finished, imdsIdentity, preamble, waitForHttp, writeFile } from './user-data-common.js';
 
 export const PROXY_UNIT_NAME = 'ekslink-proxy.service';
 export const PROXY_LOG = '/var/log/ekslink/proxy.log';
 export const LIFECYCLE_WATCH_UNIT = 'ekslink-lifecycle-watch.service';
 export const LIFECYCLE_WATCH_SCRIPT = '/usr/local/sbin/ekslink-lifecycle-watch';
-/** AL2023 packages: Node 24 (namespaced as node-24), the CloudWatch agent, cfn-signal, unzip, logrotate. */
-export const PROXY_PACKAGES = [
-  'nodejs24',
-  'amazon-cloudwatch-agent',
-  'aws-cfn-bootstrap',
-  'unzip',
-  'logrotate',
-];
 
 export interface ProxyUserDataInput {
-  readonly bundleBucket: string;
-  readonly bundleKey: string;
+  /** Stock AL2023 image only: the instance kit asset to bake at boot. */
+  readonly bakeKit?: { readonly bucket: string; readonly key: string };
   readonly configText: string;
   readonly unit: ProxyUnit;
   readonly healthPort: number;
   /** systemd waits this long for the proxy to drain on stop: grace + deadline + margin. */
   readonly stopTimeoutSec: number;
-  readonly logGroupName: string;
   readonly readyTimeoutSec: number;
-}
-
-function installNode(): string[] {
-  return [
-    // AL2023 namespaces Node.js: the package installs /usr/bin/node-24; alternatives makes it /usr/bin/node.
-    'alternatives --set node /usr/bin/node-24',
-    'test "$(node --version | cut -d. -f1)" = v24',
-  ];
-}
-
-function installBundle(i: ProxyUserDataInput): string[] {
-  const dir = i.unit.bundleInstallDir;
-  return [
-    `aws s3 cp "s3://${i.bundleBucket}/${i.bundleKey}" /tmp/ekslink-bundle.zip --region "$REGION" --only-show-errors`,
-    `rm -rf ${dir}.new && install -d -m 0755 ${dir}.new`,
-    `unzip -q /tmp/ekslink-bundle.zip -d ${dir}.new && rm -f /tmp/ekslink-bundle.zip`,
-    `test -f ${dir}.new/${BUNDLE_ENTRY}`,
-    `rm -rf ${dir} && mv ${dir}.new ${dir} && chown -R root:root ${dir} && chmod -R go-w ${dir}`,
-  ];
-}
-
-function serviceAccount(unit: ProxyUnit): string[] {
-  if (unit.user === undefined) return [];
-  const group = unit.group ?? unit.user;
-  return [
-    `getent group ${group} >/dev/null || groupadd --system ${group}`,
-    `id -u ${unit.user} >/dev/null 2>&1 || useradd --system --gid ${group} --no-create-home --home-dir /nonexistent --shell /sbin/nologin ${unit.user}`,
-  ];
+  /** The CloudWatch agent config and its Prometheus scrape config (infra/lib/fleet-metrics.ts). */
+  readonly agentConfig: string;
+  readonly scrapeConfig: string;
 }
 
 function writeConfig(i: ProxyUserDataInput): string[] {
@@ -78,32 +37,15 @@ function writeConfig(i: ProxyUserDataInput): string[] {
   return [
     `install -d -m 0750 -o root -g ${group} /etc/ekslink`,
     ...writeFile(PROXY_CONFIG_PATH, i.configText, '0640', `root:${group}`),
-    `node ${i.unit.bundleInstallDir}/${BUNDLE_ENTRY} proxy --check-config ${PROXY_CONFIG_PATH}`,
   ];
 }
 
 function installUnits(i: ProxyUserDataInput): string[] {
   const dropIn = `/etc/systemd/system/${PROXY_UNIT_NAME}.d/10-ekslink-fleet.conf`;
   return [
-    ...writeFile(`/etc/systemd/system/${PROXY_UNIT_NAME}`, i.unit.text, '0644'),
-    // The fleet owns the drain durations, so it owns how long systemd waits for them; the
-    // JSON log lines go to a file the CloudWatch agent ships (it cannot read the journal).
-    ...writeFile(
-      dropIn,
-      [
-        '[Service]',
-        `TimeoutStopSec=${i.stopTimeoutSec}`,
-        `StandardOutput=append:${PROXY_LOG}`,
-        'StandardError=inherit',
-      ].join('\n'),
-      '0644',
-    ),
-    'install -d -m 0750 /var/log/ekslink',
-    ...writeFile(
-      '/etc/logrotate.d/ekslink',
-      `${PROXY_LOG} {\n  daily\n  maxsize 100M\n  rotate 7\n  compress\n  missingok\n  notifempty\n  copytruncate\n}`,
-      '0644',
-    ),
+    // The fleet owns the drain durations, so it owns how long systemd waits for them (the
+    // unit, and its log-file drop-in, come with the image).
+    ...writeFile(dropIn, ['[Service]', `TimeoutStopSec=${i.stopTimeoutSec}`].join('\n'), '0644'),
     ...writeFile(LIFECYCLE_WATCH_SCRIPT, lifecycleWatchScript({ unitName: PROXY_UNIT_NAME }), '0755'),
     ...writeFile(
       `/etc/systemd/system/${LIFECYCLE_WATCH_UNIT}`,
@@ -122,8 +64,6 @@ function installUnits(i: ProxyUserDataInput): string[] {
       ].join('\n'),
       '0644',
     ),
-    'systemctl daemon-reload',
-    `systemctl enable --now ${PROXY_UNIT_NAME} ${LIFECYCLE_WATCH_UNIT}`,
   ];
 }
 
@@ -131,17 +71,14 @@ function installUnits(i: ProxyUserDataInput): string[] {
 export function proxyUserData(i: ProxyUserDataInput): string[] {
   return [
     ...preamble(),
-    ...installPackages(PROXY_PACKAGES),
-    ...installNode(),
     ...imdsIdentity(),
-    ...serviceAccount(i.unit),
-    ...installBundle(i),
+    ...(i.bakeKit !== undefined ? bakeAtBootCommands(i.bakeKit) : []),
     ...writeConfig(i),
     ...installUnits(i),
-    ...startCloudWatchAgent(i.logGroupName, [
-      { path: PROXY_LOG, streamSuffix: 'proxy' },
-      { path: BOOTSTRAP_LOG, streamSuffix: 'bootstrap' },
-    ]),
+    ...writeFile(CW_AGENT_CONFIG_PATH, i.agentConfig, '0644'),
+    ...writeFile(PROMETHEUS_CONFIG_PATH, i.scrapeConfig, '0644'),
+    ...startCommands(),
+    `systemctl enable --now ${LIFECYCLE_WATCH_UNIT}`,
     ...waitForHttp(`http://127.0.0.1:${i.healthPort}/readyz`, i.readyTimeoutSec),
     ...finished(),
   ];

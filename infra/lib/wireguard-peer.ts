@@ -12,6 +12,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledgeFinding } from './nag.js';
 import {
+  AGENT_METRICS_NAMESPACE,
   allowBaseEgress,
   createHardenedLaunchTemplate,
   createLogGroup,
@@ -25,6 +26,7 @@ import { PropChecker } from './validate.js';
 import { readPeerWireGuardFiles } from './wireguard-config.js';
 import { DEFAULT_MAX_HANDSHAKE_AGE_SEC } from './wireguard-health.js';
 import { peerUserData } from './wireguard-user-data.js';
+import { TUNNEL_METRICS_NAMESPACE, WireGuardTunnelHealth } from './wireguard-tunnel-health.js';
 
 /** Tag key on the peer's instances; the role may only modify instances that carry its value. */
 export const PEER_TAG_KEY = 'ekslink:wireguard-peer';
@@ -110,6 +112,7 @@ export class WireGuardPeer extends Construct {
   public readonly publicIp?: string;
   /** The UDP port from the rendered config. */
   public readonly listenPort: number;
+  public readonly tunnelHealth: WireGuardTunnelHealth;
 
   constructor(scope: Construct, id: string, props: WireGuardPeerProps) {
     super(scope, id);
@@ -225,6 +228,7 @@ export class WireGuardPeer extends Construct {
       description:
         'ekslink WireGuard peer: SSM, own log group and metrics, its private key secret, its Elastic IP, own health',
       logGroup,
+      metricNamespaces: [AGENT_METRICS_NAMESPACE, TUNNEL_METRICS_NAMESPACE],
     });
     this.grantPeerActions(role, props, tagValue);
 
@@ -241,6 +245,8 @@ export class WireGuardPeer extends Construct {
         maxHandshakeAgeSec,
       }),
     );
+    // Tunnel health: the handshake age as a metric, and an alarm on it (wireguard-tunnel-health.ts).
+    this.tunnelHealth = new WireGuardTunnelHealth(this, 'TunnelHealth', { interfaceName, userData });
     const launchTemplate = createHardenedLaunchTemplate(this, 'LaunchTemplate', {
       instanceType,
       securityGroup: this.securityGroup,

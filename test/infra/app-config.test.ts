@@ -173,10 +173,30 @@ describe('loadAppConfig', () => {
     expect(message).toMatch(/proxyFleet\.maxCapacity: .* \(got "4"\)/);
   });
 
-  it('refuses a config with neither stack', () => {
+  it('refuses a config with no stack', () => {
     expect(() => loadAppConfig(write('empty.json', { deploymentName: 'x' }))).toThrow(
-      /give proxyFleet \(data-plane account\), wireGuardPeer \(proxy account\), or both/,
+      /give proxyFleet \(data-plane account\), wireGuardPeer \(proxy account\), imagePipeline \(data-plane account\), or several/,
     );
+  });
+
+  it("reads the image pipeline section and the fleet's pinned image", () => {
+    const config = loadAppConfig(join(EXAMPLES, 'topology1.json'));
+    expect(config.imagePipeline?.env).toEqual({ account: '111111111111', region: 'us-east-1' });
+    expect(config.imagePipeline?.props.subnetIds).toEqual(['subnet-0a1b2c3d4e5f60711']);
+    expect(config.proxyFleet?.props.amiId).toMatch(/^ami-[0-9a-f]{17}$/);
+  });
+
+  it('takes the pinned image as an id or as the pipeline parameter to look up', () => {
+    const example = JSON.parse(readFileSync(join(EXAMPLES, 'topology1.json'), 'utf8'));
+    const { amiId: _, ...fleet } = example.proxyFleet;
+    const config = loadAppConfig(
+      write('param.json', {
+        deploymentName: 'x',
+        proxyFleet: { ...fleet, amiParameterName: '/ekslink/x/proxy-ami/arm64' },
+      }),
+    );
+    expect(config.proxyFleet?.props.amiParameterName).toBe('/ekslink/x/proxy-ami/arm64');
+    expect(config.proxyFleet?.props.amiId).toBeUndefined();
   });
 
   it('names a render file that cannot be read', () => {

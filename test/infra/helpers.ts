@@ -28,9 +28,13 @@ export function fleetProps(overrides: Partial<ProxyFleetProps> = {}): ProxyFleet
     loadBalancerSecurityGroupId: 'sg-0b1a2b3c4d5e6f70a',
     awsEndpointsSecurityGroupId: 'sg-0e1a2b3c4d5e6f709',
     s3PrefixListId: 'pl-63a5400a',
+    amiId: EXAMPLE_AMI_ID,
     ...overrides,
   };
 }
+
+/** The pinned image of the fleet fixtures (an ekslink AMI, as the example config names it). */
+export const EXAMPLE_AMI_ID = 'ami-0e1a2b3c4d5e6f708';
 
 /** A complete, valid set of peer props, with the files `ekslink wireguard render` wrote for the example. */
 export function peerProps(overrides: Partial<WireGuardPeerProps> = {}): WireGuardPeerProps {

@@ -4,14 +4,9 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_BUNDLE_DIR, readProxyUnit } from '../../infra/lib/artifacts.js';
 import { LOG_SHIPPING_ACTIONS, SSM_AGENT_MESSAGE_ACTIONS } from '../../infra/lib/instance-role.js';
-import { AL2023_ARM64_AMI_PARAMETER } from '../../infra/lib/hardened-instance.js';
 import { DRAIN_MARGIN_SEC, type ProxyFleetProps } from '../../infra/lib/proxy-fleet.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
 import { DRAIN_HOOK_NAME, lifecycleWatchScript } from '../../infra/lib/lifecycle.js';
@@ -19,6 +14,7 @@ import { PROXY_UNIT_NAME } from '../../infra/lib/proxy-user-data.js';
 import { parseProxyConfig } from '../../proxy/config.js';
 import {
   allIngressSources,
+  EXAMPLE_AMI_ID,
   fleetProps,
   heredocFile,
   inlineStatements,
@@ -102,11 +98,14 @@ describe('launch template hardening', () => {
     });
   });
 
-  it('boots the latest Amazon Linux 2023 arm64 AMI from the public SSM parameter', () => {
+  it('boots the pinned AMI from the props, never "latest" from an SSM parameter', () => {
     const parameters = template.findParameters('*', {
       Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
     });
-    expect(Object.values(parameters).map((p) => p.Default)).toEqual([AL2023_ARM64_AMI_PARAMETER]);
+    expect(parameters).toEqual({});
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ ImageId: EXAMPLE_AMI_ID }),
+    });
   });
 });
 
@@ -167,7 +166,7 @@ describe('instance role', () => {
     expect(managedPolicyArns(template)).toEqual([]);
   });
 
-  it('may use SSM, write its own log group and metrics, read exactly the bundle, signal its stack and complete its own hook, nothing else', () => {
+  it('may use SSM, write its own log group and metrics, signal its stack and complete its own hook, nothing else', () => {
     const [logGroupId] = onlyResource(template, 'AWS::Logs::LogGroup');
     const [asgId] = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
     const statements = inlineStatements(template);
@@ -181,13 +180,6 @@ describe('instance role', () => {
         Resource: '*',
         Condition: { StringEquals: { 'cloudwatch:namespace': 'ekslink' } },
       },
-      {
-        Action: 's3:GetObject',
-        Effect: 'Allow',
-        Resource: expect.stringMatching(
-          /^arn:\$\{Ref:AWS::Partition\}:s3:::\$\{Sub:cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}\}\/[0-9a-f]{64}\.zip$/,
-        ),
-      },
       { Action: 'cloudformation:SignalResource', Effect: 'Allow', Resource: '${Ref:AWS::StackId}' },
       {
         Action: 'autoscaling:CompleteLifecycleAction',
@@ -195,9 +187,7 @@ describe('instance role', () => {
         Resource: `arn:\${Ref:AWS::Partition}:autoscaling:\${Ref:AWS::Region}:\${Ref:AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/\${Ref:${asgId}}`,
       },
     ]);
-    // AND the object is the one user data downloads
-    const key = /\/([0-9a-f]{64}\.zip)$/.exec(statements[4]!.Resource as string)![1]!;
-    expect(userData).toContain(`/${key}" /tmp/ekslink-bundle.zip`);
+    // (A baked image downloads nothing: no s3:GetObject; the stock-image kit read is in instance-install.test.ts.)
   });
 
   it('cannot read SSM parameters, secrets or any log group but its own', () => {
@@ -293,22 +283,10 @@ describe('user data', () => {
     expect(config.drain).toEqual({ graceSec: 20, deadlineSec: 600 });
   });
 
-  it('installs Node 24 from the AL2023 repository and checks the version', () => {
-    expect(userData).toMatch(/dnf install -y .*\bnodejs24\b/);
-    expect(userData).toContain('test "$(node --version | cut -d. -f1)" = v24');
-  });
-
-  it('installs the packaging systemd unit unchanged, the bundle where its ExecStart runs it, and validates the config first', () => {
-    const unit = readProxyUnit(UNIT_PATH);
-    expect(heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service')).toBe(
-      unit.text.endsWith('\n') ? unit.text : `${unit.text}\n`,
-    );
-    expect(userData).toContain(`mv ${unit.bundleInstallDir}.new ${unit.bundleInstallDir}`);
-    expect(userData).toContain(
-      `node ${unit.bundleInstallDir}/ekslink.mjs proxy --check-config /etc/ekslink/proxy.yaml`,
-    );
-    expect(userData.indexOf('--check-config')).toBeLessThan(
-      userData.indexOf('systemctl enable --now ekslink-proxy.service'),
+  it('leaves the unit to the image and starts it through the kit script, which checks the config first', () => {
+    expect(userData).not.toContain('cat > /etc/systemd/system/ekslink-proxy.service <<');
+    expect(userData.indexOf("cat > /etc/ekslink/proxy.yaml <<'")).toBeLessThan(
+      userData.indexOf('/usr/local/sbin/ekslink-install start'),
     );
   });
 
@@ -317,24 +295,16 @@ describe('user data', () => {
   });
 });
 
-describe('rolling on a new artifact or config', () => {
-  let bundleCopy: string;
-  afterAll(() => rmSync(bundleCopy, { recursive: true, force: true }));
-
-  it('changes the launch template when the bundle changes, and when a prop changes', () => {
-    // GIVEN a copy of the bundle with one byte more
-    bundleCopy = mkdtempSync(join(tmpdir(), 'ekslink-bundle-'));
-    cpSync(DEFAULT_BUNDLE_DIR, bundleCopy, { recursive: true });
-    writeFileSync(
-      join(bundleCopy, 'ekslink.mjs'),
-      `${readFileSync(join(bundleCopy, 'ekslink.mjs'), 'utf8')}\n`,
-    );
-    // WHEN the fleet is synthesized with it, and again with another drain deadline
-    const newBundle = userDataOf(synth({ ...PROPS, bundleDir: bundleCopy }));
+describe('rolling on a new image or config', () => {
+  it('changes the launch template when the AMI changes, and when a prop changes', () => {
+    // WHEN the fleet is synthesized with another AMI, and again with another drain deadline
+    const newImage = synth({ ...PROPS, amiId: 'ami-0f1e2d3c4b5a69788' });
     const newConfig = userDataOf(synth({ ...PROPS, drainDeadlineSec: 599 }));
-    // THEN the user data (so the launch template version, so the rolling update) differs each time
-    expect(newBundle).not.toBe(userData);
-    expect(newBundle.replace(/[0-9a-f]{64}\.zip/g, 'X')).toBe(userData.replace(/[0-9a-f]{64}\.zip/g, 'X'));
+    // THEN the launch template (so its version, so the rolling update) differs each time
+    newImage.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ ImageId: 'ami-0f1e2d3c4b5a69788' }),
+    });
+    expect(userDataOf(newImage)).toBe(userData);
     expect(newConfig).not.toBe(userData);
     expect(heredocFile(newConfig, '/etc/ekslink/proxy.yaml')).toContain('deadlineSec: 599');
   });

@@ -11,7 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/lib/artifacts.js';
 
 const CDK = join(REPO_ROOT, 'node_modules', '.bin', 'cdk');
-const STACKS = ['ekslink-example-proxy-fleet', 'ekslink-example-wireguard-peer'];
+const STACKS = [
+  'ekslink-example-proxy-fleet',
+  'ekslink-example-wireguard-peer',
+  'ekslink-example-image-pipeline',
+];
 
 function cdkSynth(outdir: string, configPath: string) {
   const env: NodeJS.ProcessEnv = {
@@ -52,17 +56,41 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npx cdk synth', () => {
-  it('succeeds offline and writes both templates and the bundle asset', () => {
+  it('succeeds offline and writes every template and the instance kit asset', () => {
     expect(result.status, String(result.stderr)).toBe(0);
     for (const stack of STACKS) {
       const template = JSON.parse(readFileSync(join(dir, 'cdk.out', `${stack}.template.json`), 'utf8'));
       expect(Object.keys(template.Resources).length).toBeGreaterThan(5);
     }
-    const assets = JSON.parse(readFileSync(join(dir, 'cdk.out', `${STACKS[0]}.assets.json`), 'utf8'));
+    // The instance kit (bundle inside) is the pipeline's asset; a baked fleet ships none.
+    const assets = JSON.parse(readFileSync(join(dir, 'cdk.out', `${STACKS[2]}.assets.json`), 'utf8'));
     const bundle = Object.values(
       assets.files as Record<string, { source: { path: string; packaging: string } }>,
     ).find((f) => f.source.packaging === 'zip')!;
-    expect(existsSync(join(dir, 'cdk.out', bundle.source.path, 'ekslink.mjs'))).toBe(true);
+    expect(existsSync(join(dir, 'cdk.out', bundle.source.path, 'bundle', 'ekslink.mjs'))).toBe(true);
+    expect(existsSync(join(dir, 'cdk.out', bundle.source.path, 'ekslink-install'))).toBe(true);
+  });
+
+  it('contains the image pipeline with its test component, and the fleet boots the pinned image', () => {
+    const read = (stack: string) =>
+      JSON.parse(readFileSync(join(dir, 'cdk.out', `${stack}.template.json`), 'utf8')) as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+        Parameters?: Record<string, { Type: string }>;
+      };
+    const pipeline = Object.values(read(STACKS[2]!).Resources);
+    expect(pipeline.filter((r) => r.Type === 'AWS::ImageBuilder::ImagePipeline')).toHaveLength(2);
+    const checks = pipeline.find(
+      (r) => r.Type === 'AWS::ImageBuilder::Component' && String(r.Properties.Name).includes('proxy-checks'),
+    )!;
+    for (const step of ['UnitExposure', 'NoSshDaemon', 'Imdsv2Only', 'OnlyProxyListens'])
+      expect(String(checks.Properties.Data)).toContain(`name: ${step}`);
+    const fleet = read(STACKS[0]!);
+    const lt = Object.values(fleet.Resources).find((r) => r.Type === 'AWS::EC2::LaunchTemplate')!;
+    const example = JSON.parse(readFileSync(join(REPO_ROOT, 'infra/examples/topology1.json'), 'utf8'));
+    expect((lt.Properties.LaunchTemplateData as { ImageId: unknown }).ImageId).toBe(example.proxyFleet.amiId);
+    expect(Object.values(fleet.Parameters ?? {}).map((p) => p.Type)).not.toContain(
+      'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+    );
   });
 
   it('reports no cdk-nag finding and no warning', () => {

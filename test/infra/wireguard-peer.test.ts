@@ -189,7 +189,8 @@ describe('role', () => {
         Action: 'cloudwatch:PutMetricData',
         Effect: 'Allow',
         Resource: '*',
-        Condition: { StringEquals: { 'cloudwatch:namespace': 'ekslink' } },
+        // The agent's namespace, and the tunnel-health metric's (wireguard-tunnel-health.ts).
+        Condition: { StringEquals: { 'cloudwatch:namespace': ['ekslink', 'ekslink/wireguard'] } },
       },
       { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: SECRET_ARN },
       {

@@ -77,10 +77,18 @@ const one = (s: Stage, op: string) => {
 };
 const execForm = (i: Instruction) => JSON.parse(i.args.replace(/^CMD\s+/, '')) as string[];
 
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+let replayedDist: string | undefined;
+/** Where the distroless Node image keeps node (it is not on its PATH). */
+const DISTROLESS_NODE = '/nodejs/bin/node';
+
 describe('Dockerfile', () => {
-  it('is multi-stage on Node 24; the runtime stage installs nothing and copies only the bundle', () => {
+  it('is multi-stage on Node 24, each base pinned by digest; the runtime is distroless and installs nothing', () => {
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of dockerfile.stages) expect(s.from).toMatch(/^node:24(\.\d+){0,2}-/);
+    for (const s of dockerfile.stages) expect(s.from, s.name).toMatch(DIGEST);
+    expect(build.from).toMatch(/^node:24(\.\d+){0,2}-[a-z]+-slim@/);
+    // No shell, no npm or yarn, no package manager: only Node.js 24 and its libraries.
+    expect(runtime.from).toMatch(/^gcr\.io\/distroless\/nodejs24-debian12:nonroot@sha256:/);
     expect(runtime.name).toBe('runtime');
     expect(all(runtime, 'RUN')).toEqual([]);
     expect(all(runtime, 'ADD')).toEqual([]);
@@ -96,11 +104,11 @@ describe('Dockerfile', () => {
     ).toMatch(/NODE_ENV=production/);
   });
 
-  it('runs as a non-root user, exec-form entrypoint, SIGTERM, a HEALTHCHECK on /healthz', () => {
+  it('runs as a non-root uid, exec-form entrypoint on the distroless node, SIGTERM, a HEALTHCHECK on /healthz', () => {
     const user = one(runtime, 'USER').args;
-    expect(user).not.toMatch(/^(root|0)(:|$)/);
+    expect(user).toBe('65532:65532');
     const entry = JSON.parse(one(runtime, 'ENTRYPOINT').args) as string[];
-    expect(entry).toEqual(['node', '/app/dist/ekslink.mjs', 'proxy']);
+    expect(entry).toEqual([DISTROLESS_NODE, '/app/dist/ekslink.mjs', 'proxy']);
     expect(JSON.parse(one(runtime, 'CMD').args)).toEqual(['--config', '/etc/ekslink/proxy.yaml']);
     expect(one(runtime, 'STOPSIGNAL').args).toBe('SIGTERM');
     const hc = one(runtime, 'HEALTHCHECK').args;
@@ -109,6 +117,47 @@ describe('Dockerfile', () => {
     expect(execForm({ op: 'HEALTHCHECK', args: hc.slice(hc.indexOf('CMD ')) }).join(' ')).toContain(
       '/healthz',
     );
+  });
+
+  it('listens on unprivileged ports only; the container example config uses them and is valid', () => {
+    const exposed = one(runtime, 'EXPOSE')
+      .args.split(/\s+/)
+      .map((p) => Number(p.replace('/tcp', '')));
+    for (const p of exposed) expect(p).toBeGreaterThanOrEqual(1024);
+    const example = join(ROOT, 'packaging/container/proxy.yaml');
+    expect(all(runtime, 'COPY').map((c) => c.args)).toContain(
+      '--chown=root:root packaging/container/proxy.yaml /etc/ekslink/proxy.example.yaml',
+    );
+    const cfg = parseProxyConfig(parseYaml(readFileSync(example, 'utf8')));
+    expect(exposed).toEqual([cfg.listen.port, cfg.health.port]);
+    expect(cfg.listen.port).toBe(8443);
+    const check = spawnSync(NODE, [BUNDLE, 'proxy', '--check-config', example], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    // The documented mapping to 443.
+    expect(readFileSync(join(ROOT, 'docs/operations.md'), 'utf8')).toContain('-p 443:8443');
+  });
+
+  it('carries the OCI labels', () => {
+    const labels = all(runtime, 'LABEL')
+      .map((l) => l.args)
+      .join(' ');
+    for (const key of ['title', 'description', 'version', 'revision', 'licenses', 'base.name']) {
+      expect(labels).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${key.replace('.', '\\.')}="[^"]+"`));
+    }
+    expect(labels).toContain('org.opencontainers.image.licenses="Apache-2.0"');
+  });
+
+  // hadolint is neither in Debian nor on npm (only wrappers that download a binary), so the
+  // rules of it that apply here are checked on the parsed file.
+  it('passes the hadolint rules that apply (DL3006/3007 pinned tags, DL3020 no ADD, DL3025 JSON CMD, DL3002 non-root, DL3000 absolute WORKDIR)', () => {
+    for (const s of dockerfile.stages) {
+      expect(s.from).not.toMatch(/:latest(@|$)/);
+      expect(all(s, 'ADD')).toEqual([]);
+      for (const w of all(s, 'WORKDIR')) expect(w.args.startsWith('/')).toBe(true);
+      for (const r of all(s, 'RUN')) expect(r.args).not.toMatch(/\b(sudo|apt-get upgrade|curl .*\| *sh)\b/);
+    }
+    for (const op of ['ENTRYPOINT', 'CMD']) expect(() => JSON.parse(one(runtime, op).args)).not.toThrow();
+    expect(all(runtime, 'USER').at(-1)!.args).not.toMatch(/^(root|0)(:|$)/);
   });
 
   it('builds with the lockfile and the same command as `npm run build`', () => {
@@ -153,12 +202,30 @@ describe('Dockerfile', () => {
     const b = join(context, 'dist');
     expect(files(b)).toEqual(files(a));
     for (const f of files(a)) expect(readFileSync(join(b, f)).equals(readFileSync(join(a, f))), f).toBe(true);
+
+    // THEN the stage's source-map step, replayed as written, drops the maps unless asked
+    const prune = all(build, 'RUN').find((r) => r.args.includes('SOURCEMAPS'))!.args;
+    expect(all(build, 'ARG').map((a) => a.args)).toContain('SOURCEMAPS=false');
+    const kept = join(work, 'kept');
+    cpSync(context, kept, { recursive: true, filter: (src) => !src.endsWith('node_modules') });
+    for (const [dir, value] of [
+      [context, 'false'],
+      [kept, 'true'],
+    ] as const) {
+      const r = spawnSync('sh', ['-c', prune], { cwd: dir, env: { SOURCEMAPS: value }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    expect(files(b).filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(files(b)).toEqual(files(a).filter((f) => !f.endsWith('.map')));
+    expect(files(join(kept, 'dist'))).toEqual(files(a));
+    replayedDist = b;
   });
 
   it('runtime stage replayed: the bundle alone (no node_modules) checks configs, serves, passes its HEALTHCHECK, stops on SIGTERM', async () => {
     const app = join(work, 'image', 'app');
     mkdirSync(app, { recursive: true });
-    cpSync(join(ROOT, 'dist'), join(app, 'dist'), { recursive: true });
+    // The build stage's output as the runtime stage copies it (replayed above: no source maps).
+    cpSync(replayedDist ?? join(ROOT, 'dist'), join(app, 'dist'), { recursive: true });
     for (let d = app; d !== dirname(d); d = dirname(d))
       expect(existsSync(join(d, 'node_modules'))).toBe(false);
     const entry = join(app, 'dist/ekslink.mjs');
@@ -205,7 +272,8 @@ describe('Dockerfile', () => {
     };
     const hcArgs = one(runtime, 'HEALTHCHECK').args;
     const [cmd, ...args] = execForm({ op: 'HEALTHCHECK', args: hcArgs.slice(hcArgs.indexOf('CMD ')) });
-    expect(cmd).toBe('node');
+    // Distroless keeps node at /nodejs/bin/node; here the same Node 24 runs the same arguments.
+    expect(cmd).toBe(DISTROLESS_NODE);
     const hc = spawnSync(NODE, args, { env: { ...env, EKSLINK_HEALTH_PORT: String(listening.healthPort) } });
     expect(hc.status).toBe(0);
     const hcDown = spawnSync(NODE, args, { env: { ...env, EKSLINK_HEALTH_PORT: '9' } });
