@@ -77,11 +77,22 @@ export function buildComponentDocument(i: BuildComponentInput): string {
   );
 }
 
-/** A config that starts the proxy on the test instance without reaching anything. */
+/**
+ * The test phase's one route: under `.invalid` (RFC 6761), which no resolver answers, so the
+ * proxy starts and listens but can reach nothing. Not an EKS-shaped name on purpose: the
+ * proxy's schema checks names under the EKS domains against the real formats.
+ */
+export const TEST_PHASE_SNI = 'image-test.ekslink.invalid';
+
+/**
+ * A config that starts the proxy on the test instance without reaching anything, built by
+ * the fleet's own renderer and checked by the proxy's own schema at synth, so a schema
+ * change fails `cdk synth` here instead of the image's test phase.
+ */
 export function testPhaseProxyConfig(): string {
   return renderProxyConfigFile(
     renderProxyConfigInput({
-      eksApiHostnames: ['image-test.gr7.us-east-1.eks.amazonaws.com'],
+      eksApiHostnames: [TEST_PHASE_SNI],
       allowedUpstreamCidrs: ['10.0.0.0/8'],
       allowPublicUpstreamCidrs: false,
       dnsResolverIp: '169.254.169.253',

@@ -23,6 +23,8 @@ import {
   SHIPPED_METRICS,
   UNSHIPPED_METRICS,
 } from '../../infra/lib/fleet-metrics.js';
+import { deregistrationDelayForDrain } from '../../common/drain-timing.js';
+import { provisionerDefaultTargetGroup } from '../../infra/lib/fleet-pairing.js';
 import { DRAIN_MARGIN_SEC } from '../../infra/lib/proxy-fleet.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
 import { ProxyMetrics } from '../../proxy/metrics.js';
@@ -72,7 +74,15 @@ beforeAll(async () => {
   // GIVEN the fleet as synthesized, and the proxy's registry as the proxy builds it
   template = Template.fromStack(
     new ProxyFleetStack(new App(), STACK, {
-      ...fleetProps({ drainGraceSec: 20, drainDeadlineSec: 600 }),
+      ...fleetProps({
+        drainGraceSec: 20,
+        drainDeadlineSec: 600,
+        // The target group `provision apply` sizes for that drain.
+        targetGroupSettings: {
+          ...provisionerDefaultTargetGroup(8080),
+          deregistrationDelaySec: deregistrationDelayForDrain({ graceSec: 20, deadlineSec: 600 }),
+        },
+      }),
       deploymentName: 'test',
     }),
   );
