@@ -1,9 +1,13 @@
 /**
  * The ekslink infra app: `npx cdk synth|deploy -c ekslink:config=FILE` (see docs/deploy.md).
- * Synthesizes offline: every ID comes from the config file, nothing is looked up.
+ * Synthesizes offline: every ID comes from the config file and the provisioner's outputs
+ * file it names; the one lookup is the fleet's amiParameterName, if chosen instead of amiId.
+ * Exit code 2 for a config or prop the operator must fix, 1 for any other failure.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { isEkslinkError } from '../../common/errors.js';
+import { EXIT, exitCodeOf } from '../../common/exit-codes.js';
 import { CONFIG_CONTEXT_KEY, loadAppConfig } from '../lib/app-config.js';
 import { ProxyFleetStack } from '../lib/proxy-fleet-stack.js';
 import { ProxyImagePipelineStack } from '../lib/image-pipeline-stack.js';
@@ -46,5 +50,6 @@ try {
   console.error(
     `error ${typeof code === 'string' ? code : 'EKL_INFRA_SYNTH_FAILED'}: ${err instanceof Error ? err.message : String(err)}`,
   );
-  process.exitCode = 1;
+  // 2 for what the operator gave (the config, its files, a prop), 1 for a synth that failed.
+  process.exitCode = isEkslinkError(err) ? exitCodeOf(err) : EXIT.failed;
 }

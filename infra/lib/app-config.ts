@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { parseConfigText, validateConfig } from '../../common/config-file.js';
 import { ConfigError } from '../../common/errors.js';
 import { parseOutputsFile, type GcpToAwsOutputsFile } from '../../common/provision-outputs.js';
-import { fleetFromOutputs, mergeFleet, peerFromOutputs } from './app-outputs.js';
+import { checkFleetImageKeys } from './app-image.js';
+import { fleetFromOutputs, mergeFleet, peerFromOutputs, pipelineVpc } from './app-outputs.js';
 import { InfraError } from './errors.js';
 import type { ProxyFleetProps } from './proxy-fleet.js';
 import type { WireGuardPeerProps } from './wireguard-peer.js';
@@ -106,8 +107,10 @@ const peerSchema = z
 const imagePipelineSchema = z
   .object({
     ...env,
-    vpcId: z.string(),
-    vpcCidr: z.string(),
+    /** From provisionOutputsFile (providerVpcId) when it is set; give it for a separate build VPC. */
+    vpcId: z.string().optional(),
+    /** From provisionOutputsFile (providerVpcCidr) with vpcId; give both or neither. */
+    vpcCidr: z.string().optional(),
     subnetIds: strings,
     availabilityZones: strings,
     awsEndpointsSecurityGroupId: z.string(),
@@ -135,7 +138,7 @@ export const appConfigSchema = z
     provisionOutputsFile: z.string().min(1).optional(),
     proxyFleet: fleetSchema.optional(),
     wireGuardPeer: peerSchema.optional(),
-    /** The proxy AMI's image pipeline (data-plane account); its output is proxyFleet.amiId. */
+    /** The proxy AMI's image pipeline (data-plane account); its output is proxyFleet.amiId or amiParameterName. */
     imagePipeline: imagePipelineSchema.optional(),
   })
   .strict()
@@ -199,12 +202,20 @@ export function loadAppConfig(contextValue: unknown): AppConfig {
     const { account, region, ...rest } = section;
     return { env: { ...(account ? { account } : {}), ...(region ? { region } : {}) }, rest };
   };
+  if (parsed.proxyFleet) checkFleetImageKeys(parsed.proxyFleet, parsed.deploymentName);
   const fleet = parsed.proxyFleet && split(parsed.proxyFleet);
   const peer = parsed.wireGuardPeer && split(parsed.wireGuardPeer);
   const pipeline = parsed.imagePipeline && split(parsed.imagePipeline);
   return {
     deploymentName: parsed.deploymentName,
-    ...(pipeline ? { imagePipeline: { env: pipeline.env, props: pipeline.rest } } : {}),
+    ...(pipeline
+      ? {
+          imagePipeline: {
+            env: pipeline.env,
+            props: { ...pipeline.rest, ...pipelineVpc(pipeline.rest, outputs, outputsPath) },
+          },
+        }
+      : {}),
     ...(fleet
       ? {
           proxyFleet: {

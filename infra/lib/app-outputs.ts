@@ -61,6 +61,34 @@ export function peerFromOutputs(
   };
 }
 
+/**
+ * The image pipeline's VPC: the provider VPC of the outputs file (where the fleet runs, so
+ * its endpoints are already there), unless the section names a separate build VPC (then
+ * both vpcId and vpcCidr, and the file is not consulted).
+ */
+export function pipelineVpc(
+  hand: { readonly vpcId?: string | undefined; readonly vpcCidr?: string | undefined },
+  o: GcpToAwsOutputsFile | undefined,
+  path: string | undefined,
+): { vpcId: string; vpcCidr: string } {
+  if (hand.vpcId !== undefined && hand.vpcCidr !== undefined)
+    return { vpcId: hand.vpcId, vpcCidr: hand.vpcCidr };
+  if (hand.vpcId !== undefined || hand.vpcCidr !== undefined) {
+    const [given, absent] = hand.vpcId !== undefined ? ['vpcId', 'vpcCidr'] : ['vpcCidr', 'vpcId'];
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `imagePipeline.${given} is given without imagePipeline.${absent}: a separate build VPC needs both; remove both to build in the provider VPC of provisionOutputsFile`,
+    );
+  }
+  if (o === undefined || path === undefined) {
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      'imagePipeline.vpcId and imagePipeline.vpcCidr are missing: set provisionOutputsFile (the pipeline then builds in its provider VPC), or give both, e.g. "vpcId": "vpc-0123456789abcdef0", "vpcCidr": "10.0.0.0/16"',
+    );
+  }
+  return { vpcId: o.providerVpcId, vpcCidr: o.providerVpcCidr ?? missing(path, 'providerVpcCidr') };
+}
+
 /** Why a hand-written value disagrees with the file's, or undefined when it agrees. */
 type Agreement = (hand: unknown, file: unknown) => string | undefined;
 

@@ -1,30 +1,41 @@
 /**
- * One fleet instance, as the synthesized user data would set it up: the proxy config and
- * the systemd unit are the files user data writes (read from the template), and the proxy
+ * One fleet instance, as the pinned image and the synthesized user data set it up: the
+ * systemd unit is the one the image holds (the instance kit baked into a scratch root by
+ * `ekslink-install bake`, as the image pipeline bakes the AMI), the proxy config and the
+ * fleet's drop-in are the files user data writes (read from the template), and the proxy
  * runs the unit's own ExecStartPre and ExecStart command lines, with the instance's paths
  * mapped onto this machine (the bundle, node, the config file) and inside the instance's
  * network namespace. systemd itself is not run: its part (user, capabilities, stop timeout)
  * is checked by the infra tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { heredocFile } from '../infra/helpers.js';
 import { NODE, ProxyLog, ROOT } from '../proxy/lifecycle-harness.js';
 import { sh } from '../wireguard/netns-lab.js';
 
-/** The files the fleet's user data writes, taken from the synthesized script. */
+/** The files an instance runs the proxy with: the image's unit, and what user data writes. */
 export interface InstanceFiles {
+  /** From user data. */
   readonly proxyConfig: string;
+  /** From the image (`imageRoot`): user data on a baked image writes no unit. */
   readonly unit: string;
+  /** From user data: the fleet's drain timeout. */
   readonly dropIn: string;
 }
 
-export function instanceFiles(userData: string): InstanceFiles {
+const UNIT = '/etc/systemd/system/ekslink-proxy.service';
+
+/** `userData` of the synthesized template, `imageRoot` the baked scratch root standing in for the AMI. */
+export function instanceFiles(userData: string, imageRoot: string): InstanceFiles {
+  if (userData.includes(`cat > ${UNIT} <<`)) {
+    throw new Error(`user data writes ${UNIT}: on a baked image the unit comes with the image`);
+  }
   return {
     proxyConfig: heredocFile(userData, '/etc/ekslink/proxy.yaml'),
-    unit: heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service'),
-    dropIn: heredocFile(userData, '/etc/systemd/system/ekslink-proxy.service.d/10-ekslink-fleet.conf'),
+    unit: readFileSync(join(imageRoot, UNIT), 'utf8'),
+    dropIn: heredocFile(userData, `${UNIT}.d/10-ekslink-fleet.conf`),
   };
 }
 

@@ -1,8 +1,10 @@
 /**
  * Topology 1 end to end, from the real outputs, in the order docs/deploy.md gives:
  * `ekslink provision apply --outputs-file` against moto (both accounts) writes the outputs
- * file; the CDK app takes it (in process, as `cdk synth` runs it) and the test reads the
- * proxy config and the systemd unit that the synthesized fleet user data writes; the real
+ * file; the image is the instance kit baked by `ekslink-install bake` into a scratch root
+ * (what the image pipeline does to the AMI), pinned in the infra config as `amiId`; the CDK
+ * app takes both (in process, as `cdk synth` runs it) and the test reads the proxy config
+ * the synthesized fleet user data writes and the systemd unit the image holds; the real
  * proxy bundle runs exactly that config, by the unit's command lines, in a "fleet instance"
  * namespace whose nftables input chain is the fleet security group of the template (ingress
  * only from the NLB's group, i.e. the NLB stand-in's node address); the NLB stand-in is
@@ -20,7 +22,7 @@ import {
   DescribeTargetGroupsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +41,7 @@ import { fleetProps, onlyResource, rulesOf, userDataOf, type Rule } from '../inf
 import { UNIT_PATH } from '../infra/unit-path.js';
 import { startWorld, type World } from '../provisioner/world.js';
 import { BUNDLE, NODE, ROOT, requireBundle } from '../proxy/lifecycle-harness.js';
+import { bakeScratchRoot } from '../infra/scratch-root.js';
 import { cannotRunHere } from '../system-tools.js';
 import { NETNS_TOOLS, NetnsLab, netnsUnavailableReason, sh } from '../wireguard/netns-lab.js';
 import { FleetInstance, instanceFiles, serviceDirectives, type InstanceFiles } from './fleet-instance.js';
@@ -53,6 +56,8 @@ const DEPLOYMENT = 'e2e';
 const EKS_HOST = 'e2e0123456789abcdef0123456789abc.gr7.us-east-1.eks.amazonaws.com';
 const OTHER_VPCE = 'vpce-0e2e0000000000002';
 const GIT_VERSION = 'v1.31.2-eks-e2e0001';
+/** The AMI the operator pins after the image pipeline's build (here: the scratch-root bake stands in for it). */
+const PIPELINE_AMI = 'ami-0e2e0000000000a01';
 /** Seeded VPCs: the provider (data plane: NLB, fleet, EKS) and the consumer (the WireGuard peer's). */
 const PROVIDER = '172.31';
 const CONSUMER = '172.30';
@@ -93,6 +98,7 @@ function handWrittenFleet(world: World) {
     clusterSecurityGroupId: 'sg-0e2e00000000000c1',
     awsEndpointsSecurityGroupId: 'sg-0e2e00000000000a1',
     s3PrefixListId: 'pl-63a5400a',
+    amiId: PIPELINE_AMI,
   };
 }
 
@@ -300,8 +306,13 @@ describe('topology 1 end to end from the provisioner outputs: kubectl → WireGu
         proxyFleet: handWrittenFleet(world),
       }),
     );
-    template = await synthFleetInChild(infraConfigPath, join(dir, 'fleet.template.json'));
-    files = instanceFiles(userDataOf(template));
+    const synthesizing = synthFleetInChild(infraConfigPath, join(dir, 'fleet.template.json'));
+    synthesizing.catch(() => undefined);
+    // Meanwhile the image amiId stands for: the kit baked as the pipeline bakes the AMI.
+    const image = bakeScratchRoot(join(dir, 'image'), { unitPath: UNIT_PATH });
+    template = await synthesizing;
+    if (image.bake.status !== 0) throw new Error(`ekslink-install bake failed: ${image.bake.stderr}`);
+    files = instanceFiles(userDataOf(template), image.root);
     timings.synthMs = performance.now() - started;
     await network;
 
@@ -512,7 +523,12 @@ describe('topology 1 end to end from the provisioner outputs: kubectl → WireGu
     expect(Number(tgAttrs['deregistration_delay.timeout_seconds'])).toBeGreaterThanOrEqual(
       drain.graceSec + drain.deadlineSec,
     );
-    // The unit user data installs is the packaging unit, whose ExecStart the instance ran.
+    // The fleet boots the pinned image; user data installs nothing, the unit is the image's
+    // (the packaging unit, baked by ekslink-install), whose ExecStart the instance ran.
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ ImageId: PIPELINE_AMI }),
+    });
+    expect(userDataOf(template)).not.toMatch(/\bdnf\b|ekslink-install bake/);
     expect(serviceDirectives(files.unit, 'ExecStart')).toEqual([
       '/usr/bin/node /opt/ekslink/dist/ekslink.mjs proxy --config /etc/ekslink/proxy.yaml',
     ]);

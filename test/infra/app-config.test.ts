@@ -179,11 +179,45 @@ describe('loadAppConfig', () => {
     );
   });
 
-  it("reads the image pipeline section and the fleet's pinned image", () => {
+  it("reads the image pipeline section, builds in the outputs file's provider VPC, and takes the fleet's pinned image", () => {
+    const outputs = JSON.parse(readFileSync(join(EXAMPLES, 'provision-outputs.json'), 'utf8')).outputs;
     const config = loadAppConfig(join(EXAMPLES, 'topology1.json'));
-    expect(config.imagePipeline?.env).toEqual({ account: '111111111111', region: 'us-east-1' });
-    expect(config.imagePipeline?.props.subnetIds).toEqual(['subnet-0a1b2c3d4e5f60711']);
+    expect(config.imagePipeline?.env).toEqual({ account: '123456789012', region: 'us-east-1' });
+    expect(config.imagePipeline?.props).toMatchObject({
+      vpcId: outputs.providerVpcId,
+      vpcCidr: outputs.providerVpcCidr,
+      subnetIds: ['subnet-0a1b2c3d4e5f60711'],
+    });
+    expect(config.proxyFleet?.env).toEqual(config.imagePipeline?.env);
     expect(config.proxyFleet?.props.amiId).toMatch(/^ami-[0-9a-f]{17}$/);
+  });
+
+  it('builds the image in a separate VPC when the section names one, and only with both its keys', () => {
+    const example = JSON.parse(readFileSync(join(EXAMPLES, 'topology1.json'), 'utf8'));
+    const outputsFile = join(EXAMPLES, 'provision-outputs.json');
+    const base = { ...example, provisionOutputsFile: outputsFile, wireGuardPeer: undefined };
+    const own = write('build-vpc.json', {
+      ...base,
+      imagePipeline: { ...example.imagePipeline, vpcId: 'vpc-0b0b0b0b0b0b0b0b0', vpcCidr: '10.20.0.0/16' },
+    });
+    expect(loadAppConfig(own).imagePipeline?.props).toMatchObject({
+      vpcId: 'vpc-0b0b0b0b0b0b0b0b0',
+      vpcCidr: '10.20.0.0/16',
+    });
+    const half = write('half-vpc.json', {
+      ...base,
+      imagePipeline: { ...example.imagePipeline, vpcId: 'vpc-0b0b0b0b0b0b0b0b0' },
+    });
+    expect(() => loadAppConfig(half)).toThrow(
+      'imagePipeline.vpcId is given without imagePipeline.vpcCidr: a separate build VPC needs both',
+    );
+    const alone = write('no-outputs.json', {
+      deploymentName: 'example',
+      imagePipeline: example.imagePipeline,
+    });
+    expect(() => loadAppConfig(alone)).toThrow(
+      'imagePipeline.vpcId and imagePipeline.vpcCidr are missing: set provisionOutputsFile',
+    );
   });
 
   it('takes the pinned image as an id or as the pipeline parameter to look up', () => {
@@ -191,12 +225,44 @@ describe('loadAppConfig', () => {
     const { amiId: _, ...fleet } = example.proxyFleet;
     const config = loadAppConfig(
       write('param.json', {
-        deploymentName: 'x',
-        proxyFleet: { ...fleet, amiParameterName: '/ekslink/x/proxy-ami/arm64' },
+        deploymentName: 'example',
+        provisionOutputsFile: join(EXAMPLES, 'provision-outputs.json'),
+        proxyFleet: { ...fleet, amiParameterName: '/ekslink/example/proxy-ami/arm64' },
       }),
     );
-    expect(config.proxyFleet?.props.amiParameterName).toBe('/ekslink/x/proxy-ami/arm64');
+    expect(config.proxyFleet?.props.amiParameterName).toBe('/ekslink/example/proxy-ami/arm64');
     expect(config.proxyFleet?.props.amiId).toBeUndefined();
+  });
+
+  it('refuses a fleet that pins no image, or pins it twice, naming the key and the fix', () => {
+    const example = JSON.parse(readFileSync(join(EXAMPLES, 'topology1.json'), 'utf8'));
+    const { amiId, ...fleet } = example.proxyFleet;
+    const config = (proxyFleet: unknown) =>
+      write('image.json', {
+        deploymentName: 'example',
+        provisionOutputsFile: join(EXAMPLES, 'provision-outputs.json'),
+        proxyFleet,
+      });
+    let err: unknown;
+    try {
+      loadAppConfig(config(fleet));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InfraError);
+    expect((err as InfraError).code).toBe('EKL_INFRA_APP_CONFIG_INVALID');
+    expect((err as InfraError).message).toContain(
+      'proxyFleet.amiId is not set (got nothing): the fleet boots a pinned image, never "latest"',
+    );
+    expect((err as InfraError).message).toContain(
+      'aws ssm get-parameter --name /ekslink/example/proxy-ami/arm64 --query Parameter.Value --output text',
+    );
+    expect((err as InfraError).message).toContain('e.g. "amiId": "ami-0123456789abcdef0"');
+    expect(() =>
+      loadAppConfig(config({ ...fleet, amiId, amiParameterName: '/ekslink/example/proxy-ami/arm64' })),
+    ).toThrow(
+      `proxyFleet.amiId is "${String(amiId)}" and proxyFleet.amiParameterName is "/ekslink/example/proxy-ami/arm64": pin the image once`,
+    );
   });
 
   it('names a render file that cannot be read', () => {

@@ -24,34 +24,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE_DIR, DEFAULT_SYSTEMD_UNIT_PATH } from '../../infra/lib/artifacts.js';
 import { MAX_UNIT_EXPOSURE } from '../../infra/lib/image-components.js';
-import {
-  bundleSha256,
-  ekslinkVersion,
-  stageInstanceKit,
-  type StagedKit,
-} from '../../infra/lib/instance-kit.js';
+import { bundleSha256, ekslinkVersion, type StagedKit } from '../../infra/lib/instance-kit.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
 import { fleetProps, inlineStatements, userDataOf } from './helpers.js';
+import { bakeScratchRoot, runInstall, scratchRoot } from './scratch-root.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ekslink-root-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let kit: StagedKit;
 let root: string;
-let bake: ReturnType<typeof spawnSync>;
-
-/** A root with just enough of /etc for useradd --prefix: root's entries only. */
-function scratchRoot(dir: string): string {
-  mkdirSync(join(dir, 'etc'), { recursive: true });
-  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
-  writeFileSync(join(dir, 'etc/group'), 'root:x:0:\n');
-  writeFileSync(join(dir, 'etc/shadow'), 'root:*:19000:0:99999:7:::\n', { mode: 0o600 });
-  writeFileSync(join(dir, 'etc/gshadow'), 'root:*::\n', { mode: 0o600 });
-  return dir;
-}
+let bake: ReturnType<typeof runInstall>;
 
 function install(args: string[], r = root) {
-  return spawnSync('bash', [join(kit.dir, 'ekslink-install'), ...args, '--root', r], { encoding: 'utf8' });
+  return runInstall(kit, args, r);
 }
 function checks(args: string[], r = root) {
   return spawnSync('bash', [join(kit.dir, 'ekslink-image-checks'), ...args, '--root', r], {
@@ -68,9 +54,7 @@ const idOf = (db: 'passwd' | 'group', name: string) =>
 
 beforeAll(() => {
   // GIVEN the kit as synth stages it and an empty root WHEN bake runs into it
-  kit = stageInstanceKit({ bundleDir: DEFAULT_BUNDLE_DIR, unitPath: DEFAULT_SYSTEMD_UNIT_PATH });
-  root = scratchRoot(join(work, 'root'));
-  bake = install(['bake']);
+  ({ kit, root, bake } = bakeScratchRoot(join(work, 'root')));
 });
 
 describe('ekslink-install bake --root', () => {

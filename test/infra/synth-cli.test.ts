@@ -113,4 +113,24 @@ describe('npx cdk synth', () => {
       "error EKL_INFRA_PROPS_INVALID: WireGuardPeer 'ekslink-example-wireguard-peer/Peer': props.gcpEgressCidrs[0] is wider than /16",
     );
   }, 160_000);
+
+  it('refuses a fleet that pins no image as a config error: the app exits 2, naming the key and the fix', () => {
+    // GIVEN the example fleet without amiId (and without amiParameterName)
+    const config = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'examples', 'topology1.json'), 'utf8'));
+    delete config.proxyFleet.amiId;
+    config.wireGuardPeer = undefined;
+    config.provisionOutputsFile = join(REPO_ROOT, 'infra/examples/provision-outputs.json');
+    const path = join(dir, 'no-image.json');
+    writeFileSync(path, JSON.stringify(config));
+    // WHEN synthesized THEN nothing falls back to "latest": the app stops before any stack
+    const bad = cdkSynth(join(dir, 'no-image'), path);
+    expect(bad.status).not.toBe(0);
+    const stderr = String(bad.stderr);
+    expect(stderr).toContain('error EKL_INFRA_APP_CONFIG_INVALID: proxyFleet.amiId is not set (got nothing)');
+    expect(stderr).toContain('set proxyFleet.amiId to the id it wrote');
+    expect(stderr).toContain('Subprocess exited with error 2');
+    expect(existsSync(join(dir, 'no-image', 'cdk.out', 'ekslink-example-image-pipeline.template.json'))).toBe(
+      false,
+    );
+  }, 160_000);
 });
