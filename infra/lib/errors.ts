@@ -7,13 +7,13 @@ import { EkslinkError } from '../../common/errors.js';
 /** Stable codes of the infra part: code -> meaning and fix (docs/errors.md is generated from it). */
 export const ERROR_CATALOG = {
   EKL_INFRA_PROPS_INVALID:
-    'A ProxyFleet or WireGuardPeer prop is wrong; the message names the prop, the value and an example of a valid one.',
+    'A ProxyFleet, ProxyImagePipeline or WireGuardPeer prop is wrong; the message names the prop, the value and an example of a valid one.',
   EKL_INFRA_BUNDLE_MISSING:
     'The proxy bundle (dist/ekslink.mjs) is not there at synth time; run `npm run build` before `cdk synth`/`cdk deploy`.',
   EKL_INFRA_UNIT_INVALID:
     'The systemd unit packaging/systemd/ekslink-proxy.service is missing or has no usable ExecStart; restore it from git.',
   EKL_INFRA_APP_CONFIG_INVALID:
-    'The infra app config (context key ekslink:config) is missing or invalid; pass -c ekslink:config=FILE, see docs/deploy.md.',
+    'The infra app config (context key ekslink:config) is missing or invalid (a key, the outputs file it names, or no pinned image: proxyFleet.amiId); the message names the key and the fix, see docs/deploy.md.',
   EKL_INFRA_SYNTH_FAILED:
     'cdk synth failed for a reason outside the checked props (the message is the CDK error); fix what it names, or report it with the config used.',
 } as const;
