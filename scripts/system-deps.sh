@@ -37,6 +37,7 @@ apt_tools=(
   systemd-analyze:systemd
   curl:curl
   aws:awscli
+  shellcheck:shellcheck
 )
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 

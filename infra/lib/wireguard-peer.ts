@@ -246,7 +246,11 @@ export class WireGuardPeer extends Construct {
       }),
     );
     // Tunnel health: the handshake age as a metric, and an alarm on it (wireguard-tunnel-health.ts).
-    this.tunnelHealth = new WireGuardTunnelHealth(this, 'TunnelHealth', { interfaceName, userData });
+    this.tunnelHealth = new WireGuardTunnelHealth(this, 'TunnelHealth', {
+      interfaceName,
+      userData,
+      maxHandshakeAgeSec,
+    });
     const launchTemplate = createHardenedLaunchTemplate(this, 'LaunchTemplate', {
       instanceType,
       securityGroup: this.securityGroup,

@@ -2,9 +2,10 @@
  * The WireGuard peer's tunnel health in CloudWatch: once a minute a systemd timer on the
  * peer publishes the age of the latest handshake (`wg show <iface> latest-handshakes`) as
  * `ekslink/wireguard TunnelHandshakeAgeSeconds{Peer}`, and an alarm fires when it stays
- * old. WireGuard re-handshakes every 2 minutes while packets flow (the GCP side's
- * PersistentKeepalive keeps them flowing), so an age above 5 minutes means the tunnel is
- * down; no data at all means the peer or its timer is gone, which counts as down too.
+ * above the peer's `maxHandshakeAgeSec`: the same line at which the on-instance watcher
+ * (wireguard-health.ts) calls the tunnel dead and has the instance replaced, so the alarm
+ * says the tunnel is down (and self-healing has not brought it back yet). No data at all
+ * means the peer or its timer is gone, which counts as down too.
  * (The instance role may write TUNNEL_METRICS_NAMESPACE: the peer passes it to createInstanceRole.)
  */
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -17,8 +18,6 @@ export const TUNNEL_METRICS_NAMESPACE = 'ekslink/wireguard';
 export const HANDSHAKE_AGE_METRIC = 'TunnelHandshakeAgeSeconds';
 /** Reported when the interface is gone or `wg show` fails: far above any threshold. */
 export const INTERFACE_DOWN_AGE_SEC = 999_999;
-/** Alarm threshold: more than two missed 2-minute re-handshakes. */
-export const MAX_HANDSHAKE_AGE_SEC = 300;
 const SCRIPT = '/usr/local/sbin/ekslink-wg-health';
 const UNIT = 'ekslink-wg-health';
 
@@ -48,8 +47,13 @@ aws cloudwatch put-metric-data --region "$region" --namespace ${TUNNEL_METRICS_N
 `;
 }
 
+/** Minutes in a row the age must stay above the limit before the alarm fires. */
+export const TUNNEL_DOWN_MINUTES = 3;
+
 export interface WireGuardTunnelHealthProps {
   readonly interfaceName: string;
+  /** The peer's dead-tunnel limit (its maxHandshakeAgeSec, already checked): the alarm threshold. */
+  readonly maxHandshakeAgeSec: number;
   /** The peer's user data: the script and its timer are appended. */
   readonly userData: UserData;
 }
@@ -97,7 +101,7 @@ export class WireGuardTunnelHealth extends Construct {
     );
     this.alarm = new Alarm(this, 'Alarm', {
       alarmName: `${this.peerName}-TunnelDown`,
-      alarmDescription: `ekslink WireGuard peer ${this.peerName}: no handshake for more than ${MAX_HANDSHAKE_AGE_SEC} s, or no health data (peer down). Runbook: docs/operations.md, Alarms, TunnelDown.`,
+      alarmDescription: `ekslink WireGuard peer ${this.peerName}: no handshake for more than ${props.maxHandshakeAgeSec} s (maxHandshakeAgeSec) for ${TUNNEL_DOWN_MINUTES} minutes, or no health data (peer down). Runbook: docs/operations.md, Alarms, TunnelDown.`,
       metric: new Metric({
         namespace: TUNNEL_METRICS_NAMESPACE,
         metricName: HANDSHAKE_AGE_METRIC,
@@ -105,10 +109,10 @@ export class WireGuardTunnelHealth extends Construct {
         statistic: 'Maximum',
         period: Duration.minutes(1),
       }),
-      threshold: MAX_HANDSHAKE_AGE_SEC,
+      threshold: props.maxHandshakeAgeSec,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
+      evaluationPeriods: TUNNEL_DOWN_MINUTES,
+      datapointsToAlarm: TUNNEL_DOWN_MINUTES,
       treatMissingData: TreatMissingData.BREACHING,
     });
   }

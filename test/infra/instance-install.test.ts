@@ -28,6 +28,7 @@ import { bundleSha256, ekslinkVersion, type StagedKit } from '../../infra/lib/in
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
 import { fleetProps, inlineStatements, userDataOf } from './helpers.js';
 import { bakeScratchRoot, runInstall, scratchRoot } from './scratch-root.js';
+import { missingCommandsReason, requireHere } from '../system-tools.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ekslink-root-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -258,10 +259,7 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
 
 describe('shellcheck', () => {
   it('finds nothing in the kit scripts', () => {
-    if (spawnSync('shellcheck', ['--version']).error) {
-      console.warn('shellcheck not installed (apt-get install shellcheck): lint skipped');
-      return;
-    }
+    requireHere(missingCommandsReason(['shellcheck']), 'shellcheck of the instance kit');
     const r = spawnSync(
       'shellcheck',
       [join(kit.dir, 'ekslink-install'), join(kit.dir, 'ekslink-image-checks')],

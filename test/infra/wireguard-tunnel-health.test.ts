@@ -14,19 +14,21 @@ import { REPO_ROOT } from '../../infra/lib/artifacts.js';
 import {
   HANDSHAKE_AGE_METRIC,
   INTERFACE_DOWN_AGE_SEC,
-  MAX_HANDSHAKE_AGE_SEC,
+  TUNNEL_DOWN_MINUTES,
   TUNNEL_METRICS_NAMESPACE,
   tunnelHealthScript,
 } from '../../infra/lib/wireguard-tunnel-health.js';
+import { DEFAULT_MAX_HANDSHAKE_AGE_SEC } from '../../infra/lib/wireguard-health.js';
 import { WireGuardPeerStack } from '../../infra/lib/wireguard-peer-stack.js';
+import { cannotRunHere } from '../system-tools.js';
 import { NetnsLab, netnsUnavailableReason, sh } from '../wireguard/netns-lab.js';
 import { heredocFile, inlineStatements, peerProps, resourcesOfType, userDataOf } from './helpers.js';
 
 const unavailable = netnsUnavailableReason();
-if (unavailable) console.warn(`SKIPPED tunnel-health netns test: ${unavailable}`);
 const USERSPACE = { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' };
 
-describe.skipIf(unavailable !== undefined)('the handshake-age script on a real tunnel', () => {
+describe('the handshake-age script on a real tunnel', () => {
+  if (cannotRunHere(unavailable, 'the handshake-age script on a real tunnel')) return;
   const lab = new NetnsLab();
   const dir = mkdtempSync(join(tmpdir(), 'ekslink-wgh-'));
   const script = join(dir, 'ekslink-wg-health');
@@ -142,7 +144,7 @@ describe('the peer stack', () => {
     ]);
   });
 
-  it('alarms when the handshake is older than the threshold for 3 minutes, or when data stops', () => {
+  it("alarms when the handshake is older than the peer's dead-tunnel limit for 3 minutes, or when data stops", () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(
       ([, a]) => a.Properties as Record<string, unknown>,
     );
@@ -153,14 +155,30 @@ describe('the peer stack', () => {
         MetricName: HANDSHAKE_AGE_METRIC,
         Dimensions: [{ Name: 'Peer', Value: 'ekslink-t-wireguard-peer' }],
         Statistic: 'Maximum',
-        Threshold: MAX_HANDSHAKE_AGE_SEC,
+        Threshold: DEFAULT_MAX_HANDSHAKE_AGE_SEC,
         ComparisonOperator: 'GreaterThanThreshold',
-        EvaluationPeriods: 3,
+        EvaluationPeriods: TUNNEL_DOWN_MINUTES,
+        DatapointsToAlarm: TUNNEL_DOWN_MINUTES,
         TreatMissingData: 'breaching',
       }),
     ]);
     const doc = readFileSync(join(REPO_ROOT, 'docs', 'operations.md'), 'utf8');
     expect(doc.slice(doc.indexOf('\n## Alarms\n'))).toMatch(/^### TunnelDown\n/m);
     expect(String(alarms[0]!.AlarmDescription)).toContain('Runbook: docs/operations.md, Alarms, TunnelDown.');
+  });
+
+  it('follows maxHandshakeAgeSec: the alarm and the self-healing watcher call the same age dead', () => {
+    // GIVEN a peer that tolerates 10 minutes without a handshake
+    const t = Template.fromStack(
+      new WireGuardPeerStack(new App(), 'ekslink-slow-wireguard-peer', {
+        env: { account: '222222222222', region: 'us-east-1' },
+        ...peerProps({ maxHandshakeAgeSec: 600 }),
+        deploymentName: 'slow',
+      }),
+    );
+    // THEN the watcher marks the instance at 600 s and the alarm's threshold is 600 s
+    expect(heredocFile(userDataOf(t), '/usr/local/sbin/ekslink-tunnel-health')).toContain('MAX_AGE_SEC=600\n');
+    const [[, alarm]] = resourcesOfType(t, 'AWS::CloudWatch::Alarm') as [[string, Record<string, unknown>]];
+    expect((alarm.Properties as Record<string, unknown>).Threshold).toBe(600);
   });
 });
