@@ -177,7 +177,9 @@ describe('the peer stack', () => {
       }),
     );
     // THEN the watcher marks the instance at 600 s and the alarm's threshold is 600 s
-    expect(heredocFile(userDataOf(t), '/usr/local/sbin/ekslink-tunnel-health')).toContain('MAX_AGE_SEC=600\n');
+    expect(heredocFile(userDataOf(t), '/usr/local/sbin/ekslink-tunnel-health')).toContain(
+      'MAX_AGE_SEC=600\n',
+    );
     const [[, alarm]] = resourcesOfType(t, 'AWS::CloudWatch::Alarm') as [[string, Record<string, unknown>]];
     expect((alarm.Properties as Record<string, unknown>).Threshold).toBe(600);
   });
