@@ -13,6 +13,8 @@ import { InfraError } from './errors.js';
 export interface FleetImageKeys {
   readonly amiId?: string | undefined;
   readonly amiParameterName?: string | undefined;
+  readonly account?: string | undefined;
+  readonly region?: string | undefined;
 }
 
 /** Refuse a fleet section that pins no image, or pins it twice. */
@@ -33,6 +35,20 @@ export function checkFleetImageKeys(section: FleetImageKeys, deploymentName: str
       'EKL_INFRA_APP_CONFIG_INVALID',
       `proxyFleet.amiId is "${section.amiId}" and proxyFleet.amiParameterName is "${section.amiParameterName}": ` +
         'pin the image once; keep amiId (a reviewed literal id) or amiParameterName (looked up at synth), not both',
+    );
+  }
+  if (
+    section.amiParameterName !== undefined &&
+    (section.account === undefined || section.region === undefined)
+  ) {
+    const absent = [
+      section.account === undefined ? 'account' : [],
+      section.region === undefined ? 'region' : [],
+    ].flat();
+    throw new InfraError(
+      'EKL_INFRA_APP_CONFIG_INVALID',
+      `proxyFleet.amiParameterName "${section.amiParameterName}" is looked up in one account and region, but proxyFleet has no ${absent.join(' and ')}: ` +
+        'give proxyFleet.account and proxyFleet.region (the data-plane account), e.g. "account": "123456789012", "region": "us-east-1", or pin amiId instead',
     );
   }
 }

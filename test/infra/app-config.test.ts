@@ -263,6 +263,12 @@ describe('loadAppConfig', () => {
     ).toThrow(
       `proxyFleet.amiId is "${String(amiId)}" and proxyFleet.amiParameterName is "/ekslink/example/proxy-ami/arm64": pin the image once`,
     );
+    const { account: _, ...noAccount } = fleet;
+    expect(() =>
+      loadAppConfig(config({ ...noAccount, amiParameterName: '/ekslink/example/proxy-ami/arm64' })),
+    ).toThrow(
+      'proxyFleet.amiParameterName "/ekslink/example/proxy-ami/arm64" is looked up in one account and region, but proxyFleet has no account: give proxyFleet.account and proxyFleet.region',
+    );
   });
 
   it('names a render file that cannot be read', () => {
