@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_BUNDLE_DIR, DEFAULT_SYSTEMD_UNIT_PATH } from '../../infra/lib/artifacts.js';
-import { MAX_UNIT_EXPOSURE } from '../../infra/lib/image-components.js';
+import { MAX_UNIT_EXPOSURE, TEST_PHASE_SNI } from '../../infra/lib/image-components.js';
 import { ProxyImagePipelineStack } from '../../infra/lib/image-pipeline-stack.js';
 import type { ProxyImagePipelineProps } from '../../infra/lib/image-pipeline.js';
 import { bundleSha256, ekslinkVersion } from '../../infra/lib/instance-kit.js';
@@ -158,6 +158,9 @@ describe('components', () => {
     );
     expect(config.listen.port).toBe(443);
     expect(config.health.port).toBe(8080);
+    // One route under .invalid (RFC 6761): the test instance's proxy starts but resolves nothing.
+    expect(config.routes.map((r) => r.sni)).toEqual([TEST_PHASE_SNI]);
+    expect(TEST_PHASE_SNI).toMatch(/\.invalid$/);
   });
 
   it('renames the components when their content changes (Image Builder versions are immutable)', () => {
