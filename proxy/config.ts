@@ -46,6 +46,16 @@ const ipAddress = z.string().refine((s) => isIP(s) !== 0, {
   message: 'must be an IPv4 or IPv6 address, e.g. "10.0.0.2" or "fd00::2"',
 });
 
+/**
+ * `workers: auto`: one process per two vCPUs, and one (in-process, no cluster) up to 3.
+ * Measured with `npm run bench` on 2 vCPUs (docs/benchmark.md): two workers there cost
+ * 1.8x the CPU per connection of one and 2.2x the memory, and carry no more connections,
+ * because the kernel's own TCP work (softirq) and V8's GC threads need the second vCPU.
+ * Above 2 vCPUs it keeps that ratio (not measured here).
+ */
+export function autoWorkers(vcpus: number): number {
+  return Math.max(1, Math.floor(vcpus / 2));
+}
 /** `a.b.c.d/n` or `v6/n`, parsed by the same code the address policy uses (common/cidr.ts). */
 export const cidrString = z.string().refine((s) => parseCidr(s) !== undefined, {
   message: 'must be a CIDR block like "10.0.0.0/16" or "fd00::/8"',
@@ -258,11 +268,11 @@ export const proxyConfigSchema = z
       })
       .strict()
       .default({ graceSec: 15, deadlineSec: 300 }),
-    /** Worker processes sharing the port; "auto" = one per CPU. @default auto */
+    /** Worker processes sharing the port; "auto" = autoWorkers(vCPUs): 1 up to 3 vCPUs. @default auto */
     workers: z
       .union([z.literal('auto'), duration('workers', 1, 256, 2)])
       .default('auto')
-      .transform((w) => (w === 'auto' ? Math.max(1, cpus().length) : w)),
+      .transform((w) => (w === 'auto' ? autoWorkers(cpus().length) : w)),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

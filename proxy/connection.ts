@@ -5,13 +5,13 @@
  * place (`complete`), which writes its one log line and tells the observer.
  */
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
 import { describeError, type EkslinkError } from '../common/errors.js';
 import { AddressPolicy } from './address-policy.js';
 import { ClientHelloReader } from './client-hello.js';
 import type { CloseReason } from './close-reason.js';
 import type { ProxyConfig, Route } from './config.js';
-import { dial, type FailureMemory, type KeepAliveSettings, type RoundRobin } from './dialer.js';
+import type { ConnectionLog } from './connection-log.js';
+import { dial, DialCancel, type FailureMemory, type KeepAliveSettings, type RoundRobin } from './dialer.js';
 import {
   CLOSE_REASON_OF,
   ProxyError,
@@ -56,7 +56,8 @@ export interface ConnectionDeps {
   readonly failures: FailureMemory;
   /** Per-route turns: which address each route's next connection tries first. */
   readonly balancer: RoundRobin;
-  readonly logger: Logger;
+  /** Writes the connection's one log line. */
+  readonly log: ConnectionLog;
   readonly observer: ProxyObserver;
   /** Called once, after the log line. */
   readonly onClosed: (connection: ProxyConnection) => void;
@@ -89,7 +90,7 @@ export class ProxyConnection {
   private dnsStale = false;
   /** Addresses that failed before the one that answered (or all of them). */
   private failedAttempts: readonly DialAttempt[] = [];
-  private readonly dialAbort = new AbortController();
+  private readonly dialCancel = new DialCancel();
 
   constructor(
     private readonly socket: Socket,
@@ -123,7 +124,7 @@ export class ProxyConnection {
       return;
     }
     this.reason ??= reason;
-    this.dialAbort.abort();
+    this.dialCancel.cancel();
     this.phase = 'closing';
     this.socket.destroy();
   }
@@ -249,7 +250,7 @@ export class ProxyConnection {
         failures,
         turn: balancer.next(route.name),
         keepAlive: this.ctx.keepAlive,
-        signal: this.dialAbort.signal,
+        cancel: this.dialCancel,
         onAttempt: (result, sec) => observer.upstreamConnect(route.name, result, sec),
       });
       if (this.phase !== 'upstream') {
@@ -339,7 +340,7 @@ export class ProxyConnection {
 
   private readonly onEarlyClose = (): void => {
     clearTimeout(this.timer);
-    this.dialAbort.abort();
+    this.dialCancel.cancel();
     if (this.reason === undefined) {
       this.reason = 'client_closed_early';
       this.error = new ProxyError(
@@ -381,8 +382,7 @@ export class ProxyConnection {
       errno,
       error: this.error === undefined ? undefined : { code: this.error.code, message: this.error.message },
     };
-    if (INFO_REASONS.has(reason)) this.deps.logger.info(line, 'connection closed');
-    else this.deps.logger.warn(line, 'connection closed');
+    this.deps.log.write(INFO_REASONS.has(reason) ? 'info' : 'warn', line, 'connection closed');
     this.deps.observer.connectionClosed(line);
     this.deps.onClosed(this);
   }

@@ -51,6 +51,35 @@ export class FailureMemory {
   }
 }
 
+/**
+ * Stops a dial (the client went away). One per connection, so a plain object rather than
+ * an AbortController, whose EventTarget costs more than the rest of the dial's bookkeeping.
+ */
+export class DialCancel {
+  private reason: Error | undefined;
+  private hook: ((reason: Error) => void) | undefined;
+
+  get cancelled(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Idempotent; the attempt in progress fails with `reason`. */
+  cancel(reason: Error = new Error('dial cancelled')): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.hook?.(reason);
+  }
+
+  throwIfCancelled(): void {
+    if (this.reason !== undefined) throw this.reason;
+  }
+
+  /** The attempt in progress (one at a time); undefined clears it. */
+  onCancel(hook: ((reason: Error) => void) | undefined): void {
+    this.hook = hook;
+  }
+}
+
 export interface DialOptions {
   readonly connectTimeoutMs: number;
   readonly failures?: FailureMemory;
@@ -58,8 +87,8 @@ export interface DialOptions {
   readonly turn?: number;
   /** TCP keepalive for the upstream socket. @default no keepalive */
   readonly keepAlive?: KeepAliveSettings;
-  /** Abort dialling (the client went away). */
-  readonly signal?: AbortSignal;
+  /** Stop dialling (the client went away). */
+  readonly cancel?: DialCancel;
   /** Called after each attempt, e.g. for metrics. */
   readonly onAttempt?: (result: ConnectResult, durationSec: number) => void;
 }
@@ -139,7 +168,7 @@ export async function dial(
   const failed: DialAttempt[] = [];
   let lastError: unknown;
   for (const address of orderAddresses(addresses, port, options.failures, options.turn)) {
-    options.signal?.throwIfAborted();
+    options.cancel?.throwIfCancelled();
     const started = performance.now();
     try {
       const socket = await attempt(address, port, options);
@@ -147,7 +176,7 @@ export async function dial(
       options.failures?.noteSuccess(address, port);
       return { socket, address, port, failed };
     } catch (err) {
-      if (options.signal?.aborted) throw err;
+      if (options.cancel?.cancelled) throw err;
       const errorCode = (err as NodeJS.ErrnoException).code ?? 'ERROR';
       const result = classify(errorCode);
       options.onAttempt?.(result, (performance.now() - started) / 1000);
@@ -178,7 +207,7 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
   return new Promise((resolve, reject) => {
     const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
     if (options.keepAlive !== undefined) applyKeepAlive(socket, options.keepAlive);
-    const signal = options.signal;
+    const cancel = options.cancel;
     let done = false;
     let immediate: NodeJS.Immediate | undefined;
     const finish = (err?: Error): void => {
@@ -188,7 +217,7 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
       clearImmediate(immediate);
       socket.off('connect', onConnect);
       socket.off('error', finish);
-      signal?.removeEventListener('abort', onAbort);
+      cancel?.onCancel(undefined);
       if (err === undefined) {
         resolve(socket);
       } else {
@@ -197,8 +226,6 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
       }
     };
     const onConnect = (): void => finish();
-    const onAbort = (): void =>
-      finish(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     // A timer that fires while the loop was busy must not beat a connect the kernel has
     // already completed: look once more after the poll phase has run the socket's own
     // events (undici's connect timeout does the same with setImmediate).
@@ -215,6 +242,6 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
     }, options.connectTimeoutMs);
     socket.once('connect', onConnect);
     socket.once('error', finish);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    cancel?.onCancel(finish);
   });
 }

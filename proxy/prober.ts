@@ -7,7 +7,6 @@
  * `successThreshold` / `failureThreshold` consecutive rounds, so one lost probe does not
  * flap the NLB target. /readyz reads the cached verdict and never probes itself.
  */
-import { Client } from 'undici';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import type { Route } from './config.js';
@@ -209,6 +208,8 @@ export class Prober {
     const name = route.name;
     const address = allowed[0] as string;
     const host = address.includes(':') ? `[${address}]` : address;
+    // undici is loaded only when a deep probe is configured: it is a third of the heap.
+    const { Client } = await import('undici');
     const client = new Client(`https://${host}:${route.upstreamPort}`, {
       connect: { servername: route.sni, ca: deep.ca, rejectUnauthorized: true },
       connectTimeout: settings.connectTimeoutMs,

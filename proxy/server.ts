@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from './config.js';
+import { ConnectionLog } from './connection-log.js';
 import { buildConnectionContext, ProxyConnection, type ConnectionContext } from './connection.js';
 import { FailureMemory, RoundRobin } from './dialer.js';
 import { ProxyError } from './errors.js';
@@ -45,6 +46,7 @@ export class ProxyServer {
   private readonly failures: FailureMemory;
   private readonly balancer = new RoundRobin();
   private readonly logger: Logger;
+  private readonly connectionLog: ConnectionLog;
   private readonly observer: ProxyObserver;
   private readonly reusePort: boolean;
   /** Unique within this process and across workers: a random prefix and a counter. */
@@ -57,6 +59,7 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.ctx = buildConnectionContext(options.config);
     this.logger = options.logger;
+    this.connectionLog = new ConnectionLog(options.logger);
     this.observer = options.observer ?? noopObserver;
     this.reusePort = options.reusePort ?? false;
     this.resolver = options.resolver ?? new Resolver(resolverOptions(options.config.dns));
@@ -169,7 +172,7 @@ export class ProxyServer {
       resolver: this.resolver,
       failures: this.failures,
       balancer: this.balancer,
-      logger: this.logger,
+      log: this.connectionLog,
       observer: this.observer,
       onClosed: (c) => this.onClosed(c),
     });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/errors.js';
-import { parseProxyConfig } from '../../proxy/config.js';
+import { autoWorkers, parseProxyConfig } from '../../proxy/config.js';
 
 const EKS = '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com';
 const valid = { routes: [{ sni: EKS }], allowedUpstreamCidrs: ['10.0.0.0/16'] };
@@ -168,6 +168,12 @@ describe('proxy config validation', () => {
     expect(all.some((p) => p.startsWith('listen.port:'))).toBe(true);
     expect(all.some((p) => p.startsWith('dns.tries:'))).toBe(true);
     expect(all.some((p) => p.includes('server'))).toBe(true);
+  });
+});
+
+describe('workers: auto', () => {
+  it('is one process up to 3 vCPUs, then one per two vCPUs', () => {
+    expect([1, 2, 3, 4, 8, 16].map(autoWorkers)).toEqual([1, 1, 1, 2, 4, 8]);
   });
 });
 
