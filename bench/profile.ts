@@ -9,6 +9,7 @@
  * --strace counts the proxy's system calls (strace -c) instead of profiling its CPU.
  */
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,7 +107,12 @@ async function main(): Promise<void> {
         process.execPath,
         ...args,
       ]
-    : [process.execPath, '--cpu-prof', `--cpu-prof-dir=${out}`, ...args];
+    : [
+        process.execPath,
+        ...(process.env.EKL_NODE_FLAGS ?? '--cpu-prof').split(' '),
+        `--cpu-prof-dir=${out}`,
+        ...args,
+      ];
   const child = spawn(command!, commandArgs, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -114,6 +120,7 @@ async function main(): Promise<void> {
     let buf = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
+      if (process.env.EKL_PROXY_STDOUT) appendFileSync(process.env.EKL_PROXY_STDOUT, d);
       buf += d;
       const m = /"event":"listening"[^\n]*"port":(\d+)|"listening":(\d+)/.exec(buf);
       if (m) resolve(Number(m[1] ?? m[2]));

@@ -206,7 +206,6 @@ function classify(code: string): DialAttempt['result'] {
 function attempt(address: string, port: number, options: DialOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
-    if (options.keepAlive !== undefined) applyKeepAlive(socket, options.keepAlive);
     const cancel = options.cancel;
     let done = false;
     let immediate: NodeJS.Immediate | undefined;
@@ -219,6 +218,9 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
       socket.off('error', finish);
       cancel?.onCancel(undefined);
       if (err === undefined) {
+        // Once connected: set before, Node applies its own keepalive first at connect (four
+        // more setsockopt calls per connection).
+        if (options.keepAlive !== undefined) applyKeepAlive(socket, options.keepAlive);
         resolve(socket);
       } else {
         socket.destroy();
