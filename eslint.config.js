@@ -11,6 +11,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'zod',
+              importNames: ['z'],
+              message:
+                "Use `import * as z from 'zod'`: the named `z` is a namespace object that pulls all 63 of zod's locales into the bundle (and the proxy's heap).",
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -12,7 +12,7 @@
  * resolver and the upstream CIDRs were added.
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseConfigText, validateConfig } from './config-file.js';
 
 export const OUTPUTS_FILE_FORMAT = 'ekslink.provision-outputs';

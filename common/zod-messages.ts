@@ -5,7 +5,7 @@
  * for issues whose schema gave no message, and `polishIssue` adds what any message needs
  * (required, quote it, drop the quotes) whether the schema wrote it or not.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 type Schema = z.core.$ZodType;
 type Def = z.core.$ZodTypeDef & Record<string, unknown>;

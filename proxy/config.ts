@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { cpus } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCidr } from '../common/cidr.js';
 import { loadConfigFile, validateConfig, whenParsed } from '../common/config-file.js';
 import { eksDomainProblem } from '../common/eks-hostname.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseConfigText, validateConfig } from '../common/config-file.js';
 import { eksDomainProblem } from '../common/eks-hostname.js';
 import { ConfigError, UsageError } from '../common/errors.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { validateConfig } from '../../common/config-file.js';
 import { UsageError } from '../../common/errors.js';
 import type { RegisterCommand } from '../command.js';

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Option } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { validateConfig } from '../../common/config-file.js';
 import type { RegisterCommand } from '../command.js';
 import { TOPOLOGY_HELP } from '../topology-names.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { validateConfig } from '../../common/config-file.js';
 import type { RegisterCommand } from '../command.js';
 

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseConfigText, validateConfig } from '../../common/config-file.js';
 import { ConfigError } from '../../common/errors.js';
 import { parseOutputsFile, type GcpToAwsOutputsFile } from '../../common/provision-outputs.js';

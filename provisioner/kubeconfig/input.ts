@@ -3,7 +3,7 @@
  * the EKS hostname the certificate is checked against, the cluster CA and the credentials.
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { whenParsed } from '../../common/config-file.js';
 import { eksHostnameProblem } from '../../common/eks-hostname.js';
 import { ROLE_ARN } from '../aws/account-config.js';

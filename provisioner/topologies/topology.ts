@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { CallObserver } from '../aws/account.js';
 import type { Partition } from '../aws/partition.js';
 import type { Clock } from '../engine/clock.js';

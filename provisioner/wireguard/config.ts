@@ -4,7 +4,7 @@
  * docs/wireguard.md.
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfigFile, validateConfig, whenParsed } from '../../common/config-file.js';
 import { isWireguardKey } from './keys.js';
 

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssuePath, loadConfigFile, validateConfig } from '../../common/config-file.js';
 import { ConfigError } from '../../common/errors.js';
 

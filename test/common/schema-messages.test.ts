@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { validateConfig } from '../../common/config-file.js';
 import { ConfigError } from '../../common/errors.js';
 import { RAW_VALIDATOR_PHRASES } from '../../common/zod-messages.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostname.js';
 import { accountSchema } from '../../aws/account-config.js';
 import { parseCidr } from '../../../common/cidr.js';

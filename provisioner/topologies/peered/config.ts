@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostname.js';
 import { blockContains, blocksOverlap, blockWithin, parseAddress, parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
