@@ -11,17 +11,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'error',
-      'no-restricted-imports': [
+      'no-restricted-syntax': [
         'error',
         {
-          paths: [
-            {
-              name: 'zod',
-              importNames: ['z'],
-              message:
-                "Use `import * as z from 'zod'`: the named `z` is a namespace object that pulls all 63 of zod's locales into the bundle (and the proxy's heap).",
-            },
-          ],
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message:
+            "Use `import * as z from 'zod'`: the named `z` is a namespace object that pulls all 63 of zod's locales into the bundle (and the proxy's heap).",
+        },
+      ],
         },
       ],
     },
