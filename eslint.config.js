@@ -19,8 +19,6 @@ export default tseslint.config(
             "Use `import * as z from 'zod'`: the named `z` is a namespace object that pulls all 63 of zod's locales into the bundle (and the proxy's heap).",
         },
       ],
-        },
-      ],
     },
   },
   {
