@@ -7,6 +7,9 @@
  *                            [--mode rate|bulk] [--peer ekslink|naive] [--strace] [--out DIR]
  *
  * --strace counts the proxy's system calls (strace -c) instead of profiling its CPU.
+ * Environment: EKL_NODE_FLAGS replaces --cpu-prof with other node flags (e.g. "--trace-gc";
+ * "" for none), EKL_STRACE replaces "strace -f -c", EKL_PROXY_STDOUT appends the proxy's
+ * output to that file.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -74,6 +77,12 @@ function summarize(profile: CpuProfile, top = 25): string {
   return `total sampled ${(total / 1000).toFixed(0)} ms\n\nby function (self):\n${rows(byFn)}\n\nby file (self):\n${rows(byFile)}\n`;
 }
 
+/** EKL_NODE_FLAGS (space-separated) or --cpu-prof; profiles go to `out`. */
+function nodeFlags(out: string): string[] {
+  const flags = (process.env.EKL_NODE_FLAGS ?? '--cpu-prof').split(' ').filter((f) => f !== '');
+  return flags.includes('--cpu-prof') ? [...flags, `--cpu-prof-dir=${out}`] : flags;
+}
+
 async function main(): Promise<void> {
   const out = flags.out ?? (await mkdtemp(join(tmpdir(), 'ekslink-profile-')));
   await mkdir(out, { recursive: true });
@@ -107,12 +116,7 @@ async function main(): Promise<void> {
         process.execPath,
         ...args,
       ]
-    : [
-        process.execPath,
-        ...(process.env.EKL_NODE_FLAGS ?? '--cpu-prof').split(' '),
-        `--cpu-prof-dir=${out}`,
-        ...args,
-      ];
+    : [process.execPath, ...nodeFlags(out), ...args];
   const child = spawn(command!, commandArgs, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -11,6 +11,7 @@ import { ClientHelloReader } from './client-hello.js';
 import type { CloseReason } from './close-reason.js';
 import type { ProxyConfig, Route } from './config.js';
 import type { ConnectionLog } from './connection-log.js';
+import type { KeepAliveArming } from './keepalive-arming.js';
 import { dial, DialCancel, type FailureMemory, type KeepAliveSettings, type RoundRobin } from './dialer.js';
 import {
   CLOSE_REASON_OF,
@@ -58,6 +59,8 @@ export interface ConnectionDeps {
   readonly balancer: RoundRobin;
   /** Writes the connection's one log line. */
   readonly log: ConnectionLog;
+  /** Turns on keepalive for spliced connections that live past a second. */
+  readonly keepAliveArming: KeepAliveArming;
   readonly observer: ProxyObserver;
   /** Called once, after the log line. */
   readonly onClosed: (connection: ProxyConnection) => void;
@@ -249,7 +252,7 @@ export class ProxyConnection {
         connectTimeoutMs: config.upstream.connectTimeoutMs,
         failures,
         turn: balancer.next(route.name),
-        keepAlive: this.ctx.keepAlive,
+        // No keepalive here: the splice arms it on both sockets if the connection lives on.
         cancel: this.dialCancel,
         onAttempt: (result, sec) => observer.upstreamConnect(route.name, result, sec),
       });
@@ -280,6 +283,7 @@ export class ProxyConnection {
       this.hello.bytes,
       {
         keepAlive: this.ctx.keepAlive,
+        arming: this.deps.keepAliveArming,
         idleTimeoutMs: connections.idleTimeoutMs,
         halfCloseTimeoutMs: connections.halfCloseTimeoutMs,
       },

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from './config.js';
 import { ConnectionLog } from './connection-log.js';
+import { KeepAliveArming } from './keepalive-arming.js';
 import { buildConnectionContext, ProxyConnection, type ConnectionContext } from './connection.js';
 import { FailureMemory, RoundRobin } from './dialer.js';
 import { ProxyError } from './errors.js';
@@ -47,6 +48,7 @@ export class ProxyServer {
   private readonly balancer = new RoundRobin();
   private readonly logger: Logger;
   private readonly connectionLog: ConnectionLog;
+  private readonly keepAliveArming = new KeepAliveArming();
   private readonly observer: ProxyObserver;
   private readonly reusePort: boolean;
   /** Unique within this process and across workers: a random prefix and a counter. */
@@ -157,6 +159,7 @@ export class ProxyServer {
   destroy(): void {
     void this.stopAccepting();
     for (const c of this.connections) c.destroy('shutdown');
+    this.keepAliveArming.close();
     this.resolver.close();
   }
 
@@ -173,6 +176,7 @@ export class ProxyServer {
       failures: this.failures,
       balancer: this.balancer,
       log: this.connectionLog,
+      keepAliveArming: this.keepAliveArming,
       observer: this.observer,
       onClosed: (c) => this.onClosed(c),
     });
