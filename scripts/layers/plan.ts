@@ -115,8 +115,8 @@ export const PLAN: LayerPlan = {
       },
       { name: 'verify', paths: ['verify/'], why: 'ekslink verify: the path checked hop by hop' },
       {
-        name: 'testbed',
-        paths: ['testbed/'],
+        name: 'standins',
+        paths: ['standins/'],
         why: 'stand-ins for the world around ekslink (DNS server, CA, EKS API) for the demo, the benchmark and the tests; the parts never import them',
       },
     ],
