@@ -4,7 +4,7 @@
  * process, so its CPU is not counted. Each CPU and latency phase is repeated and the median
  * kept, because the machine is shared and any one reading can be disturbed.
  */
-import type { TestDnsServer } from '../testbed/dns-server.js';
+import type { TestDnsServer } from '../standins/dns-server.js';
 import type { LoadResult, LoadSpec } from './load-client.js';
 import type { LoadClient } from './load-process.js';
 import type { Peer, TrafficKind } from './peers.js';

@@ -14,7 +14,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { TestPki } from '../testbed/pki.js';
+import type { TestPki } from '../standins/pki.js';
 
 export type UpstreamKind = 'plain' | 'tls';
 export type Command = 'R' | 'B' | 'E' | 'H';

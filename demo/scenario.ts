@@ -2,6 +2,9 @@
  * The demo scenario: a private EKS API stand-in whose ENIs rotate, a DNS server that follows
  * them, the real ekslink proxy in front, and a real kubectl that must not notice. Everything
  * runs on loopback in one process tree and is cleaned up on every exit path.
+ *
+ * Over 300 lines on purpose: one scenario read top to bottom (set up, drive, tear down on
+ * every exit path); each piece it drives already has its own file in demo/.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
@@ -9,9 +12,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EkslinkError } from '../common/errors.js';
-import { TestDnsServer } from '../testbed/dns-server.js';
-import { EksStandin } from '../testbed/eks-standin.js';
-import { createPki } from '../testbed/pki.js';
+import { TestDnsServer } from '../standins/dns-server.js';
+import { EksStandin } from '../standins/eks-standin.js';
+import { createPki } from '../standins/pki.js';
 import { BuiltinClient } from './builtin-client.js';
 import type { ClientTarget, DemoClient, WatchHandle } from './client.js';
 import { findKubectl, KubectlClient, kubectlRuns } from './kubectl-driver.js';

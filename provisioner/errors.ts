@@ -1,3 +1,4 @@
+import { defineErrorFamily } from '../common/error-family.js';
 import { EkslinkError, type EkslinkErrorOptions } from '../common/errors.js';
 
 /** Stable codes of the provisioner's errors: code -> meaning and fix (rendered into docs/errors.md). */
@@ -41,8 +42,11 @@ export const ERROR_CATALOG = {
 export type ProvisionErrorCode = keyof typeof ERROR_CATALOG;
 
 /** A provisioner error; `awsCode` keeps the AWS error code when AWS was the cause. */
-export class ProvisionError extends EkslinkError {
-  override name = 'ProvisionError';
+export class ProvisionError extends defineErrorFamily({
+  name: 'ProvisionError',
+  catalog: ERROR_CATALOG,
+  source: 'aws',
+}) {
   readonly awsCode: string | undefined;
 
   constructor(
@@ -50,7 +54,7 @@ export class ProvisionError extends EkslinkError {
     message: string,
     options: EkslinkErrorOptions & { awsCode?: string } = {},
   ) {
-    super(code, message, { source: 'aws', ...options });
+    super(code, message, options);
     this.awsCode = options.awsCode;
   }
 }

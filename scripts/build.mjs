@@ -1,12 +1,22 @@
 // Bundles the one CLI into dist/: what the tests spawn, the Docker image copies and the CDK asset ships.
+// `node scripts/build.mjs OUTDIR` writes the same bundle into a new or empty OUTDIR instead: the demo
+// tests spawn such a private copy, which a concurrent `npm run build` (it empties dist/) cannot pull
+// out from under them.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 
-rmSync('dist', { recursive: true, force: true });
+const outDir = process.argv[2] ?? 'dist';
+if (outDir === 'dist') {
+  rmSync('dist', { recursive: true, force: true });
+} else if (existsSync(outDir) && readdirSync(outDir).length > 0) {
+  // Never empty a directory that was named by hand: it may hold anything.
+  console.error(`scripts/build.mjs: ${outDir} is not empty; name a new or empty directory`);
+  process.exit(2);
+}
 await build({
   // proxy-worker: what a data-plane worker process runs (the data path only, see proxy/worker-main.ts).
   entryPoints: { ekslink: 'cli/main.ts', 'proxy-worker': 'proxy/worker-main.ts' },
-  outdir: 'dist',
+  outdir: outDir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: true,

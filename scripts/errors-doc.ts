@@ -1,6 +1,6 @@
 // Writes docs/errors.md from the error catalogs in the source.
 import { writeFileSync } from 'node:fs';
-import { renderErrorsDoc } from '../common/error-catalogs.js';
+import { renderErrorsDoc } from './error-catalogs.js';
 
 writeFileSync('docs/errors.md', renderErrorsDoc());
 console.log('wrote docs/errors.md');

@@ -2,7 +2,7 @@
  * Errors thrown while synthesizing the infra app. Construct props are checked in the
  * constructor, before any resource exists, so `cdk synth` fails with one precise message.
  */
-import { EkslinkError } from '../../common/errors.js';
+import { defineErrorFamily } from '../../common/error-family.js';
 
 /** Stable codes of the infra part: code -> meaning and fix (docs/errors.md is generated from it). */
 export const ERROR_CATALOG = {
@@ -20,12 +20,12 @@ export const ERROR_CATALOG = {
 
 export type InfraErrorCode = keyof typeof ERROR_CATALOG;
 
-export class InfraError extends EkslinkError {
-  override name = 'InfraError';
-  constructor(code: InfraErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, { source: 'config', ...options });
-  }
-}
+/** An infra app or construct prop is wrong; found at synth time, so the source is the config. */
+export class InfraError extends defineErrorFamily({
+  name: 'InfraError',
+  catalog: ERROR_CATALOG,
+  source: 'config',
+}) {}
 
 function show(value: unknown): string {
   const text = JSON.stringify(value);

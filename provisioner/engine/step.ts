@@ -29,7 +29,7 @@
  * `iam-policy` output is built from these declarations, and a test checks that every call
  * recorded during apply and destroy is covered by them.
  */
-import type { IamPermission } from '../iam/policy.js';
+import type { IamPermission } from './permission.js';
 
 /** `replace`: delete a resource that can never work again (e.g. state `failed`) and create a new one. */
 export type ChangeAction = 'create' | 'update' | 'replace' | 'delete' | 'none';

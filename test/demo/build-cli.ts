@@ -1,31 +1,13 @@
 /**
- * Bundles the CLI exactly as scripts/build.mjs does, but into a private directory: the demo
- * tests then spawn their own copy, which a concurrent `npm run build` (it empties dist/)
- * cannot pull out from under them.
+ * The demo tests' private copy of the CLI bundle, built by the one build (scripts/build.mjs)
+ * into a directory of their own: a concurrent `npm run build` (it empties dist/) cannot pull
+ * it out from under them.
  */
-import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export async function buildCliTo(outDir: string): Promise<string> {
-  await build({
-    entryPoints: { ekslink: 'cli/main.ts' },
-    outdir: outDir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node24',
-    legalComments: 'none',
-    banner: {
-      js: "import { createRequire as __ekslinkCreateRequire } from 'node:module'; const require = __ekslinkCreateRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs', outDir]);
   return join(outDir, 'ekslink.mjs');
-}
-
-// `npx tsx test/demo/build-cli.ts OUTDIR` builds by hand.
-if (process.argv[1]?.endsWith('build-cli.ts') && process.argv[2]) {
-  console.log(await buildCliTo(process.argv[2]));
 }

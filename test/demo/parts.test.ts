@@ -12,8 +12,8 @@ import { addressRange, defaultIntervalMs, planRotations } from '../../demo/rotat
 import { createState, recordRequest, totalFailures, type DemoState } from '../../demo/state.js';
 import { formatSummary, verdict } from '../../demo/summary.js';
 import { parseProxyConfig } from '../../proxy/config.js';
-import { EksStandin } from '../../testbed/eks-standin.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { EksStandin } from '../../standins/eks-standin.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 
 const HOST = '3f1b2c9d0e8a7f6b5c4d3e2f1a0b9c8d.gr7.us-east-1.eks.amazonaws.com';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ERROR_SECTIONS, MESSAGE_CODES, renderErrorsDoc } from '../../common/error-catalogs.js';
+import { ERROR_SECTIONS, MESSAGE_CODES, renderErrorsDoc } from '../../scripts/error-catalogs.js';
 
 describe('docs/errors.md', () => {
   it('is what the catalogs generate (run `npm run docs:errors` after adding a code)', () => {

@@ -36,7 +36,7 @@ import { InfraError } from '../../infra/lib/errors.js';
 import { ProxyFleet } from '../../infra/lib/proxy-fleet.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
 import { readOutputsFile } from '../../provisioner/outputs-file.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { fleetProps, onlyResource, rulesOf, userDataOf, type Rule } from '../infra/helpers.js';
 import { UNIT_PATH } from '../infra/unit-path.js';
 import { startWorld, type World } from '../provisioner/world.js';

@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { TestPki } from '../../testbed/pki.js';
+import type { TestPki } from '../../standins/pki.js';
 
 export interface VpcFixtureConfig {
   eksHostname: string;

@@ -6,7 +6,7 @@ import { validateConfig } from '../../common/config-file.js';
 import { ConfigError, EkslinkError } from '../../common/errors.js';
 import { buildKubeconfig } from '../../provisioner/kubeconfig/build.js';
 import { kubeconfigInputSchema, parseServer } from '../../provisioner/kubeconfig/input.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { ekslink, fakeAwsCli, kubectl, TempDirs } from './helpers.js';
 
 const EKS_HOST = '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com';

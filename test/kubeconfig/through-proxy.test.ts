@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { parseProxyConfig } from '../../proxy/config.js';
 import { ProxyServer } from '../../proxy/server.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { EksStandin } from '../../testbed/eks-standin.js';
-import { createPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { EksStandin } from '../../standins/eks-standin.js';
+import { createPki } from '../../standins/pki.js';
 import { ekslink, fakeAwsCli, kubectl, TempDirs } from './helpers.js';
 
 const EKS_HOST = 'fedcba9876543210fedcba9876543210.yl4.eu-west-1.eks.amazonaws.com';

@@ -24,7 +24,7 @@ import { endpointAddresses } from '../../provisioner/topologies/gcp-to-aws/endpo
 import type { GcpToAwsContext } from '../../provisioner/topologies/gcp-to-aws/context.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
 import { mergeEndpointAddresses } from '../../provisioner/wireguard/from-outputs.js';
-import { createPki } from '../../testbed/pki.js';
+import { createPki } from '../../standins/pki.js';
 import { fakeAwsCli, kubectl } from '../kubeconfig/helpers.js';
 import { EKS_HOST, startWorld, type World } from './world.js';
 

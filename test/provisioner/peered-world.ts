@@ -9,7 +9,7 @@ import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { PeeredConfigInput } from '../../provisioner/topologies/peered/config.js';
 import type { Deployment } from '../../provisioner/topologies/topology.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
 import { startMoto, type MotoServer } from './moto.js';
 import { motoCredentials, type StaticCredentials } from './peered-moto-accounts.js';
 import { Route53Fake } from './peered-route53-fake.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPki, type TestPki } from '../../testbed/pki.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
 import { CountingObserver, EchoUpstreams, startProxy, whoServes, type TestProxy } from './helpers.js';
 
 // This file's loopback block: 127.0.105.0/24.

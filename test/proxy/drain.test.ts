@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyConfigInput } from '../../proxy/config.js';
 import { runProxy } from '../../proxy/run.js';
 import { LogSink } from './helpers.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { openStream, ProxyProcess, startStreamUpstream, tryHandshake } from './lifecycle-harness.js';
 
 // This file's loopback block: 127.0.210.0/24.

@@ -5,8 +5,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPki, type TestPki } from '../../testbed/pki.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
 import { NODE, parseMetrics, ProxyProcess, startStreamUpstream } from './lifecycle-harness.js';
 
 // This file's loopback block: 127.0.124.0/24.

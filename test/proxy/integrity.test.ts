@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPki, type TestPki } from '../../testbed/pki.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
 import { closeServer, startProxy, type TestProxy } from './helpers.js';
 
 // This file's loopback block: 127.0.109.0/24.

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPki, type TestPki } from '../../testbed/pki.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { EksStandin } from '../../testbed/eks-standin.js';
-import { renderKubeconfig } from '../../testbed/kubeconfig.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { EksStandin } from '../../standins/eks-standin.js';
+import { renderKubeconfig } from '../../standins/kubeconfig.js';
 import { startProxy, type TestProxy } from './helpers.js';
 
 // This file's loopback block: 127.0.110.0/24.

@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll } from 'vitest';
 import type { ProxyConfigInput } from '../../proxy/config.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BUNDLE = join(ROOT, 'dist/ekslink.mjs');

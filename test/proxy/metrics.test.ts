@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyConfigInput } from '../../proxy/config.js';
 import { CLOSE_REASONS } from '../../proxy/close-reason.js';
 import { ProxyMetrics } from '../../proxy/metrics.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { parseMetrics, ProxyProcess, startStreamUpstream, tryHandshake } from './lifecycle-harness.js';
 
 // This file's loopback block: 127.0.213.0/24.

@@ -6,8 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import tls from 'node:tls';
-import { createPki } from '../../testbed/pki.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki } from '../../standins/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
 import { ProxyMetrics } from '../../proxy/metrics.js';
 import { EchoUpstreams, startProxy, whoServes } from './helpers.js';
 import { parseMetrics } from './lifecycle-harness.js';

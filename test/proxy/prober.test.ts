@@ -8,9 +8,9 @@ import { HealthServer } from '../../proxy/health-server.js';
 import { ProxyMetrics } from '../../proxy/metrics.js';
 import { Prober, type ProberSettings } from '../../proxy/prober.js';
 import { Resolver } from '../../proxy/resolver.js';
-import { EksStandin } from '../../testbed/eks-standin.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { EksStandin } from '../../standins/eks-standin.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 
 // This file's loopback block: 127.0.201.0/24.
 const SNI = 'abc.gr7.us-east-1.eks.amazonaws.com';

@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyConfigInput } from '../../proxy/config.js';
 import { encodeProxyHeader, type ProxyHeader } from '../../proxy/proxy-protocol.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { type Event, ProxyProcess, startStreamUpstream, tryHandshake } from './lifecycle-harness.js';
 
 // This file's loopback block: 127.0.214.0/24.

@@ -6,8 +6,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import {
   captureClientHello,
   EchoUpstreams,

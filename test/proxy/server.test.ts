@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProxyConfig, type ProxyConfigInput } from '../../proxy/config.js';
 import { encodeProxyHeader } from '../../proxy/proxy-protocol.js';
 import { ProxyServer } from '../../proxy/server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
 import {
   captureClientHello,
   closeServer,

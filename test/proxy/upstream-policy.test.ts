@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProxyConfig } from '../../proxy/config.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
-import { TestDnsServer } from '../../testbed/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
 import {
   closeServer,
   CountingObserver,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { serverLookup } from '../../verify/resolve.js';
 import { runVerify } from '../../verify/runner.js';
 import type { HopName, VerifyReport, VerifyTarget } from '../../verify/types.js';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { TestPki } from '../../testbed/pki.js';
+import type { TestPki } from '../../standins/pki.js';
 
 /** A TLS alert record: fatal (2), unrecognized_name (112), as the ekslink proxy sends on a refused SNI. */
 export const UNRECOGNIZED_NAME_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70]);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, UsageError } from '../../common/errors.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { parseServer, resolveTarget } from '../../verify/target.js';
 
 let dir: string;

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundlePaths, renderBundle, writeBundle } from '../../provisioner/wireguard/bundle.js';
 import { parseWireguardConfig, type WireguardConfig } from '../../provisioner/wireguard/config.js';
-import { createPki } from '../../testbed/pki.js';
+import { createPki } from '../../standins/pki.js';
 import { cannotRunHere } from '../system-tools.js';
 import { NetnsLab, netnsUnavailableReason, sh } from './netns-lab.js';
 

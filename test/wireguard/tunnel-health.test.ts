@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILED_CHECKS_TO_MARK, tunnelHealthScript } from '../../infra/lib/wireguard-health.js';
 import { bundlePaths, renderBundle, writeBundle } from '../../provisioner/wireguard/bundle.js';
 import { parseWireguardConfig, type WireguardConfig } from '../../provisioner/wireguard/config.js';
-import { createPki } from '../../testbed/pki.js';
+import { createPki } from '../../standins/pki.js';
 import type { FakeEvent } from '../infra/instance-fake.js';
 import { NetnsLab, netnsUnavailableReason, sh } from './netns-lab.js';
 

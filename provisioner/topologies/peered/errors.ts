@@ -1,4 +1,4 @@
-import { EkslinkError, type EkslinkErrorOptions } from '../../../common/errors.js';
+import { defineErrorFamily } from '../../../common/error-family.js';
 
 /** Stable codes of the peered topology's checks: code -> meaning and fix (rendered into docs/errors.md). */
 export const ERROR_CATALOG = {
@@ -29,9 +29,8 @@ export const ERROR_CATALOG = {
 export type PeeredErrorCode = keyof typeof ERROR_CATALOG;
 
 /** A check of the peered topology failed; the message names the resource, what was found and the fix. */
-export class PeeredError extends EkslinkError {
-  override name = 'PeeredError';
-  constructor(code: PeeredErrorCode, message: string, options: EkslinkErrorOptions = {}) {
-    super(code, message, { source: 'config', ...options });
-  }
-}
+export class PeeredError extends defineErrorFamily({
+  name: 'PeeredError',
+  catalog: ERROR_CATALOG,
+  source: 'config',
+}) {}

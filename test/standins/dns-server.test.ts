@@ -3,8 +3,8 @@ import { promises as dnsPromises } from 'node:dns';
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestDnsServer } from '../../testbed/dns-server.js';
-import { encodeName, readName, decodeQuery } from '../../testbed/dns-wire.js';
+import { TestDnsServer } from '../../standins/dns-server.js';
+import { encodeName, readName, decodeQuery } from '../../standins/dns-wire.js';
 
 const NAME = '3F1B2C9D0E8A7F6B5C4D3E2F1A0B9C8D.gr7.us-east-1.eks.amazonaws.com';
 

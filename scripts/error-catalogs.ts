@@ -1,7 +1,8 @@
 /**
  * Every error code ekslink can print, gathered from each part's catalog. docs/errors.md is
  * generated from this list (`npm run docs:errors`), and a test keeps the two, and the codes
- * used in the source, in step.
+ * used in the source, in step. It lives beside scripts/errors-doc.ts, not in common/: it imports
+ * every part's catalog, and common/ imports nothing above it.
  */
 import { ERROR_CATALOG as demo } from '../demo/errors.js';
 import { MSG } from '../provisioner/engine/messages.js';
@@ -13,7 +14,7 @@ import { ERROR_CATALOG as wireguard } from '../provisioner/wireguard/errors.js';
 import { ERROR_CATALOG as proxy } from '../proxy/errors.js';
 import { PROXY_PROTOCOL_ERROR_CATALOG as proxyProtocol } from '../proxy/proxy-protocol.js';
 import { ERROR_CATALOG as verify } from '../verify/errors.js';
-import { EXIT_CODE_DOC } from './exit-codes.js';
+import { EXIT_CODE_DOC } from '../common/exit-codes.js';
 
 export interface CatalogSection {
   readonly title: string;

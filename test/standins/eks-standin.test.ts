@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EksStandin, ENI_HEADER } from '../../testbed/eks-standin.js';
-import { renderKubeconfig } from '../../testbed/kubeconfig.js';
-import { createPki, type TestPki } from '../../testbed/pki.js';
+import { EksStandin, ENI_HEADER } from '../../standins/eks-standin.js';
+import { renderKubeconfig } from '../../standins/kubeconfig.js';
+import { createPki, type TestPki } from '../../standins/pki.js';
 import { cannotRunHere, missingCommandsReason } from '../system-tools.js';
 
 const HOST = '3f1b2c9d0e8a7f6b5c4d3e2f1a0b9c8d.gr7.us-east-1.eks.amazonaws.com';
