@@ -30,6 +30,7 @@ import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, type Op } from '../shared/ops.js';
 import { collectPages } from '../shared/pages.js';
 import { resourceNames } from './config.js';
+import { onElb } from './nlb-iam.js';
 import { createSecurityGroup } from './create-security-group.js';
 import type { GcpToAwsContext } from './context.js';
 
@@ -332,7 +333,7 @@ export const NLB_SECURITY_GROUP_PERMISSIONS: readonly IamPermission[] = [
   {
     why: 'attach the NLB security group and turn PrivateLink inbound enforcement off',
     actions: ['elasticloadbalancing:SetSecurityGroups'],
-    resources: ['*'],
+    ...onElb(['loadBalancer']),
     tagCondition: 'resource',
   },
 ];
