@@ -83,7 +83,8 @@ export function arnMatches(pattern: string, arn: string): boolean {
   if (pattern === '*') return true;
   const p = splitArn(pattern);
   const a = splitArn(arn);
-  if (p === undefined || a === undefined) return globToRegex(pattern).test(arn);
+  // A pattern that starts like an ARN but lacks segments matches nothing.
+  if (p === undefined || a === undefined) return !pattern.startsWith('arn:') && globToRegex(pattern).test(arn);
   return p.every((seg, i) => globToRegex(seg).test(a[i]!));
 }
 
@@ -179,6 +180,14 @@ function conditionsHold(statement: EvaluatedStatement, context: Readonly<Record<
 }
 
 function statementApplies(statement: EvaluatedStatement, request: AuthorizationRequest): boolean {
+  if ((statement.Action === undefined) === (statement.NotAction === undefined))
+    throw new PolicyEvaluationError(
+      `statement ${statement.Sid ?? '(no Sid)'} needs exactly one of Action and NotAction (IAM JSON policy reference)`,
+    );
+  if ((statement.Resource === undefined) === (statement.NotResource === undefined))
+    throw new PolicyEvaluationError(
+      `statement ${statement.Sid ?? '(no Sid)'} needs exactly one of Resource and NotResource (identity policies)`,
+    );
   const actionHit =
     statement.Action !== undefined
       ? list(statement.Action).some((p) => actionMatches(p, request.action))
