@@ -79,7 +79,8 @@ export function motoFacts(motoUrl: string): ResourceFacts {
       const item = await ec2Item(account, region, id);
       if (item === undefined) return undefined;
       // The resource's own tag set (an item has one, directly under it).
-      const tagSet = /<tagSet>([\s\S]*?)<\/tagSet>/.exec(item)?.[1] ?? /<tags>([\s\S]*?)<\/tags>/.exec(item)?.[1] ?? '';
+      const tagSet =
+        /<tagSet>([\s\S]*?)<\/tagSet>/.exec(item)?.[1] ?? /<tags>([\s\S]*?)<\/tags>/.exec(item)?.[1] ?? '';
       return tagsOf(tagSet, 'key', 'value');
     },
     async vpcOf(account, region, id) {

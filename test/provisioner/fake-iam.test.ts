@@ -38,7 +38,12 @@ function ec2(): EC2Client {
 }
 
 function elbv2(): ElasticLoadBalancingV2Client {
-  const c = new ElasticLoadBalancingV2Client({ endpoint: front.url, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
+  const c = new ElasticLoadBalancingV2Client({
+    endpoint: front.url,
+    region: 'us-east-1',
+    credentials: creds,
+    maxAttempts: 1,
+  });
   clients.push(c);
   return c;
 }
@@ -50,7 +55,12 @@ function raw(): EC2Client {
   return c;
 }
 
-const allowAll = (...actions: string[]): EvaluatedStatement => ({ Sid: 'All', Effect: 'Allow', Action: actions, Resource: '*' });
+const allowAll = (...actions: string[]): EvaluatedStatement => ({
+  Sid: 'All',
+  Effect: 'Allow',
+  Action: actions,
+  Resource: '*',
+});
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -60,8 +70,11 @@ beforeAll(async () => {
   subnets = [];
   for (const [i, az] of ['us-east-1a', 'us-east-1b'].entries())
     subnets.push(
-      (await raw().send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.30.${i}.0/24`, AvailabilityZone: az })))
-        .Subnet!.SubnetId!,
+      (
+        await raw().send(
+          new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.30.${i}.0/24`, AvailabilityZone: az }),
+        )
+      ).Subnet!.SubnetId!,
     );
 }, 60_000);
 afterAll(async () => {
@@ -76,7 +89,9 @@ beforeEach(() => {
 
 describe('identities', () => {
   test('assumed-role sessions act as their role; other ARNs as themselves', async () => {
-    expect(principalArn('arn:aws:sts::111111111111:assumed-role/ekslink/session-1')).toBe('arn:aws:iam::111111111111:role/ekslink');
+    expect(principalArn('arn:aws:sts::111111111111:assumed-role/ekslink/session-1')).toBe(
+      'arn:aws:iam::111111111111:role/ekslink',
+    );
     expect(principalArn('arn:aws:sts::111111111111:user/moto')).toBe('arn:aws:sts::111111111111:user/moto');
     expect(await front.principalOf(creds.accessKeyId)).toEqual({ principal: ROLE, account: ACCOUNT });
   });
@@ -85,8 +100,12 @@ describe('identities', () => {
     const other = await motoCredentials(moto.url, '444444444444');
     const c = new EC2Client({ endpoint: front.url, region: 'us-east-1', credentials: other, maxAttempts: 1 });
     clients.push(c);
-    await expect(c.send(new DescribeSecurityGroupsCommand({}))).rejects.toMatchObject({ name: 'UnauthorizedOperation' });
-    expect(front.failures).toEqual([expect.stringContaining('no identity policy is set for arn:aws:iam::444444444444:role/ekslink-test')]);
+    await expect(c.send(new DescribeSecurityGroupsCommand({}))).rejects.toMatchObject({
+      name: 'UnauthorizedOperation',
+    });
+    expect(front.failures).toEqual([
+      expect.stringContaining('no identity policy is set for arn:aws:iam::444444444444:role/ekslink-test'),
+    ]);
   });
 });
 
@@ -98,9 +117,13 @@ describe('EC2', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'UnauthorizedOperation', $metadata: { httpStatusCode: 403 } });
     expect((err as Error).message).toMatch(
-      new RegExp(`^User: ${ROLE} is not authorized to perform: ec2:CreateSecurityGroup on resource: arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/new because no identity-based policy allows`),
+      new RegExp(
+        `^User: ${ROLE} is not authorized to perform: ec2:CreateSecurityGroup on resource: arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/new because no identity-based policy allows`,
+      ),
     );
-    const groups = await raw().send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: ['denied'] }] }));
+    const groups = await raw().send(
+      new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: ['denied'] }] }),
+    );
     expect(groups.SecurityGroups).toEqual([]);
     expect(front.log.at(-1)).toMatchObject({ operation: 'CreateSecurityGroup', outcome: 'denied' });
   });
@@ -128,24 +151,31 @@ describe('EC2', () => {
         TagSpecifications: [{ ResourceType: 'security-group', Tags: [TAG] }],
       });
     front.setPolicies(ROLE, [{ Statement: [create] }]);
-    await expect(ec2().send(tagged('no-tag-grant'))).rejects.toThrow(/ec2:CreateTags on resource: .*security-group\/new/);
+    await expect(ec2().send(tagged('no-tag-grant'))).rejects.toThrow(
+      /ec2:CreateTags on resource: .*security-group\/new/,
+    );
     front.setPolicies(ROLE, [{ Statement: [create, tagOnCreate] }]);
     const out = await ec2().send(tagged('tag-grant'));
     expect(out.GroupId).toMatch(/^sg-/);
-    expect(front.log.at(-1)!.authorizations.map((a) => [a.action, a.resource.replace(/^.*:/, ''), a.allowedBy])).toEqual([
+    expect(
+      front.log.at(-1)!.authorizations.map((a) => [a.action, a.resource.replace(/^.*:/, ''), a.allowedBy]),
+    ).toEqual([
       ['ec2:CreateSecurityGroup', 'security-group/new', ['Create']],
       ['ec2:CreateTags', 'security-group/new', ['TagOnCreate']],
       ['ec2:CreateSecurityGroup', `vpc/${vpcId}`, ['Create']],
     ]);
     // Tagging on its own (not part of a create) has no mapping: refused, never allowed.
-    await expect(ec2().send(new CreateTagsCommand({ Resources: [out.GroupId!], Tags: [TAG] }))).rejects.toThrow(
-      /ec2:CreateTags has no authorization mapping/,
-    );
+    await expect(
+      ec2().send(new CreateTagsCommand({ Resources: [out.GroupId!], Tags: [TAG] })),
+    ).rejects.toThrow(/ec2:CreateTags has no authorization mapping/);
   });
 
   test('aws:ResourceTag comes from the resource itself: an untagged group cannot be deleted under a tag condition', async () => {
-    const untagged = (await raw().send(new CreateSecurityGroupCommand({ GroupName: 'customer', Description: 'x', VpcId: vpcId })))
-      .GroupId!;
+    const untagged = (
+      await raw().send(
+        new CreateSecurityGroupCommand({ GroupName: 'customer', Description: 'x', VpcId: vpcId }),
+      )
+    ).GroupId!;
     const ours = (
       await raw().send(
         new CreateSecurityGroupCommand({
@@ -199,7 +229,12 @@ describe('ELBv2', () => {
     front.setPolicies(ROLE, [
       {
         Statement: [
-          { Sid: 'Create', Effect: 'Allow', Action: 'elasticloadbalancing:CreateLoadBalancer', Resource: `arn:aws:elasticloadbalancing:*:*:loadbalancer/net/${name}/*` },
+          {
+            Sid: 'Create',
+            Effect: 'Allow',
+            Action: 'elasticloadbalancing:CreateLoadBalancer',
+            Resource: `arn:aws:elasticloadbalancing:*:*:loadbalancer/net/${name}/*`,
+          },
           {
             Sid: 'TagOnCreate',
             Effect: 'Allow',
@@ -211,18 +246,34 @@ describe('ELBv2', () => {
       },
     ]);
     const denied = await elbv2()
-      .send(new CreateLoadBalancerCommand({ Name: 'shop', Type: 'network', Scheme: 'internal', Subnets: subnets, Tags: [TAG] }))
+      .send(
+        new CreateLoadBalancerCommand({
+          Name: 'shop',
+          Type: 'network',
+          Scheme: 'internal',
+          Subnets: subnets,
+          Tags: [TAG],
+        }),
+      )
       .catch((e: unknown) => e);
     expect(denied).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
     const lb = await elbv2().send(
-      new CreateLoadBalancerCommand({ Name: name, Type: 'network', Scheme: 'internal', Subnets: subnets, Tags: [TAG] }),
+      new CreateLoadBalancerCommand({
+        Name: name,
+        Type: 'network',
+        Scheme: 'internal',
+        Subnets: subnets,
+        Tags: [TAG],
+      }),
     );
     const arn = lb.LoadBalancers![0]!.LoadBalancerArn!;
     expect(front.log.at(-1)!.authorizations.map((a) => [a.action, a.resource.replace(/^.*:/, '')])).toEqual([
       ['elasticloadbalancing:CreateLoadBalancer', `loadbalancer/net/${name}/new`],
       ['elasticloadbalancing:AddTags', `loadbalancer/net/${name}/new`],
     ]);
-    await expect(elbv2().send(new AddTagsCommand({ ResourceArns: [arn], Tags: [TAG] }))).rejects.toMatchObject({
+    await expect(
+      elbv2().send(new AddTagsCommand({ ResourceArns: [arn], Tags: [TAG] })),
+    ).rejects.toMatchObject({
       name: 'AccessDenied',
     });
     // The ARN authorized for an existing NLB says `net`, whatever moto writes in its own.
@@ -234,16 +285,26 @@ describe('Route 53 requests', () => {
   const call = (method: string, path: string, body = '') =>
     route53Call(method, new URL(path, 'http://front'), body);
   test('the operation and the zone, change or VPC come from the REST path and body', () => {
-    expect(call('POST', '/2013-04-01/hostedzone/Z1/associatevpc', '<VPC><VPCId>vpc-1</VPCId></VPC>')).toMatchObject({
+    expect(
+      call('POST', '/2013-04-01/hostedzone/Z1/associatevpc', '<VPC><VPCId>vpc-1</VPCId></VPC>'),
+    ).toMatchObject({
       operation: 'AssociateVPCWithHostedZone',
     });
     expect(call('POST', '/2013-04-01/hostedzone/Z1/associatevpc')!.params.get('Id')).toBe('Z1');
-    expect(call('GET', '/2013-04-01/hostedzone/Z1/authorizevpcassociation')!.operation).toBe('ListVPCAssociationAuthorizations');
-    expect(call('POST', '/2013-04-01/hostedzone/Z1/authorizevpcassociation')!.operation).toBe('CreateVPCAssociationAuthorization');
-    expect(call('POST', '/2013-04-01/hostedzone/Z1/deauthorizevpcassociation')!.operation).toBe('DeleteVPCAssociationAuthorization');
+    expect(call('GET', '/2013-04-01/hostedzone/Z1/authorizevpcassociation')!.operation).toBe(
+      'ListVPCAssociationAuthorizations',
+    );
+    expect(call('POST', '/2013-04-01/hostedzone/Z1/authorizevpcassociation')!.operation).toBe(
+      'CreateVPCAssociationAuthorization',
+    );
+    expect(call('POST', '/2013-04-01/hostedzone/Z1/deauthorizevpcassociation')!.operation).toBe(
+      'DeleteVPCAssociationAuthorization',
+    );
     expect(call('GET', '/2013-04-01/hostedzone/Z1')!.operation).toBe('GetHostedZone');
     expect(call('GET', '/2013-04-01/change/C1')!.params.get('Id')).toBe('C1');
-    expect(call('GET', '/2013-04-01/hostedzonesbyvpc?vpcid=vpc-9&vpcregion=us-east-1')!.params.get('VPCId')).toBe('vpc-9');
+    expect(
+      call('GET', '/2013-04-01/hostedzonesbyvpc?vpcid=vpc-9&vpcregion=us-east-1')!.params.get('VPCId'),
+    ).toBe('vpc-9');
     expect(call('DELETE', '/2013-04-01/hostedzone/Z1')).toBeUndefined();
   });
 });

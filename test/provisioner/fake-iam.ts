@@ -128,7 +128,8 @@ export async function startIamFront(options: IamFrontOptions): Promise<IamFront>
     const xml = await res.text();
     const arn = /<Arn>([^<]+)<\/Arn>/.exec(xml)?.[1];
     const account = /<Account>(\d{12})<\/Account>/.exec(xml)?.[1];
-    if (!arn || !account) throw new Error(`IAM front: moto did not say who access key ${accessKeyId} is: ${xml}`);
+    if (!arn || !account)
+      throw new Error(`IAM front: moto did not say who access key ${accessKeyId} is: ${xml}`);
     const identity = { principal: principalArn(arn), account };
     identities.set(accessKeyId, identity);
     return identity;
@@ -213,7 +214,14 @@ export async function startIamFront(options: IamFrontOptions): Promise<IamFront>
       return refuse(err instanceof Error ? err.message : String(err));
     }
     const denied = judged.find((j) => j.decision !== 'allow');
-    log.push({ principal, account, service, operation, authorizations: judged, outcome: denied ? 'denied' : 'allowed' });
+    log.push({
+      principal,
+      account,
+      service,
+      operation,
+      authorizations: judged,
+      outcome: denied ? 'denied' : 'allowed',
+    });
     if (denied) {
       const why =
         denied.decision === 'explicit-deny'

@@ -8,7 +8,11 @@ import type { LoggedCall } from './fake-iam.js';
 import { actionMatches, arnMatches } from './iam-evaluate.js';
 
 /** `Sid: action on resource` for every pair of the policy that no logged call was allowed by. */
-export function unusedGrants(policy: PolicyDocument, principal: string, log: readonly LoggedCall[]): string[] {
+export function unusedGrants(
+  policy: PolicyDocument,
+  principal: string,
+  log: readonly LoggedCall[],
+): string[] {
   const allowed = log
     .filter((c) => c.principal === principal)
     .flatMap((c) => c.authorizations.filter((a) => a.decision === 'allow'));
@@ -17,7 +21,10 @@ export function unusedGrants(policy: PolicyDocument, principal: string, log: rea
     for (const action of st.Action) {
       for (const resource of st.Resource) {
         const used = allowed.some(
-          (a) => a.allowedBy.includes(st.Sid) && actionMatches(action, a.action) && arnMatches(resource, a.resource),
+          (a) =>
+            a.allowedBy.includes(st.Sid) &&
+            actionMatches(action, a.action) &&
+            arnMatches(resource, a.resource),
         );
         if (!used) unused.push(`${st.Sid}: ${action} on ${resource}`);
       }

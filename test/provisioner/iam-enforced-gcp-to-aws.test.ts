@@ -29,7 +29,10 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MSG } from '../../provisioner/engine/messages.js';
 import type { PolicyDocument } from '../../provisioner/iam/policy.js';
-import { gcpToAwsConfigSchema, type GcpToAwsConfigInput } from '../../provisioner/topologies/gcp-to-aws/config.js';
+import {
+  gcpToAwsConfigSchema,
+  type GcpToAwsConfigInput,
+} from '../../provisioner/topologies/gcp-to-aws/config.js';
 import { gcpToAws } from '../../provisioner/topologies/gcp-to-aws/index.js';
 import type { GcpToAwsOutputs } from '../../provisioner/topologies/gcp-to-aws/outputs.js';
 import { NONE, ONE_OF_EACH, taggedCounts } from './counts.js';
@@ -52,12 +55,20 @@ beforeAll(async () => {
   world = await startWorld();
   spareConsumerSubnet = (
     await world.aws.consumer.ec2.send(
-      new CreateSubnetCommand({ VpcId: world.consumer.vpcId, CidrBlock: '10.20.3.0/24', AvailabilityZone: 'us-east-1c' }),
+      new CreateSubnetCommand({
+        VpcId: world.consumer.vpcId,
+        CidrBlock: '10.20.3.0/24',
+        AvailabilityZone: 'us-east-1c',
+      }),
     )
   ).Subnet!.SubnetId!;
   spareSubnet = (
     await world.aws.provider.ec2.send(
-      new CreateSubnetCommand({ VpcId: world.provider.vpcId, CidrBlock: '10.10.3.0/24', AvailabilityZone: 'us-east-1c' }),
+      new CreateSubnetCommand({
+        VpcId: world.provider.vpcId,
+        CidrBlock: '10.10.3.0/24',
+        AvailabilityZone: 'us-east-1c',
+      }),
     )
   ).Subnet!.SubnetId!;
   front = await startIamFront({
@@ -68,7 +79,14 @@ beforeAll(async () => {
   const operator = await front.principalOf('AKIAEKSLINKTEST');
   front.setPolicies(operator.principal, [
     {
-      Statement: [{ Sid: 'AssumeTheProvisionerRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [ROLE.provider, ROLE.consumer] }],
+      Statement: [
+        {
+          Sid: 'AssumeTheProvisionerRoles',
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Resource: [ROLE.provider, ROLE.consumer],
+        },
+      ],
     },
   ]);
 }, 60_000);
@@ -102,7 +120,9 @@ async function defaultGroupOf(vpcId: string): Promise<string> {
 
 /** The deployment's NLB ARN (`ekl-<name>`). */
 async function lbArnOf(name: string, prefix: string): Promise<string> {
-  const out = await world.aws.provider.elbv2.send(new DescribeLoadBalancersCommand({ Names: [`ekl-${name}`] }));
+  const out = await world.aws.provider.elbv2.send(
+    new DescribeLoadBalancersCommand({ Names: [`ekl-${name}`] }),
+  );
   const arn = out.LoadBalancers![0]!.LoadBalancerArn!;
   expect(arn.startsWith(prefix.split(':').slice(0, 5).join(':'))).toBe(true);
   return arn;
@@ -127,7 +147,9 @@ async function foreignEndpoint(serviceId: string, accept: boolean): Promise<stri
   );
   const id = out.VpcEndpoint!.VpcEndpointId!;
   if (accept)
-    await world.aws.provider.ec2.send(new AcceptVpcEndpointConnectionsCommand({ ServiceId: serviceId, VpcEndpointIds: [id] }));
+    await world.aws.provider.ec2.send(
+      new AcceptVpcEndpointConnectionsCommand({ ServiceId: serviceId, VpcEndpointIds: [id] }),
+    );
   return id;
 }
 
@@ -142,10 +164,18 @@ async function drift(name: string, outputs: GcpToAwsOutputs): Promise<void> {
     new ModifyTargetGroupCommand({ TargetGroupArn: outputs.targetGroupArn!, HealthCheckIntervalSeconds: 30 }),
   );
   const stray = await elbv2.send(
-    new CreateTargetGroupCommand({ Name: `stray-${name}`, Protocol: 'TCP', Port: 443, VpcId: world.provider.vpcId, TargetType: 'instance' }),
+    new CreateTargetGroupCommand({
+      Name: `stray-${name}`,
+      Protocol: 'TCP',
+      Port: 443,
+      VpcId: world.provider.vpcId,
+      TargetType: 'instance',
+    }),
   );
   const lbArn = outputs.targetGroupArn!.replace(/:targetgroup\/.*$/, '');
-  const listeners = await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: await lbArnOf(name, lbArn) }));
+  const listeners = await elbv2.send(
+    new DescribeListenersCommand({ LoadBalancerArn: await lbArnOf(name, lbArn) }),
+  );
   await elbv2.send(
     new ModifyListenerCommand({
       ListenerArn: listeners.Listeners![0]!.ListenerArn!,
@@ -153,10 +183,16 @@ async function drift(name: string, outputs: GcpToAwsOutputs): Promise<void> {
     }),
   );
   await elbv2.send(
-    new SetSubnetsCommand({ LoadBalancerArn: await lbArnOf(name, lbArn), Subnets: [world.provider.subnetIds[0]!, spareSubnet] }),
+    new SetSubnetsCommand({
+      LoadBalancerArn: await lbArnOf(name, lbArn),
+      Subnets: [world.provider.subnetIds[0]!, spareSubnet],
+    }),
   );
   await ec2.send(
-    new ModifyVpcEndpointServiceConfigurationCommand({ ServiceId: outputs.endpointServiceId!, AcceptanceRequired: false }),
+    new ModifyVpcEndpointServiceConfigurationCommand({
+      ServiceId: outputs.endpointServiceId!,
+      AcceptanceRequired: false,
+    }),
   );
   await world.aws.consumer.ec2.send(
     new ModifyVpcEndpointCommand({
@@ -183,7 +219,9 @@ async function drift(name: string, outputs: GcpToAwsOutputs): Promise<void> {
   await world.aws.provider.ec2.send(
     new AuthorizeSecurityGroupIngressCommand({
       GroupId: outputs.loadBalancerSecurityGroupId!,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.10.0.0/16' }] }],
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.10.0.0/16' }] },
+      ],
     }),
   );
 }
@@ -191,7 +229,8 @@ async function drift(name: string, outputs: GcpToAwsOutputs): Promise<void> {
 /** The whole life of one deployment through the front; returns the log entries it made. */
 async function lifecycle(name: string) {
   const from = front.log.length;
-  const run = async (patch?: (c: GcpToAwsConfigInput) => void) => open(world, name, { patch: throughFront(patch) });
+  const run = async (patch?: (c: GcpToAwsConfigInput) => void) =>
+    open(world, name, { patch: throughFront(patch) });
 
   const a = await run();
   expect((await a.deployment.plan()).changed).toBeGreaterThan(0);
@@ -220,7 +259,9 @@ async function lifecycle(name: string) {
   expect((await c2.deployment.apply()).changed).toBe(1);
   c2.deployment.close();
 
-  const serviceId = world.fake.connections().find((x) => x.vpcEndpointId === outputs.vpcEndpointId)!.serviceId;
+  const serviceId = world.fake
+    .connections()
+    .find((x) => x.vpcEndpointId === outputs.vpcEndpointId)!.serviceId;
   await foreignEndpoint(serviceId, false);
   const d = await run();
   await d.deployment.destroy();
@@ -249,7 +290,10 @@ describe.each([
     expect(notAllowed(log)).toEqual([]);
     for (const account of ['provider', 'consumer'] as const) {
       expect(log.filter((c) => c.principal === ROLE[account]).length, account).toBeGreaterThan(10);
-      expect(unusedGrants(policies[account], ROLE[account], log), `${account}: statements no call used`).toEqual([]);
+      expect(
+        unusedGrants(policies[account], ROLE[account], log),
+        `${account}: statements no call used`,
+      ).toEqual([]);
     }
   }, 120_000);
 });

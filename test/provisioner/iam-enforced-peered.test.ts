@@ -37,7 +37,12 @@ beforeEach(async () => {
   front.setPolicies(operator.principal, [
     {
       Statement: [
-        { Sid: 'AssumeTheProvisionerRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [ROLE.requester, ROLE.accepter] },
+        {
+          Sid: 'AssumeTheProvisionerRoles',
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Resource: [ROLE.requester, ROLE.accepter],
+        },
       ],
     },
   ]);
@@ -70,7 +75,9 @@ async function deletePeeringOutOfBand(): Promise<void> {
   const out = await ec2.send(new DescribeVpcPeeringConnectionsCommand({}));
   const live = (out.VpcPeeringConnections ?? []).filter((p) => p.Status?.Code === 'active');
   expect(live).toHaveLength(1);
-  await ec2.send(new DeleteVpcPeeringConnectionCommand({ VpcPeeringConnectionId: live[0]!.VpcPeeringConnectionId! }));
+  await ec2.send(
+    new DeleteVpcPeeringConnectionCommand({ VpcPeeringConnectionId: live[0]!.VpcPeeringConnectionId! }),
+  );
 }
 
 async function lifecycle(): Promise<LoggedCall[]> {
@@ -92,16 +99,26 @@ async function lifecycle(): Promise<LoggedCall[]> {
  */
 async function transitGateway(): Promise<{ transitGatewayId: string; requesterAttachmentId: string }> {
   const ec2 = ctx.world.ec2(REQUESTER);
-  const transitGatewayId = (await ec2.send(new CreateTransitGatewayCommand({}))).TransitGateway!.TransitGatewayId!;
-  const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: ctx.world.requesterVpc, CidrBlock: '10.1.1.0/24' })))
-    .Subnet!.SubnetId!;
+  const transitGatewayId = (await ec2.send(new CreateTransitGatewayCommand({}))).TransitGateway!
+    .TransitGatewayId!;
+  const subnet = (
+    await ec2.send(new CreateSubnetCommand({ VpcId: ctx.world.requesterVpc, CidrBlock: '10.1.1.0/24' }))
+  ).Subnet!.SubnetId!;
   const requesterAttachmentId = (
     await ec2.send(
-      new CreateTransitGatewayVpcAttachmentCommand({ TransitGatewayId: transitGatewayId, VpcId: ctx.world.requesterVpc, SubnetIds: [subnet] }),
+      new CreateTransitGatewayVpcAttachmentCommand({
+        TransitGatewayId: transitGatewayId,
+        VpcId: ctx.world.requesterVpc,
+        SubnetIds: [subnet],
+      }),
     )
   ).TransitGatewayVpcAttachment!.TransitGatewayAttachmentId!;
   await ec2.send(
-    new CreateRouteCommand({ RouteTableId: ctx.world.requesterRtb, DestinationCidrBlock: '10.2.0.0/16', TransitGatewayId: transitGatewayId }),
+    new CreateRouteCommand({
+      RouteTableId: ctx.world.requesterRtb,
+      DestinationCidrBlock: '10.2.0.0/16',
+      TransitGatewayId: transitGatewayId,
+    }),
   );
   return { transitGatewayId, requesterAttachmentId };
 }
@@ -123,12 +140,18 @@ function usePolicies(form: 'config' | 'none', extra: Partial<PeeredConfigInput> 
   return policies;
 }
 
-function expectEnforcedAndUsed(policies: Record<'requester' | 'accepter', PolicyDocument>, log: readonly LoggedCall[]) {
+function expectEnforcedAndUsed(
+  policies: Record<'requester' | 'accepter', PolicyDocument>,
+  log: readonly LoggedCall[],
+) {
   expect(front.failures).toEqual([]);
   expect(notAllowed(log)).toEqual([]);
   for (const account of ['requester', 'accepter'] as const) {
     expect(log.filter((c) => c.principal === ROLE[account]).length, account).toBeGreaterThan(3);
-    expect(unusedGrants(policies[account], ROLE[account], log), `${account}: statements no call used`).toEqual([]);
+    expect(
+      unusedGrants(policies[account], ROLE[account], log),
+      `${account}: statements no call used`,
+    ).toEqual([]);
   }
 }
 
@@ -142,9 +165,18 @@ describe('peered under the printed policies', () => {
     const tgw = await transitGateway();
     const policies = usePolicies('config', { transitGateway: tgw });
     const actions = JSON.stringify(policies);
-    for (const write of ['CreateVpcPeeringConnection', 'AcceptVpcPeeringConnection', 'DeleteVpcPeeringConnection', 'CreateRoute', 'ReplaceRoute', 'DeleteRoute'])
+    for (const write of [
+      'CreateVpcPeeringConnection',
+      'AcceptVpcPeeringConnection',
+      'DeleteVpcPeeringConnection',
+      'CreateRoute',
+      'ReplaceRoute',
+      'DeleteRoute',
+    ])
       expect(actions, write).not.toContain(`ec2:${write}"`);
-    expect(policies.accepter.Statement.flatMap((st) => st.Action)).not.toContain('ec2:DescribeTransitGatewayAttachments');
+    expect(policies.accepter.Statement.flatMap((st) => st.Action)).not.toContain(
+      'ec2:DescribeTransitGatewayAttachments',
+    );
     await tgwAttempt(tgw);
     expect(front.failures).toEqual([]);
     expect(notAllowed(front.log)).toEqual([]);
@@ -157,7 +189,9 @@ describe('peered under the printed policies', () => {
     await tgwAttempt(tgw);
     // With the data-plane attachment configured, it is read too (one that is not there: the accept step says so).
     const accepterAttachmentId = 'tgw-attach-0123456789abcdef0';
-    await expect((await open({ transitGateway: { ...tgw, accepterAttachmentId } })).apply()).rejects.toMatchObject({
+    await expect(
+      (await open({ transitGateway: { ...tgw, accepterAttachmentId } })).apply(),
+    ).rejects.toMatchObject({
       site: { step: 'peering-accept' },
       cause: { code: 'EKL_PEERED_TGW_ATTACHMENT' },
     });

@@ -48,7 +48,9 @@ describe('evaluation order', () => {
   });
 
   test('NotAction and NotResource invert the match', () => {
-    expect(evaluate([policy(allow({ Action: undefined, NotAction: 'ec2:Create*' }))], req()).decision).toBe('allow');
+    expect(evaluate([policy(allow({ Action: undefined, NotAction: 'ec2:Create*' }))], req()).decision).toBe(
+      'allow',
+    );
     expect(evaluate([policy(allow({ Action: undefined, NotAction: 'ec2:Delete*' }))], req()).decision).toBe(
       'implicit-deny',
     );
@@ -108,9 +110,15 @@ describe('conditions', () => {
         ArnEquals: { 'ec2:Vpc': 'arn:aws:ec2:us-east-1:1:vpc/vpc-1' },
       },
     });
-    const full = { 'aws:RequestTag/a': '1', 'ec2:CreateAction': 'CreateVpcEndpoint', 'ec2:Vpc': 'arn:aws:ec2:us-east-1:1:vpc/vpc-1' };
+    const full = {
+      'aws:RequestTag/a': '1',
+      'ec2:CreateAction': 'CreateVpcEndpoint',
+      'ec2:Vpc': 'arn:aws:ec2:us-east-1:1:vpc/vpc-1',
+    };
     expect(decide(st, ctx(full))).toBe('allow');
-    expect(decide(st, ctx({ ...full, 'ec2:Vpc': 'arn:aws:ec2:us-east-1:1:vpc/vpc-2' }))).toBe('implicit-deny');
+    expect(decide(st, ctx({ ...full, 'ec2:Vpc': 'arn:aws:ec2:us-east-1:1:vpc/vpc-2' }))).toBe(
+      'implicit-deny',
+    );
     expect(decide(st, ctx({ ...full, 'aws:RequestTag/a': '2' }))).toBe('implicit-deny');
   });
 
@@ -119,12 +127,12 @@ describe('conditions', () => {
     expect(decide(tagged('StringNotEquals', 'aws:RequestTag/a', 'x'), ctx({ 'aws:RequestTag/a': 'x' }))).toBe(
       'implicit-deny',
     );
-    expect(decide(tagged('StringLike', 'aws:RequestTag/a', 'ekl-*'), ctx({ 'aws:RequestTag/a': 'ekl-acme' }))).toBe(
-      'allow',
-    );
-    expect(decide(tagged('StringLike', 'aws:RequestTag/a', 'ekl-*'), ctx({ 'aws:RequestTag/a': 'shop' }))).toBe(
-      'implicit-deny',
-    );
+    expect(
+      decide(tagged('StringLike', 'aws:RequestTag/a', 'ekl-*'), ctx({ 'aws:RequestTag/a': 'ekl-acme' })),
+    ).toBe('allow');
+    expect(
+      decide(tagged('StringLike', 'aws:RequestTag/a', 'ekl-*'), ctx({ 'aws:RequestTag/a': 'shop' })),
+    ).toBe('implicit-deny');
   });
 
   test('ArnEquals / ArnLike: ARN wildcards per segment', () => {
@@ -132,10 +140,16 @@ describe('conditions', () => {
     for (const op of ['ArnEquals', 'ArnLike']) {
       expect(decide(tagged(op, 'ec2:AccepterVpc', want), ctx({ 'ec2:AccepterVpc': want }))).toBe('allow');
       expect(
-        decide(tagged(op, 'ec2:AccepterVpc', 'arn:aws:ec2:*:222222222222:vpc/*'), ctx({ 'ec2:AccepterVpc': want })),
+        decide(
+          tagged(op, 'ec2:AccepterVpc', 'arn:aws:ec2:*:222222222222:vpc/*'),
+          ctx({ 'ec2:AccepterVpc': want }),
+        ),
       ).toBe('allow');
       expect(
-        decide(tagged(op, 'ec2:AccepterVpc', want), ctx({ 'ec2:AccepterVpc': 'arn:aws:ec2:eu-west-1:9:vpc/vpc-2' })),
+        decide(
+          tagged(op, 'ec2:AccepterVpc', want),
+          ctx({ 'ec2:AccepterVpc': 'arn:aws:ec2:eu-west-1:9:vpc/vpc-2' }),
+        ),
       ).toBe('implicit-deny');
     }
   });
@@ -150,14 +164,20 @@ describe('conditions', () => {
 
   test('multivalued keys: ForAllValues / ForAnyValue; a plain operator on one is refused', () => {
     const keys = { 'aws:TagKeys': ['chalk.ai/managed-by', 'ekslink:deployment'] };
-    const all = tagged('ForAllValues:StringEquals', 'aws:TagKeys', ['chalk.ai/managed-by', 'ekslink:deployment', 'Name']);
+    const all = tagged('ForAllValues:StringEquals', 'aws:TagKeys', [
+      'chalk.ai/managed-by',
+      'ekslink:deployment',
+      'Name',
+    ]);
     expect(decide(all, ctx(keys))).toBe('allow');
     expect(decide(all, ctx({ 'aws:TagKeys': ['chalk.ai/managed-by', 'owner'] }))).toBe('implicit-deny');
     expect(decide(all, ctx({})), 'ForAllValues on a missing key holds').toBe('allow');
     const any = tagged('ForAnyValue:StringEquals', 'aws:TagKeys', 'owner');
     expect(decide(any, ctx(keys))).toBe('implicit-deny');
     expect(decide(any, ctx({ 'aws:TagKeys': ['owner'] }))).toBe('allow');
-    expect(() => decide(tagged('StringEquals', 'aws:TagKeys', 'owner'), ctx(keys))).toThrow(PolicyEvaluationError);
+    expect(() => decide(tagged('StringEquals', 'aws:TagKeys', 'owner'), ctx(keys))).toThrow(
+      PolicyEvaluationError,
+    );
   });
 
   test('an operator the evaluator does not implement is an error, never an allow', () => {

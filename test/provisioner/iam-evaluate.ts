@@ -64,9 +64,7 @@ function escapeRegex(s: string): string {
 
 /** IAM wildcards: `*` any run of characters, `?` one character. */
 function globToRegex(pattern: string, flags = ''): RegExp {
-  const body = [...pattern]
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegex(c)))
-    .join('');
+  const body = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegex(c))).join('');
   return new RegExp(`^${body}$`, flags);
 }
 
@@ -84,7 +82,8 @@ export function arnMatches(pattern: string, arn: string): boolean {
   const p = splitArn(pattern);
   const a = splitArn(arn);
   // A pattern that starts like an ARN but lacks segments matches nothing.
-  if (p === undefined || a === undefined) return !pattern.startsWith('arn:') && globToRegex(pattern).test(arn);
+  if (p === undefined || a === undefined)
+    return !pattern.startsWith('arn:') && globToRegex(pattern).test(arn);
   return p.every((seg, i) => globToRegex(seg).test(a[i]!));
 }
 

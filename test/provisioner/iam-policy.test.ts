@@ -101,7 +101,9 @@ test('gcp-to-aws consumer: the endpoint may use the customer VPC and subnets (un
     expect(allows(policy, 'ec2:CreateVpcEndpoint', arn), arn).toBe(true);
   const sg = `${EC2}:security-group/sg-0123`;
   expect(allows(policy, 'ec2:CreateVpcEndpoint', sg), 'an untagged group').toBe(false);
-  expect(allows(policy, 'ec2:CreateVpcEndpoint', sg, { 'aws:ResourceTag/chalk.ai/managed-by': 'chalk' })).toBe(true);
+  expect(
+    allows(policy, 'ec2:CreateVpcEndpoint', sg, { 'aws:ResourceTag/chalk.ai/managed-by': 'chalk' }),
+  ).toBe(true);
   expect(allows(policy, 'ec2:CreateSecurityGroup', `${EC2}:vpc/vpc-0123`)).toBe(true);
   // Changing or deleting a group needs the tag, so the customer's own groups stay out of reach.
   expect(allows(policy, 'ec2:DeleteSecurityGroup', sg)).toBe(false);
@@ -112,8 +114,17 @@ test('gcp-to-aws provider: ELBv2 grants name ekslink resources; AddTags only ins
   const ELB = 'arn:aws:elasticloadbalancing:us-east-1:111111111111';
   const tagged = { 'aws:ResourceTag/chalk.ai/managed-by': 'chalk' };
   const anyName = getTopology('gcp-to-aws').iamPolicy('provider');
-  expect(allows(anyName, 'elasticloadbalancing:DeleteLoadBalancer', `${ELB}:loadbalancer/net/ekl-acme/0123`, tagged)).toBe(true);
-  expect(allows(anyName, 'elasticloadbalancing:DeleteLoadBalancer', `${ELB}:loadbalancer/net/shop/0123`, tagged)).toBe(false);
+  expect(
+    allows(
+      anyName,
+      'elasticloadbalancing:DeleteLoadBalancer',
+      `${ELB}:loadbalancer/net/ekl-acme/0123`,
+      tagged,
+    ),
+  ).toBe(true);
+  expect(
+    allows(anyName, 'elasticloadbalancing:DeleteLoadBalancer', `${ELB}:loadbalancer/net/shop/0123`, tagged),
+  ).toBe(false);
   const addTags = (ctx: Record<string, string>) =>
     allows(anyName, 'elasticloadbalancing:AddTags', `${ELB}:loadbalancer/net/ekl-acme/0123`, ctx);
   expect(addTags({ ...TAGGED, 'elasticloadbalancing:CreateAction': 'CreateLoadBalancer' })).toBe(true);

@@ -122,7 +122,12 @@ function globalContext(call: ApiCall): Context {
   return { 'aws:RequestedRegion': call.region, 'aws:PrincipalAccount': call.account };
 }
 
-function request(call: ApiCall, action: string, resource: string, context: Context = {}): AuthorizationRequest {
+function request(
+  call: ApiCall,
+  action: string,
+  resource: string,
+  context: Context = {},
+): AuthorizationRequest {
   return { action, resource, context: { ...globalContext(call), ...context } };
 }
 
@@ -190,13 +195,16 @@ const onRouteTable: Mapper = async (call, facts) => {
 const onService =
   (param: string): Mapper =>
   async (call, facts) => {
-    const ids = param.endsWith('.N') ? listParam(call.params, param.slice(0, -2)) : [required(call.params, param, call)];
+    const ids = param.endsWith('.N')
+      ? listParam(call.params, param.slice(0, -2))
+      : [required(call.params, param, call)];
     return Promise.all(ids.map((id) => ec2Existing(call, facts, 'vpc-endpoint-service', id)));
   };
 
 async function peeringRequest(call: ApiCall, facts: ResourceFacts, id: string) {
   const p = await facts.peering(call.account, call.region, id);
-  if (p === undefined) throw new MissingResourceError(`vpc-peering-connection ${id} is not visible to ${call.account}`);
+  if (p === undefined)
+    throw new MissingResourceError(`vpc-peering-connection ${id} is not visible to ${call.account}`);
   const vpcArn = (side: PeeringFacts['requester']) =>
     `arn:${call.partition}:ec2:${side.region}:${side.account}:vpc/${side.vpcId}`;
   return {
@@ -233,7 +241,9 @@ const EC2: Readonly<Record<string, Mapper>> = {
   CreateVpcEndpoint: async (call, facts) => {
     const vpcId = required(call.params, 'VpcId', call);
     const out = [
-      ...ec2Created(call, 'vpc-endpoint', { 'ec2:VpceServiceName': required(call.params, 'ServiceName', call) }),
+      ...ec2Created(call, 'vpc-endpoint', {
+        'ec2:VpceServiceName': required(call.params, 'ServiceName', call),
+      }),
       await ec2Existing(call, facts, 'vpc', vpcId, { 'ec2:VpcID': vpcId }),
     ];
     for (const id of listParam(call.params, 'SubnetId'))
@@ -248,7 +258,9 @@ const EC2: Readonly<Record<string, Mapper>> = {
     return out;
   },
   ModifyVpcEndpoint: async (call, facts) => {
-    const out = [await ec2Existing(call, facts, 'vpc-endpoint', required(call.params, 'VpcEndpointId', call))];
+    const out = [
+      await ec2Existing(call, facts, 'vpc-endpoint', required(call.params, 'VpcEndpointId', call)),
+    ];
     // SAR: ModifyVpcEndpoint's subnet and security-group rows both carry ec2:Vpc.
     const inVpc = async (id: string): Promise<Context> => {
       const vpc = await facts.vpcOf(call.account, call.region, id);
@@ -260,12 +272,17 @@ const EC2: Readonly<Record<string, Mapper>> = {
     for (const p of ['AddSecurityGroupId', 'RemoveSecurityGroupId'])
       for (const id of listParam(call.params, p))
         out.push(
-          await ec2Existing(call, facts, 'security-group', id, { 'ec2:SecurityGroupID': id, ...(await inVpc(id)) }),
+          await ec2Existing(call, facts, 'security-group', id, {
+            'ec2:SecurityGroupID': id,
+            ...(await inVpc(id)),
+          }),
         );
     return out;
   },
   DeleteVpcEndpoints: async (call, facts) =>
-    Promise.all(listParam(call.params, 'VpcEndpointId').map((id) => ec2Existing(call, facts, 'vpc-endpoint', id))),
+    Promise.all(
+      listParam(call.params, 'VpcEndpointId').map((id) => ec2Existing(call, facts, 'vpc-endpoint', id)),
+    ),
   CreateVpcEndpointServiceConfiguration: async (call) => ec2Created(call, 'vpc-endpoint-service'),
   ModifyVpcEndpointServiceConfiguration: onService('ServiceId'),
   ModifyVpcEndpointServicePermissions: onService('ServiceId'),
@@ -293,10 +310,7 @@ const EC2: Readonly<Record<string, Mapper>> = {
       facts,
       required(call.params, 'VpcPeeringConnectionId', call),
     );
-    return [
-      pcx,
-      await ec2Existing(call, facts, 'vpc', p.accepter.vpcId, { 'ec2:VpcID': p.accepter.vpcId }),
-    ];
+    return [pcx, await ec2Existing(call, facts, 'vpc', p.accepter.vpcId, { 'ec2:VpcID': p.accepter.vpcId })];
   },
   DeleteVpcPeeringConnection: async (call, facts) => [
     (await peeringRequest(call, facts, required(call.params, 'VpcPeeringConnectionId', call))).request,
@@ -337,9 +351,20 @@ const KIND_OF_TYPE: Readonly<Record<string, string>> = { network: 'net', applica
  * balancer's type. moto writes `app` into every load balancer's ARN, whatever its type.
  */
 async function awsElbArn(call: ApiCall, facts: ResourceFacts, arn: string): Promise<string> {
-  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d+:)(loadbalancer|listener)\/(app|net|gwy)\/([^/]+)\/([^/]+)(.*)$/.exec(arn);
+  const m =
+    /^(arn:[^:]+:elasticloadbalancing:[^:]+:\d+:)(loadbalancer|listener)\/(app|net|gwy)\/([^/]+)\/([^/]+)(.*)$/.exec(
+      arn,
+    );
   if (m === null) return arn;
-  const [, head, resource, , name, id, rest] = m as unknown as [string, string, string, string, string, string, string];
+  const [, head, resource, , name, id, rest] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const lbArn = `${head}loadbalancer/app/${name}/${id}`;
   const type =
     (await facts.loadBalancerType(call.account, call.region, lbArn)) ??
@@ -438,12 +463,15 @@ const STS: Readonly<Record<string, Mapper>> = {
   AssumeRole: async (call) => [
     request(call, 'sts:AssumeRole', required(call.params, 'RoleArn', call), {
       ...(call.params.has('ExternalId') ? { 'sts:ExternalId': call.params.get('ExternalId')! } : {}),
-      ...(call.params.has('RoleSessionName') ? { 'sts:RoleSessionName': call.params.get('RoleSessionName')! } : {}),
+      ...(call.params.has('RoleSessionName')
+        ? { 'sts:RoleSessionName': call.params.get('RoleSessionName')! }
+        : {}),
     }),
   ],
 };
 
-const zoneArn = (call: ApiCall) => `arn:${call.partition}:route53:::hostedzone/${required(call.params, 'Id', call)}`;
+const zoneArn = (call: ApiCall) =>
+  `arn:${call.partition}:route53:::hostedzone/${required(call.params, 'Id', call)}`;
 const vpcsContext = (call: ApiCall): Context =>
   call.params.has('VPCId') ? { 'route53:VPCs': [call.params.get('VPCId')!] } : {};
 
@@ -453,7 +481,9 @@ const zoneAssociation: Mapper = async (call) => [
   request(call, 'ec2:DescribeVpcs', '*', { 'ec2:Region': call.region }),
 ];
 
-const onZone: Mapper = async (call) => [request(call, `route53:${call.operation}`, zoneArn(call), vpcsContext(call))];
+const onZone: Mapper = async (call) => [
+  request(call, `route53:${call.operation}`, zoneArn(call), vpcsContext(call)),
+];
 
 const ROUTE53: Readonly<Record<string, Mapper>> = {
   AssociateVPCWithHostedZone: zoneAssociation,
@@ -463,7 +493,11 @@ const ROUTE53: Readonly<Record<string, Mapper>> = {
   ListVPCAssociationAuthorizations: onZone,
   GetHostedZone: onZone,
   GetChange: async (call) => [
-    request(call, 'route53:GetChange', `arn:${call.partition}:route53:::change/${required(call.params, 'Id', call)}`),
+    request(
+      call,
+      'route53:GetChange',
+      `arn:${call.partition}:route53:::change/${required(call.params, 'Id', call)}`,
+    ),
   ],
   ListHostedZonesByVPC: async (call) => [
     request(call, 'route53:ListHostedZonesByVPC', '*', vpcsContext(call)),
@@ -494,14 +528,21 @@ function mapperFor(call: ApiCall): Mapper | undefined {
 }
 
 /** Every authorization AWS makes for the call; throws UnmappedActionError for a call without a mapping. */
-export async function authorizationsFor(call: ApiCall, facts: ResourceFacts): Promise<AuthorizationRequest[]> {
+export async function authorizationsFor(
+  call: ApiCall,
+  facts: ResourceFacts,
+): Promise<AuthorizationRequest[]> {
   const mapper = mapperFor(call);
   if (mapper === undefined) throw new UnmappedActionError(call);
   return mapper(call, facts);
 }
 
 /** Route 53 is REST: the operation and its parameters come from the method and path. */
-export function route53Call(method: string, url: URL, body: string): { operation: string; params: URLSearchParams } | undefined {
+export function route53Call(
+  method: string,
+  url: URL,
+  body: string,
+): { operation: string; params: URLSearchParams } | undefined {
   const params = new URLSearchParams();
   const vpcId = /<VPCId>([^<]+)<\/VPCId>/.exec(body)?.[1] ?? url.searchParams.get('vpcid');
   if (vpcId) params.set('VPCId', vpcId);
@@ -531,6 +572,7 @@ export function route53Call(method: string, url: URL, body: string): { operation
     params.set('Id', decodeURIComponent(change[1]!).replace(/^\/?change\//, ''));
     return { operation: 'GetChange', params };
   }
-  if (path === '/2013-04-01/hostedzonesbyvpc' && method === 'GET') return { operation: 'ListHostedZonesByVPC', params };
+  if (path === '/2013-04-01/hostedzonesbyvpc' && method === 'GET')
+    return { operation: 'ListHostedZonesByVPC', params };
   return undefined;
 }

@@ -29,9 +29,7 @@ export function elbArns(kind: Kind, scope?: PolicyScope): string[] {
 }
 
 /** Resources of `kinds`, scoped to the deployment's names under `--config`. */
-export function onElb(
-  kinds: readonly Kind[],
-): Pick<IamPermission, 'resources' | 'scoped'> {
+export function onElb(kinds: readonly Kind[]): Pick<IamPermission, 'resources' | 'scoped'> {
   return {
     resources: kinds.flatMap((k) => elbArns(k)),
     scoped: (scope) => ({ resources: kinds.flatMap((k) => elbArns(k, scope)) }),

@@ -18,7 +18,13 @@ import type { IamPermission, PolicyScope } from '../../iam/policy.js';
 import { cidrWithin, peeredNames, type PeeredSide } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
-import { attachmentReadResources, peeredConfigOf, peeringCondition, peeringOnly, vpcArn } from './iam-scope.js';
+import {
+  attachmentReadResources,
+  peeredConfigOf,
+  peeringCondition,
+  peeringOnly,
+  vpcArn,
+} from './iam-scope.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { chooseKeeper, duplicateReason, reportDuplicates } from '../shared/duplicates.js';
 import { collectPages } from '../shared/pages.js';
