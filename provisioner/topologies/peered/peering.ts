@@ -408,7 +408,10 @@ export const peeringRequestStep: Step<PeeredContext, RequestState> = {
       actions: ['ec2:DeleteVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'resource',
-      scoped: (scope) => ({ resources: peeringOnly(scope, [peeringArns(scope)]) }),
+      scoped: (scope) => ({
+        resources: peeringOnly(scope, [peeringArns(scope)]),
+        condition: peeringCondition(peeredConfigOf(scope)),
+      }),
     },
   ],
   read: readRequest,
