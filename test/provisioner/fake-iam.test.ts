@@ -1,6 +1,7 @@
 /** The IAM front's own tests against moto: identities, denials in each service's shape, the SAR mappings (fake-iam.md). */
 import {
   CreateSecurityGroupCommand,
+  CreateSubnetCommand,
   CreateTagsCommand,
   CreateVpcCommand,
   DeleteSecurityGroupCommand,
@@ -12,7 +13,6 @@ import {
   CreateLoadBalancerCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CreateSubnetCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startIamFront, principalArn, type IamFront } from './fake-iam.js';
 import type { EvaluatedStatement } from './iam-evaluate.js';
