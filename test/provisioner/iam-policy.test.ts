@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { allowedActions, type PolicyDocument } from '../../provisioner/iam/policy.js';
 import { getTopology } from '../../provisioner/topologies/index.js';
+import { gcpToAwsConfigSchema } from '../../provisioner/topologies/gcp-to-aws/config.js';
 import { peeredConfigSchema } from '../../provisioner/topologies/peered/config.js';
 
 type Context = Readonly<Record<string, string>>;
@@ -129,6 +130,38 @@ test('gcp-to-aws provider: ELBv2 grants name ekslink resources; AddTags only ins
     allows(anyName, 'elasticloadbalancing:AddTags', `${ELB}:loadbalancer/net/ekl-acme/0123`, ctx);
   expect(addTags({ ...TAGGED, 'elasticloadbalancing:CreateAction': 'CreateLoadBalancer' })).toBe(true);
   expect(addTags(TAGGED), 'AddTags outside a create').toBe(false);
+});
+
+test('gcp-to-aws with --config: no write on "*"; a wildcard ARN only under a condition', () => {
+  const config = gcpToAwsConfigSchema.parse({
+    deployment: 'acme',
+    eks: {
+      hostname: '0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com',
+      clusterName: 'acme',
+    },
+    provider: {
+      accountId: '111111111111',
+      region: 'us-east-1',
+      vpcId: 'vpc-0111111111111111a',
+      subnetIds: ['subnet-0111111111111111a', 'subnet-0111111111111111b'],
+    },
+    consumer: {
+      accountId: '222222222222',
+      region: 'us-east-1',
+      vpcId: 'vpc-0222222222222222a',
+      subnetIds: ['subnet-0222222222222222a'],
+      allowedCidrs: ['10.8.0.10/32'],
+    },
+  });
+  for (const account of ['provider', 'consumer']) {
+    const policy = getTopology('gcp-to-aws').iamPolicy(account, 'aws', config);
+    for (const st of policy.Statement.filter((s) => s.Action.some((a) => !/:(Describe|Get|List)/.test(a)))) {
+      expect(st.Resource, st.Sid).not.toContain('*');
+      for (const r of st.Resource)
+        expect(r, st.Sid).toMatch(account === 'provider' ? /:111111111111:/ : /:222222222222:/);
+      if (st.Resource.some((r) => r.endsWith('/*'))) expect(st.Condition, st.Sid).toBeDefined();
+    }
+  }
 });
 
 describe('with --config, the peered policies name exactly the configured resources', () => {

@@ -299,13 +299,6 @@ export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
     resources: ['*'],
     tagCondition: 'none',
   },
-  // Unlike the other Describe calls, this one has resource-level permissions: our service only.
-  {
-    why: 'read the allowed principals of endpoint services carrying the managed-by tag',
-    actions: ['ec2:DescribeVpcEndpointServicePermissions'],
-    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
-    tagCondition: 'resource',
-  },
   {
     why: 'create the endpoint service with the managed-by tag',
     actions: ['ec2:CreateVpcEndpointServiceConfiguration'],
@@ -326,6 +319,13 @@ export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
       'ec2:ModifyVpcEndpointServicePermissions',
       'ec2:DeleteVpcEndpointServiceConfigurations',
     ],
+    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
+    tagCondition: 'resource',
+  },
+  // Unlike the other Describe calls, this one has resource-level permissions: our service only.
+  {
+    why: 'read the allowed principals of endpoint services carrying the managed-by tag',
+    actions: ['ec2:DescribeVpcEndpointServicePermissions'],
     resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
     tagCondition: 'resource',
   },

@@ -29,7 +29,7 @@ import { ProvisionError } from '../../errors.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, type Op } from '../shared/ops.js';
 import { collectPages } from '../shared/pages.js';
-import { resourceNames } from './config.js';
+import { resourceNames, type GcpToAwsConfig } from './config.js';
 import { onElb } from './nlb-iam.js';
 import { createSecurityGroup } from './create-security-group.js';
 import type { GcpToAwsContext } from './context.js';
@@ -311,6 +311,11 @@ export const NLB_SECURITY_GROUP_PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateSecurityGroup'],
     resources: ['arn:aws:ec2:*:*:vpc/*'],
     tagCondition: 'none',
+    scoped: (scope) => ({
+      resources: [
+        `arn:aws:ec2:${scope.region}:${scope.accountId}:vpc/${(scope.config as GcpToAwsConfig).provider.vpcId}`,
+      ],
+    }),
   },
   {
     why: 'tag the NLB security group in its create call',
