@@ -297,3 +297,28 @@ describe.each([
     }
   }, 120_000);
 });
+
+test('a printed policy missing one statement: apply stops on AccessDenied naming the action and the resource', async () => {
+  const full = gcpToAws.iamPolicy('provider');
+  const withoutTagging = {
+    ...full,
+    Statement: full.Statement.filter((st) => !st.Action.includes('elasticloadbalancing:AddTags')),
+  };
+  front.setPolicies(ROLE.provider, [withoutTagging]);
+  front.setPolicies(ROLE.consumer, [gcpToAws.iamPolicy('consumer')]);
+  const { deployment } = await open(world, 'iam-short', { patch: throughFront() });
+  try {
+    await expect(deployment.apply()).rejects.toMatchObject({
+      site: { step: 'nlb' },
+      cause: { awsCode: 'AccessDenied', operation: 'CreateLoadBalancer' },
+    });
+  } finally {
+    await deployment.destroy();
+    deployment.close();
+  }
+  const denied = front.log.filter((c) => c.outcome === 'denied');
+  expect(denied.map((c) => c.operation)).toEqual(['CreateLoadBalancer']);
+  expect(denied[0]!.authorizations.filter((a) => a.decision !== 'allow').map((a) => a.action)).toEqual([
+    'elasticloadbalancing:AddTags',
+  ]);
+}, 60_000);

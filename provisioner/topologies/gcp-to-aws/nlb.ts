@@ -327,9 +327,17 @@ export const NLB_PERMISSIONS: readonly IamPermission[] = [
   // ELBv2 ARNs carry the names, so every grant below is held to ekslink's names (the
   // deployment's own with --config) as well as to the managed-by tag. CreateListener
   // authorizes the load balancer it is added to (Service Authorization Reference).
+  // Internal only: the role cannot put an internet-facing load balancer in front of the proxies.
   {
-    why: 'create the NLB and its listener with the managed-by tag',
-    actions: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateListener'],
+    why: 'create the internal NLB with the managed-by tag',
+    actions: ['elasticloadbalancing:CreateLoadBalancer'],
+    ...onElb(['loadBalancer']),
+    tagCondition: 'request',
+    condition: { StringEquals: { 'elasticloadbalancing:Scheme': 'internal' } },
+  },
+  {
+    why: 'add the listener to the NLB, with the managed-by tag',
+    actions: ['elasticloadbalancing:CreateListener'],
     ...onElb(['loadBalancer']),
     tagCondition: 'request',
   },
