@@ -74,6 +74,7 @@ describe('creates are allowed only with the managed-by tag on the resource they 
       account: 'provider',
       action: 'elasticloadbalancing:CreateLoadBalancer',
       arn: 'arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/ekl-acme/0123',
+      context: { 'elasticloadbalancing:Scheme': 'internal' },
     },
     {
       topology: 'gcp-to-aws',
@@ -88,11 +89,23 @@ describe('creates are allowed only with the managed-by tag on the resource they 
       arn: `${EC2}:vpc-peering-connection/pcx-0123`,
     },
   ];
-  test.each(cases)('$topology $account: $action', ({ topology, account, action, arn }) => {
+  test.each(cases)('$topology $account: $action', ({ topology, account, action, arn, ...rest }) => {
     const policy = getTopology(topology).iamPolicy(account);
-    expect(allows(policy, action, arn, TAGGED), 'with the tag').toBe(true);
-    expect(allows(policy, action, arn), 'without the tag').toBe(false);
-    expect(allows(policy, action, arn, { 'aws:RequestTag/chalk.ai/managed-by': 'someone-else' })).toBe(false);
+    const ctx: Record<string, string> = ('context' in rest ? rest.context : undefined) ?? {};
+    expect(allows(policy, action, arn, { ...ctx, ...TAGGED }), 'with the tag').toBe(true);
+    expect(allows(policy, action, arn, ctx), 'without the tag').toBe(false);
+    expect(
+      allows(policy, action, arn, { ...ctx, 'aws:RequestTag/chalk.ai/managed-by': 'someone-else' }),
+    ).toBe(false);
+  });
+
+  test('gcp-to-aws provider: only an internal NLB', () => {
+    const policy = getTopology('gcp-to-aws').iamPolicy('provider');
+    const arn = 'arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/ekl-acme/0123';
+    const scheme = (s: string) => ({ ...TAGGED, 'elasticloadbalancing:Scheme': s });
+    expect(allows(policy, 'elasticloadbalancing:CreateLoadBalancer', arn, scheme('internet-facing'))).toBe(
+      false,
+    );
   });
 });
 
