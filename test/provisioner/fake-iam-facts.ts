@@ -43,8 +43,8 @@ function block(xml: string, tag: string): string {
   return new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml)?.[1] ?? '';
 }
 
-/** Facts read from moto at `motoUrl`. */
-export function motoFacts(motoUrl: string): ResourceFacts {
+/** Facts read from moto at `motoUrl`; `accounts` are where endpoint-service owners are looked for. */
+export function motoFacts(motoUrl: string, accounts: readonly string[] = []): ResourceFacts {
   async function query(account: string, region: string, service: string, body: string) {
     const res = await fetch(`${motoUrl}/`, {
       method: 'POST',
@@ -113,6 +113,14 @@ export function motoFacts(motoUrl: string): ResourceFacts {
       );
       if (!out.ok || !out.text.includes(arn)) return undefined;
       return tagsOf(block(out.text, 'Tags'), 'Key', 'Value');
+    },
+    async endpointServiceOwner(region, serviceName) {
+      const serviceId = /(vpce-svc-[0-9a-f]+)$/.exec(serviceName)?.[1];
+      if (serviceId === undefined) return undefined;
+      for (const account of accounts) {
+        if ((await ec2Item(account, region, serviceId)) !== undefined) return account;
+      }
+      return undefined;
     },
     async loadBalancerType(account, region, arn) {
       const out = await query(

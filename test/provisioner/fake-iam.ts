@@ -28,6 +28,8 @@ import {
 export interface IamFrontOptions {
   /** moto: where identities and resource facts are read. */
   readonly motoUrl: string;
+  /** Every account of the test: where the owner of an endpoint service is looked for. @default none */
+  readonly accounts?: readonly string[];
   /** Where allowed requests go, per SigV4 service (`route53` -> the Route 53 fake); default moto. */
   readonly upstreams?: Readonly<Record<string, string>>;
 }
@@ -108,7 +110,7 @@ export function deniedAnswer(service: string, message: string): { status: number
 
 export async function startIamFront(options: IamFrontOptions): Promise<IamFront> {
   const moto = new URL(options.motoUrl);
-  const facts: ResourceFacts = motoFacts(options.motoUrl);
+  const facts: ResourceFacts = motoFacts(options.motoUrl, options.accounts);
   const policies = new Map<string, readonly EvaluatedPolicy[]>();
   const identities = new Map<string, { principal: string; account: string }>();
   const log: LoggedCall[] = [];

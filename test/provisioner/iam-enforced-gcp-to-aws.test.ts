@@ -73,6 +73,7 @@ beforeAll(async () => {
   ).Subnet!.SubnetId!;
   front = await startIamFront({
     motoUrl: world.moto.url,
+    accounts: [PROVIDER_ACCOUNT, CONSUMER_ACCOUNT],
     upstreams: { ec2: world.fake.url, elasticloadbalancing: world.fake.url, sts: world.moto.url },
   });
   // The operator's own credentials (the profile) may do one thing: assume the two roles.

@@ -29,6 +29,8 @@ export interface ResourceFacts {
   peering(account: string, region: string, id: string): Promise<PeeringFacts | undefined>;
   /** Tags of an ELBv2 resource by ARN; undefined when no such resource. */
   elbTags(account: string, region: string, arn: string): Promise<Record<string, string> | undefined>;
+  /** The account that owns an endpoint service, by its service name; undefined when none of the known accounts does. */
+  endpointServiceOwner(region: string, serviceName: string): Promise<string | undefined>;
   /** `network`, `application` or `gateway`: the type of a load balancer, by its ARN. */
   loadBalancerType(account: string, region: string, arn: string): Promise<string | undefined>;
 }

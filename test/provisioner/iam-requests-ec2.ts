@@ -143,9 +143,12 @@ const EC2_CALLS: Readonly<Record<string, Mapper>> = {
   DeleteSecurityGroup: onGroup,
   CreateVpcEndpoint: async (call, facts) => {
     const vpcId = required(call.params, 'VpcId', call);
+    const serviceName = required(call.params, 'ServiceName', call);
+    const owner = await facts.endpointServiceOwner(call.region, serviceName);
     const out = [
       ...ec2Created(call, 'vpc-endpoint', {
-        'ec2:VpceServiceName': required(call.params, 'ServiceName', call),
+        'ec2:VpceServiceName': serviceName,
+        ...(owner ? { 'ec2:VpceServiceOwner': owner } : {}),
       }),
       await ec2Existing(call, facts, 'vpc', vpcId, { 'ec2:VpcID': vpcId }),
     ];

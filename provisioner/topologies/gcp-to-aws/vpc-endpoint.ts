@@ -515,6 +515,13 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateVpcEndpoint'],
     resources: ['arn:aws:ec2:*:*:vpc-endpoint/*'],
     tagCondition: 'request',
+    // With the config: only to an endpoint service of the provider account.
+    scoped: (scope) => ({
+      resources: [consumerArn(scope, 'vpc-endpoint/*')],
+      condition: {
+        StringEquals: { 'ec2:VpceServiceOwner': (scope.config as GcpToAwsConfig).provider.accountId },
+      },
+    }),
   },
   {
     why: 'create the security group in the configured VPC',
