@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { allowedActions, type PolicyDocument } from '../../provisioner/iam/policy.js';
 import { getTopology } from '../../provisioner/topologies/index.js';
+import { gcpToAwsConfigSchema } from '../../provisioner/topologies/gcp-to-aws/config.js';
 import { peeredConfigSchema } from '../../provisioner/topologies/peered/config.js';
 
 type Context = Readonly<Record<string, string>>;
@@ -73,6 +74,7 @@ describe('creates are allowed only with the managed-by tag on the resource they 
       account: 'provider',
       action: 'elasticloadbalancing:CreateLoadBalancer',
       arn: 'arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/ekl-acme/0123',
+      context: { 'elasticloadbalancing:Scheme': 'internal' },
     },
     {
       topology: 'gcp-to-aws',
@@ -87,22 +89,92 @@ describe('creates are allowed only with the managed-by tag on the resource they 
       arn: `${EC2}:vpc-peering-connection/pcx-0123`,
     },
   ];
-  test.each(cases)('$topology $account: $action', ({ topology, account, action, arn }) => {
+  test.each(cases)('$topology $account: $action', ({ topology, account, action, arn, ...rest }) => {
     const policy = getTopology(topology).iamPolicy(account);
-    expect(allows(policy, action, arn, TAGGED), 'with the tag').toBe(true);
-    expect(allows(policy, action, arn), 'without the tag').toBe(false);
-    expect(allows(policy, action, arn, { 'aws:RequestTag/chalk.ai/managed-by': 'someone-else' })).toBe(false);
+    const ctx: Record<string, string> = ('context' in rest ? rest.context : undefined) ?? {};
+    expect(allows(policy, action, arn, { ...ctx, ...TAGGED }), 'with the tag').toBe(true);
+    expect(allows(policy, action, arn, ctx), 'without the tag').toBe(false);
+    expect(
+      allows(policy, action, arn, { ...ctx, 'aws:RequestTag/chalk.ai/managed-by': 'someone-else' }),
+    ).toBe(false);
+  });
+
+  test('gcp-to-aws provider: only an internal NLB', () => {
+    const policy = getTopology('gcp-to-aws').iamPolicy('provider');
+    const arn = 'arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/ekl-acme/0123';
+    const scheme = (s: string) => ({ ...TAGGED, 'elasticloadbalancing:Scheme': s });
+    expect(allows(policy, 'elasticloadbalancing:CreateLoadBalancer', arn, scheme('internet-facing'))).toBe(
+      false,
+    );
   });
 });
 
-test('gcp-to-aws consumer: the endpoint may still use the customer VPC, subnets and its group (untagged)', () => {
+test('gcp-to-aws consumer: the endpoint may use the customer VPC and subnets (untagged), and only its own tagged group', () => {
   const policy = getTopology('gcp-to-aws').iamPolicy('consumer');
-  for (const arn of [`${EC2}:vpc/vpc-0123`, `${EC2}:subnet/subnet-0123`, `${EC2}:security-group/sg-0123`])
+  for (const arn of [`${EC2}:vpc/vpc-0123`, `${EC2}:subnet/subnet-0123`])
     expect(allows(policy, 'ec2:CreateVpcEndpoint', arn), arn).toBe(true);
+  const sg = `${EC2}:security-group/sg-0123`;
+  expect(allows(policy, 'ec2:CreateVpcEndpoint', sg), 'an untagged group').toBe(false);
+  expect(
+    allows(policy, 'ec2:CreateVpcEndpoint', sg, { 'aws:ResourceTag/chalk.ai/managed-by': 'chalk' }),
+  ).toBe(true);
   expect(allows(policy, 'ec2:CreateSecurityGroup', `${EC2}:vpc/vpc-0123`)).toBe(true);
   // Changing or deleting a group needs the tag, so the customer's own groups stay out of reach.
-  expect(allows(policy, 'ec2:DeleteSecurityGroup', `${EC2}:security-group/sg-0123`)).toBe(false);
-  expect(allows(policy, 'ec2:AuthorizeSecurityGroupIngress', `${EC2}:security-group/sg-0123`)).toBe(false);
+  expect(allows(policy, 'ec2:DeleteSecurityGroup', sg)).toBe(false);
+  expect(allows(policy, 'ec2:AuthorizeSecurityGroupIngress', sg)).toBe(false);
+});
+
+test('gcp-to-aws provider: ELBv2 grants name ekslink resources; AddTags only inside a create', () => {
+  const ELB = 'arn:aws:elasticloadbalancing:us-east-1:111111111111';
+  const tagged = { 'aws:ResourceTag/chalk.ai/managed-by': 'chalk' };
+  const anyName = getTopology('gcp-to-aws').iamPolicy('provider');
+  expect(
+    allows(
+      anyName,
+      'elasticloadbalancing:DeleteLoadBalancer',
+      `${ELB}:loadbalancer/net/ekl-acme/0123`,
+      tagged,
+    ),
+  ).toBe(true);
+  expect(
+    allows(anyName, 'elasticloadbalancing:DeleteLoadBalancer', `${ELB}:loadbalancer/net/shop/0123`, tagged),
+  ).toBe(false);
+  const addTags = (ctx: Record<string, string>) =>
+    allows(anyName, 'elasticloadbalancing:AddTags', `${ELB}:loadbalancer/net/ekl-acme/0123`, ctx);
+  expect(addTags({ ...TAGGED, 'elasticloadbalancing:CreateAction': 'CreateLoadBalancer' })).toBe(true);
+  expect(addTags(TAGGED), 'AddTags outside a create').toBe(false);
+});
+
+test('gcp-to-aws with --config: no write on "*"; a wildcard ARN only under a condition', () => {
+  const config = gcpToAwsConfigSchema.parse({
+    deployment: 'acme',
+    eks: {
+      hostname: '0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com',
+      clusterName: 'acme',
+    },
+    provider: {
+      accountId: '111111111111',
+      region: 'us-east-1',
+      vpcId: 'vpc-0111111111111111a',
+      subnetIds: ['subnet-0111111111111111a', 'subnet-0111111111111111b'],
+    },
+    consumer: {
+      accountId: '222222222222',
+      region: 'us-east-1',
+      vpcId: 'vpc-0222222222222222a',
+      subnetIds: ['subnet-0222222222222222a'],
+      allowedCidrs: ['10.8.0.10/32'],
+    },
+  });
+  for (const account of ['provider', 'consumer']) {
+    const policy = getTopology('gcp-to-aws').iamPolicy(account, 'aws', config);
+    for (const st of policy.Statement.filter((s) => s.Action.some((a) => !/:(Describe|Get|List)/.test(a)))) {
+      expect(st.Resource, st.Sid).not.toContain('*');
+      for (const r of st.Resource)
+        expect(r, st.Sid).toMatch(account === 'provider' ? /:111111111111:/ : /:222222222222:/);
+      if (st.Resource.some((r) => r.endsWith('/*'))) expect(st.Condition, st.Sid).toBeDefined();
+    }
+  }
 });
 
 describe('with --config, the peered policies name exactly the configured resources', () => {

@@ -294,8 +294,8 @@ async function deleteService(ctx: GcpToAwsContext, serviceId: string): Promise<C
 
 export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
   {
-    why: 'find the endpoint service by tags and read its allowed principals',
-    actions: ['ec2:DescribeVpcEndpointServiceConfigurations', 'ec2:DescribeVpcEndpointServicePermissions'],
+    why: 'find the endpoint service by tags',
+    actions: ['ec2:DescribeVpcEndpointServiceConfigurations'],
     resources: ['*'],
     tagCondition: 'none',
   },
@@ -319,6 +319,13 @@ export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
       'ec2:ModifyVpcEndpointServicePermissions',
       'ec2:DeleteVpcEndpointServiceConfigurations',
     ],
+    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
+    tagCondition: 'resource',
+  },
+  // Unlike the other Describe calls, this one has resource-level permissions: our service only.
+  {
+    why: 'read the allowed principals of endpoint services carrying the managed-by tag',
+    actions: ['ec2:DescribeVpcEndpointServicePermissions'],
     resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
     tagCondition: 'resource',
   },

@@ -29,7 +29,8 @@ import { ProvisionError } from '../../errors.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, type Op } from '../shared/ops.js';
 import { collectPages } from '../shared/pages.js';
-import { resourceNames } from './config.js';
+import { resourceNames, type GcpToAwsConfig } from './config.js';
+import { onElb } from './nlb-iam.js';
 import { createSecurityGroup } from './create-security-group.js';
 import type { GcpToAwsContext } from './context.js';
 
@@ -310,6 +311,11 @@ export const NLB_SECURITY_GROUP_PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateSecurityGroup'],
     resources: ['arn:aws:ec2:*:*:vpc/*'],
     tagCondition: 'none',
+    scoped: (scope) => ({
+      resources: [
+        `arn:aws:ec2:${scope.region}:${scope.accountId}:vpc/${(scope.config as GcpToAwsConfig).provider.vpcId}`,
+      ],
+    }),
   },
   {
     why: 'tag the NLB security group in its create call',
@@ -332,7 +338,7 @@ export const NLB_SECURITY_GROUP_PERMISSIONS: readonly IamPermission[] = [
   {
     why: 'attach the NLB security group and turn PrivateLink inbound enforcement off',
     actions: ['elasticloadbalancing:SetSecurityGroups'],
-    resources: ['*'],
+    ...onElb(['loadBalancer']),
     tagCondition: 'resource',
   },
 ];

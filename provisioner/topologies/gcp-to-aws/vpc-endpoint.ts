@@ -515,6 +515,13 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateVpcEndpoint'],
     resources: ['arn:aws:ec2:*:*:vpc-endpoint/*'],
     tagCondition: 'request',
+    // With the config: only to an endpoint service of the provider account.
+    scoped: (scope) => ({
+      resources: [consumerArn(scope, 'vpc-endpoint/*')],
+      condition: {
+        StringEquals: { 'ec2:VpceServiceOwner': (scope.config as GcpToAwsConfig).provider.accountId },
+      },
+    }),
   },
   {
     why: 'create the security group in the configured VPC',
@@ -524,17 +531,28 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     scoped: (scope) => ({ resources: [consumerArn(scope, `vpc/${consumerOf(scope).vpcId}`)] }),
   },
   {
-    why: 'place the endpoint in the configured VPC and subnets, with its group',
-    actions: ['ec2:CreateVpcEndpoint', 'ec2:ModifyVpcEndpoint'],
-    resources: ['arn:aws:ec2:*:*:vpc/*', 'arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:security-group/*'],
+    why: 'place the endpoint in the configured VPC and subnets',
+    actions: ['ec2:CreateVpcEndpoint'],
+    resources: ['arn:aws:ec2:*:*:vpc/*', 'arn:aws:ec2:*:*:subnet/*'],
     tagCondition: 'none',
-    // The group is the one this deployment creates: its ID is not known before apply.
     scoped: (scope) => ({
       resources: [
         consumerArn(scope, `vpc/${consumerOf(scope).vpcId}`),
         ...consumerOf(scope).subnetIds.map((id) => consumerArn(scope, `subnet/${id}`)),
-        consumerArn(scope, 'security-group/*'),
       ],
+    }),
+  },
+  // Repairing drift puts back the configured subnets and our group and takes off any other
+  // subnet or group: one of the configured VPC, whichever it is (ModifyVpcEndpoint authorizes
+  // each subnet and group named in the request, with ec2:Vpc).
+  {
+    why: 'move the endpoint between subnets and groups of the configured VPC',
+    actions: ['ec2:ModifyVpcEndpoint'],
+    resources: ['arn:aws:ec2:*:*:subnet/*', 'arn:aws:ec2:*:*:security-group/*'],
+    tagCondition: 'none',
+    scoped: (scope) => ({
+      resources: [consumerArn(scope, 'subnet/*'), consumerArn(scope, 'security-group/*')],
+      condition: { ArnEquals: { 'ec2:Vpc': consumerArn(scope, `vpc/${consumerOf(scope).vpcId}`) } },
     }),
   },
   {
@@ -544,17 +562,23 @@ export const VPC_ENDPOINT_PERMISSIONS: readonly IamPermission[] = [
     tagCondition: 'request',
     condition: { StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'CreateVpcEndpoint'] } },
   },
+  // The endpoint uses only the group this deployment creates, so that grant carries the tag too.
   {
-    why: 'change rules of and delete only security groups and endpoints carrying the managed-by tag',
+    why: 'change rules of, attach and delete only security groups carrying the managed-by tag',
     actions: [
       'ec2:AuthorizeSecurityGroupIngress',
       'ec2:RevokeSecurityGroupIngress',
       'ec2:RevokeSecurityGroupEgress',
       'ec2:DeleteSecurityGroup',
-      'ec2:ModifyVpcEndpoint',
-      'ec2:DeleteVpcEndpoints',
+      'ec2:CreateVpcEndpoint',
     ],
-    resources: ['arn:aws:ec2:*:*:security-group/*', 'arn:aws:ec2:*:*:vpc-endpoint/*'],
+    resources: ['arn:aws:ec2:*:*:security-group/*'],
+    tagCondition: 'resource',
+  },
+  {
+    why: 'change and delete only VPC endpoints carrying the managed-by tag',
+    actions: ['ec2:ModifyVpcEndpoint', 'ec2:DeleteVpcEndpoints'],
+    resources: ['arn:aws:ec2:*:*:vpc-endpoint/*'],
     tagCondition: 'resource',
   },
   ...ENDPOINT_ADDRESS_PERMISSIONS,

@@ -35,3 +35,20 @@ export function zoneArns(scope: PolicyScope): string[] {
   const zone = peeredConfigOf(scope).dns.privateHostedZoneId;
   return zone === undefined ? [] : [`arn:aws:route53:::hostedzone/${zone}`];
 }
+
+/** The configured deployment reaches the peer through a Transit Gateway: no peering, routes only checked. */
+export function usesTransitGateway(scope: PolicyScope): boolean {
+  return peeredConfigOf(scope).transitGateway !== undefined;
+}
+
+/** What only a VPC-peering deployment touches: nothing when the config names a Transit Gateway. */
+export function peeringOnly(scope: PolicyScope, resources: readonly string[]): string[] {
+  return usesTransitGateway(scope) ? [] : [...resources];
+}
+
+/** `ec2:DescribeTransitGatewayAttachments` is called on a side only when its attachment is configured. */
+export function attachmentReadResources(scope: PolicyScope, side: PeeredSide): string[] {
+  const tgw = peeredConfigOf(scope).transitGateway;
+  const configured = side === 'requester' ? tgw?.requesterAttachmentId : tgw?.accepterAttachmentId;
+  return configured === undefined ? [] : ['*'];
+}

@@ -14,11 +14,17 @@ import { MSG } from '../../engine/messages.js';
 import { emit } from '../../engine/output.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
-import type { IamPermission } from '../../iam/policy.js';
+import type { IamPermission, PolicyScope } from '../../iam/policy.js';
 import { cidrWithin, peeredNames, type PeeredSide } from './config.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
-import { peeredConfigOf, peeringCondition, vpcArn } from './iam-scope.js';
+import {
+  attachmentReadResources,
+  peeredConfigOf,
+  peeringCondition,
+  peeringOnly,
+  vpcArn,
+} from './iam-scope.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
 import { chooseKeeper, duplicateReason, reportDuplicates } from '../shared/duplicates.js';
 import { collectPages } from '../shared/pages.js';
@@ -341,25 +347,43 @@ function requestOps(ctx: PeeredContext, s: RequestState): Op[] {
 }
 
 const EC2_DESCRIBE: IamPermission = {
-  why: 'read VPCs, peering connections and TGW attachments',
-  actions: ['ec2:DescribeVpcs', 'ec2:DescribeVpcPeeringConnections', 'ec2:DescribeTransitGatewayAttachments'],
+  why: 'read VPCs and peering connections',
+  actions: ['ec2:DescribeVpcs', 'ec2:DescribeVpcPeeringConnections'],
   resources: ['*'],
   tagCondition: 'none',
 };
+
+/** Only a side whose TGW attachment is configured reads it. */
+function attachmentRead(side: PeeredSide): IamPermission {
+  return {
+    why: 'read the TGW attachment',
+    actions: ['ec2:DescribeTransitGatewayAttachments'],
+    resources: ['*'],
+    tagCondition: 'none',
+    scoped: (scope) => ({ resources: attachmentReadResources(scope, side) }),
+  };
+}
+
+/** The requester's peering connections, in its region and account. */
+function peeringArns(scope: PolicyScope): string {
+  return `arn:aws:ec2:${scope.region}:${scope.accountId}:vpc-peering-connection/*`;
+}
 
 /** Step 1a (requester): request the peering connection, tagged; or check the TGW attachment. */
 export const peeringRequestStep: Step<PeeredContext, RequestState> = {
   id: 'peering-request',
   title: 'requester: VPC peering to the data-plane VPC (or check the TGW attachment)',
   account: 'requester',
+  // With a config in Transit Gateway mode no peering is made: those grants are left out.
   permissions: [
     EC2_DESCRIBE,
+    attachmentRead('requester'),
     {
       why: 'request the peering connection from the metadata plane VPC',
       actions: ['ec2:CreateVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc/*'],
       tagCondition: 'none',
-      scoped: (scope) => ({ resources: [vpcArn(peeredConfigOf(scope), 'requester')] }),
+      scoped: (scope) => ({ resources: peeringOnly(scope, [vpcArn(peeredConfigOf(scope), 'requester')]) }),
     },
     {
       why: 'create the peering connection with the deployment tags',
@@ -367,7 +391,7 @@ export const peeringRequestStep: Step<PeeredContext, RequestState> = {
       resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'request',
       scoped: (scope) => ({
-        resources: [`arn:aws:ec2:${scope.region}:${scope.accountId}:vpc-peering-connection/*`],
+        resources: peeringOnly(scope, [peeringArns(scope)]),
         condition: peeringCondition(peeredConfigOf(scope)),
       }),
     },
@@ -377,12 +401,17 @@ export const peeringRequestStep: Step<PeeredContext, RequestState> = {
       resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'request',
       condition: { StringEquals: { 'ec2:CreateAction': 'CreateVpcPeeringConnection' } },
+      scoped: (scope) => ({ resources: peeringOnly(scope, [peeringArns(scope)]) }),
     },
     {
       why: 'delete the peering connection of this deployment',
       actions: ['ec2:DeleteVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc-peering-connection/*'],
       tagCondition: 'resource',
+      scoped: (scope) => ({
+        resources: peeringOnly(scope, [peeringArns(scope)]),
+        condition: peeringCondition(peeredConfigOf(scope)),
+      }),
     },
   ],
   read: readRequest,
@@ -544,6 +573,7 @@ export const peeringAcceptStep: Step<PeeredContext, AcceptState> = {
   account: 'accepter',
   permissions: [
     EC2_DESCRIBE,
+    attachmentRead('accepter'),
     {
       // The requester's tags are not visible in this account, so no tag condition: with
       // --config the peering must join exactly the configured VPCs.
@@ -553,7 +583,7 @@ export const peeringAcceptStep: Step<PeeredContext, AcceptState> = {
       tagCondition: 'none',
       scoped: (scope) => ({
         // The connection's ARN carries the requester's account; the conditions pin both VPCs.
-        resources: [`arn:aws:ec2:${scope.region}:*:vpc-peering-connection/*`],
+        resources: peeringOnly(scope, [`arn:aws:ec2:${scope.region}:*:vpc-peering-connection/*`]),
         condition: peeringCondition(peeredConfigOf(scope)),
       }),
     },
@@ -562,7 +592,7 @@ export const peeringAcceptStep: Step<PeeredContext, AcceptState> = {
       actions: ['ec2:AcceptVpcPeeringConnection'],
       resources: ['arn:aws:ec2:*:*:vpc/*'],
       tagCondition: 'none',
-      scoped: (scope) => ({ resources: [vpcArn(peeredConfigOf(scope), 'accepter')] }),
+      scoped: (scope) => ({ resources: peeringOnly(scope, [vpcArn(peeredConfigOf(scope), 'accepter')]) }),
     },
   ],
   read: readAccept,

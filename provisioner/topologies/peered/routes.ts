@@ -12,7 +12,7 @@ import { emit } from '../../engine/output.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
 import type { PeeredSide } from './config.js';
-import { peeredConfigOf, sideOf } from './iam-scope.js';
+import { peeredConfigOf, peeringOnly, sideOf } from './iam-scope.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
@@ -215,9 +215,13 @@ const PERMISSIONS: readonly IamPermission[] = [
     actions: ['ec2:CreateRoute', 'ec2:ReplaceRoute', 'ec2:DeleteRoute'],
     resources: ['arn:aws:ec2:*:*:route-table/*'],
     tagCondition: 'none',
+    // In Transit Gateway mode routes are checked, never written.
     scoped: (scope) => ({
-      resources: peeredConfigOf(scope)[sideOf(scope)].routeTableIds.map(
-        (id) => `arn:aws:ec2:${scope.region}:${scope.accountId}:route-table/${id}`,
+      resources: peeringOnly(
+        scope,
+        peeredConfigOf(scope)[sideOf(scope)].routeTableIds.map(
+          (id) => `arn:aws:ec2:${scope.region}:${scope.accountId}:route-table/${id}`,
+        ),
       ),
     }),
   },
