@@ -3,8 +3,8 @@
  * route by SNI (TLS passthrough) to an upstream found through the same DNS server.
  * - direct: no proxy (the baseline for added latency);
  * - ekslink: the real CLI bundle, through the production config schema, `workers` left at
- *   its default (`auto`: one per CPU);
- * - ekslink-w1: the same with `workers: 1`;
+ *   its default (`auto`: one per two vCPUs, so one here);
+ * - ekslink-w2: the same with `workers: 2` (one per vCPU here: the default before it was measured);
  * - haproxy: `mode tcp`, `req.ssl_sni`, a `resolvers` section;
  * - nginx: the stream module with `ssl_preread` and a `resolver`;
  * - naive: a 60-line Node passthrough (bench/naive-proxy.ts) on the same Node.
@@ -152,7 +152,7 @@ function ekslinkPeer(name: string, workers: number | undefined): PeerFactory {
     name,
     description:
       workers === undefined
-        ? 'the ekslink CLI bundle, production schema, default workers (auto: one per CPU), log line per connection'
+        ? 'the ekslink CLI bundle, production schema, default workers (auto: one per two vCPUs), log line per connection'
         : `the same with workers: ${workers}`,
     unavailable: () => (existsSync(CLI) ? undefined : `${CLI} missing: run \`npm run build\``),
     async start(routes, options) {
@@ -178,7 +178,7 @@ function ekslinkPeer(name: string, workers: number | undefined): PeerFactory {
 }
 
 export const ekslink = ekslinkPeer('ekslink', undefined);
-export const ekslinkOneWorker = ekslinkPeer('ekslink-w1', 1);
+export const ekslinkTwoWorkers = ekslinkPeer('ekslink-w2', 2);
 
 export const haproxy: PeerFactory = {
   name: 'haproxy',
@@ -329,4 +329,4 @@ export const naive: PeerFactory = {
   },
 };
 
-export const PEERS: readonly PeerFactory[] = [direct, ekslink, ekslinkOneWorker, haproxy, nginx, naive];
+export const PEERS: readonly PeerFactory[] = [direct, ekslink, ekslinkTwoWorkers, haproxy, nginx, naive];

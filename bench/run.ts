@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: ekslink (default workers and `workers: 1`), HAProxy, nginx and a naive
+ * `npm run bench`: ekslink (default workers and `workers: 2`), HAProxy, nginx and a naive
  * Node passthrough side by side in one run, on loopback, doing the same job (SNI-routed
  * TLS passthrough to an upstream found through DNS), in two kinds of traffic: real TLS
  * handshakes to a node:tls upstream, and a replayed ClientHello with no crypto. Reports
