@@ -51,5 +51,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:'+(process.env.EKSLINK_HEALTH_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
 # Exec form: node is PID 1 and receives SIGTERM/SIGHUP itself (there is no shell anyway).
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/ekslink.mjs", "proxy"]
+# Node flags: common/node-flags.ts.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/dist/ekslink.mjs", "proxy"]
 CMD ["--config", "/etc/ekslink/proxy.yaml"]

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { PROXY_NODE_FLAGS } from '../common/node-flags.js';
 import { TestDnsServer } from '../standins/dns-server.js';
 import { createPki } from '../standins/pki.js';
 import { captureClientHello } from './client-hello.js';
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   const args =
     flags.peer === 'naive'
       ? ['--disable-warning=ExperimentalWarning', 'bench/naive-proxy.ts', JSON.stringify(naiveConfig)]
-      : ['dist/ekslink.mjs', 'proxy', '--config', configPath];
+      : [...PROXY_NODE_FLAGS, 'dist/ekslink.mjs', 'proxy', '--config', configPath];
   const [command, ...commandArgs] = flags.strace
     ? [
         ...(process.env.EKL_STRACE ?? 'strace -f -c').split(' '),

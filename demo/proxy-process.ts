@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { EkslinkError } from '../common/errors.js';
+import { PROXY_NODE_FLAGS } from '../common/node-flags.js';
 import { parseProxyConfig, type ProxyConfigInput } from '../proxy/config.js';
 
 export interface DemoProxyConfigOptions {
@@ -79,7 +80,7 @@ export class ProxyProcess {
     parseProxyConfig(o.config, 'demo proxy config');
     const configPath = join(o.dir, 'proxy.yaml');
     await writeFile(configPath, stringify(o.config));
-    const child = spawn(process.execPath, [o.cliPath, 'proxy', '--config', configPath], {
+    const child = spawn(process.execPath, [...PROXY_NODE_FLAGS, o.cliPath, 'proxy', '--config', configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group: a terminal Ctrl-C must not stop the proxy before the demo has
       // stopped its clients; the demo sends SIGTERM itself (and SIGKILL from its exit hook).

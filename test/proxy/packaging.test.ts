@@ -25,6 +25,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseProxyConfig } from '../../proxy/config.js';
 import { missingCommandsReason, requireHere } from '../system-tools.js';
 import { BUNDLE, NODE, ROOT } from './lifecycle-harness.js';
+import { PROXY_NODE_FLAGS } from '../../common/node-flags.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ekslink-pkg-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -108,7 +109,7 @@ describe('Dockerfile', () => {
     const user = one(runtime, 'USER').args;
     expect(user).toBe('65532:65532');
     const entry = JSON.parse(one(runtime, 'ENTRYPOINT').args) as string[];
-    expect(entry).toEqual([DISTROLESS_NODE, '/app/dist/ekslink.mjs', 'proxy']);
+    expect(entry).toEqual([DISTROLESS_NODE, ...PROXY_NODE_FLAGS, '/app/dist/ekslink.mjs', 'proxy']);
     expect(JSON.parse(one(runtime, 'CMD').args)).toEqual(['--config', '/etc/ekslink/proxy.yaml']);
     expect(one(runtime, 'STOPSIGNAL').args).toBe('SIGTERM');
     const hc = one(runtime, 'HEALTHCHECK').args;
@@ -354,7 +355,7 @@ describe('systemd unit', () => {
     };
     for (const [k, v] of Object.entries(expected)) expect(unitSetting(k), k).toEqual([v]);
     expect(unitSetting('ExecStart')).toEqual([
-      '/usr/bin/node /opt/ekslink/dist/ekslink.mjs proxy --config /etc/ekslink/proxy.yaml',
+      `/usr/bin/node ${PROXY_NODE_FLAGS.join(' ')} /opt/ekslink/dist/ekslink.mjs proxy --config /etc/ekslink/proxy.yaml`,
     ]);
     expect(unitSetting('ExecStartPre')[0]).toContain('proxy --check-config /etc/ekslink/proxy.yaml');
     expect(unitTimeoutStopSec()).toBeGreaterThan(15 + 300); // default grace + deadline
