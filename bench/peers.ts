@@ -16,7 +16,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProxyProcess } from '../demo/proxy-process.js';
-import type { ProxyConfigInput } from '../proxy/config.js';
+import type { ProxyConfigInput } from '../proxy/config/schema.js';
 
 export type TrafficKind = 'plain' | 'tls';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { EkslinkError } from '../common/errors.js';
 import { PROXY_NODE_FLAGS } from '../common/node-flags.js';
-import { parseProxyConfig, type ProxyConfigInput } from '../proxy/config.js';
+import { parseProxyConfig, type ProxyConfigInput } from '../proxy/config/schema.js';
 
 export interface DemoProxyConfigOptions {
   readonly hostname: string;

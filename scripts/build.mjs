@@ -14,8 +14,8 @@ if (outDir === 'dist') {
   process.exit(2);
 }
 await build({
-  // proxy-worker: what a data-plane worker process runs (the data path only, see proxy/worker-main.ts).
-  entryPoints: { ekslink: 'cli/main.ts', 'proxy-worker': 'proxy/worker-main.ts' },
+  // proxy-worker: what a data-plane worker process runs (the data path only, see proxy/process/worker-main.ts).
+  entryPoints: { ekslink: 'cli/main.ts', 'proxy-worker': 'proxy/process/worker-main.ts' },
   outdir: outDir,
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -12,7 +12,7 @@ import { ERROR_CATALOG as kubeconfig } from '../provisioner/kubeconfig/errors.js
 import { ERROR_CATALOG as provisioner } from '../provisioner/errors.js';
 import { ERROR_CATALOG as wireguard } from '../provisioner/wireguard/errors.js';
 import { ERROR_CATALOG as proxy } from '../proxy/errors.js';
-import { PROXY_PROTOCOL_ERROR_CATALOG as proxyProtocol } from '../proxy/proxy-protocol.js';
+import { PROXY_PROTOCOL_ERROR_CATALOG as proxyProtocol } from '../proxy/wire/proxy-protocol.js';
 import { ERROR_CATALOG as verify } from '../verify/errors.js';
 import { EXIT_CODE_DOC } from '../common/exit-codes.js';
 

@@ -22,7 +22,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PropChecker } from './validate.js';
-import { CLIENT_HELLO_REJECTIONS, PROXY_HEADER_REJECTIONS } from '../../proxy/metrics.js';
+import { CLIENT_HELLO_REJECTIONS, PROXY_HEADER_REJECTIONS } from '../../proxy/process/metrics.js';
 import {
   FLEET_DIMENSION,
   PROXY_METRICS_NAMESPACE,

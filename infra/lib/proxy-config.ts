@@ -4,7 +4,7 @@
  * fails `cdk synth` with the proxy's message instead of failing on every instance at boot.
  */
 import { stringify } from 'yaml';
-import { parseProxyConfig, type ProxyConfig, type ProxyConfigInput } from '../../proxy/config.js';
+import { parseProxyConfig, type ProxyConfig, type ProxyConfigInput } from '../../proxy/config/schema.js';
 
 /** Where user data writes the file and the systemd unit reads it. */
 export const PROXY_CONFIG_PATH = '/etc/ekslink/proxy.yaml';

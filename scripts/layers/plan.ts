@@ -20,7 +20,53 @@ export const PLAN: LayerPlan = {
       {
         name: 'proxy',
         paths: ['proxy/'],
-        why: 'the data path (ekslink proxy); grouped inside by its own engineer, checked for cycles',
+        why: 'the data path (ekslink proxy), grouped by the question a reader brings',
+        floors: [
+          [
+            {
+              name: 'proxy/vocabulary',
+              paths: ['proxy/errors.ts', 'proxy/close-reason.ts', 'proxy/observer.ts'],
+              why: 'the closed sets every stage speaks: error codes, close reasons, what a connection reports',
+            },
+          ],
+          [
+            {
+              name: 'proxy/wire',
+              paths: ['proxy/wire/'],
+              why: 'pure, bounded parsers of the bytes on the wire: PROXY v2, the ClientHello, the TLS alert',
+            },
+          ],
+          [
+            {
+              name: 'proxy/upstream',
+              paths: ['proxy/upstream/'],
+              // Above wire: the DNS client formats IPv6 answers with the PROXY v2 parser's helper.
+              why: 'where a connection goes: DNS client, resolver, address policy, dialer',
+            },
+          ],
+          [
+            {
+              name: 'proxy/config',
+              paths: ['proxy/config/'],
+              // Above upstream: the schema refuses public CIDRs with the address policy's own test.
+              why: 'the config file: its schema and the route table built from it',
+            },
+          ],
+          [
+            {
+              name: 'proxy/connection',
+              paths: ['proxy/connection/'],
+              why: 'one connection from accept to close: the listener, the phases, splice, keepalive, the log line',
+            },
+          ],
+          [
+            {
+              name: 'proxy/process',
+              paths: ['proxy/process/'],
+              why: 'the process around the data path: lifecycle, workers, health port, prober, metrics',
+            },
+          ],
+        ],
       },
       {
         name: 'provisioner',

@@ -8,7 +8,7 @@ import { eksDomainProblem, parseEksHostname } from '../../common/eks-hostname.js
 import { kubeconfigInputSchema } from '../../provisioner/kubeconfig/input.js';
 import { gcpToAwsConfigSchema } from '../../provisioner/topologies/gcp-to-aws/config.js';
 import { peeredConfigSchema } from '../../provisioner/topologies/peered/config.js';
-import { routeSchema } from '../../proxy/config.js';
+import { routeSchema } from '../../proxy/config/schema.js';
 import { resolveTarget } from '../../verify/target.js';
 
 const ID = '0123456789ABCDEF0123456789ABCDEF';

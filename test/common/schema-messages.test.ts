@@ -16,7 +16,7 @@ import { outputsFileSchema } from '../../provisioner/outputs-file.js';
 import { gcpToAwsConfigSchema } from '../../provisioner/topologies/gcp-to-aws/config.js';
 import { peeredConfigSchema } from '../../provisioner/topologies/peered/config.js';
 import { wireguardConfigSchema } from '../../provisioner/wireguard/config.js';
-import { proxyConfigSchema } from '../../proxy/config.js';
+import { proxyConfigSchema } from '../../proxy/config/schema.js';
 
 const EKS = '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com';
 const VPCE = 'vpce-0123456789abcdef0-abcd1234.vpce-svc-0123456789abcdef0.us-east-1.vpce.amazonaws.com';

@@ -11,7 +11,7 @@ import { demoProxyConfig, parseListening } from '../../demo/proxy-process.js';
 import { addressRange, defaultIntervalMs, planRotations } from '../../demo/rotation.js';
 import { createState, recordRequest, totalFailures, type DemoState } from '../../demo/state.js';
 import { formatSummary, verdict } from '../../demo/summary.js';
-import { parseProxyConfig } from '../../proxy/config.js';
+import { parseProxyConfig } from '../../proxy/config/schema.js';
 import { EksStandin } from '../../standins/eks-standin.js';
 import { createPki, type TestPki } from '../../standins/pki.js';
 

@@ -1,7 +1,7 @@
 /**
  * The proxy's metrics in CloudWatch, checked against the proxy itself: the scrape config
  * and the EMF declarations the synthesized user data writes name exactly the shipped
- * metrics, each of which the proxy's prom-client registry (proxy/metrics.ts, read at test
+ * metrics, each of which the proxy's prom-client registry (proxy/process/metrics.ts, read at test
  * time) exports with that type and those labels; every proxy metric is either shipped or
  * listed as kept on the instance with a reason; every alarm watches a metric and a
  * dimension set the agent really sends, with label values the proxy really uses; every
@@ -27,7 +27,7 @@ import { deregistrationDelayForDrain } from '../../common/drain-timing.js';
 import { provisionerDefaultTargetGroup } from '../../infra/lib/fleet-pairing.js';
 import { DRAIN_MARGIN_SEC } from '../../infra/lib/proxy-fleet.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
-import { ProxyMetrics } from '../../proxy/metrics.js';
+import { ProxyMetrics } from '../../proxy/process/metrics.js';
 import { fleetProps, heredocFile, resourcesOfType, userDataOf } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -120,7 +120,7 @@ describe('the scrape config', () => {
   });
 });
 
-describe('against the proxy registry (proxy/metrics.ts)', () => {
+describe('against the proxy registry (proxy/process/metrics.ts)', () => {
   it('ships only metrics the proxy exports, each a counter or gauge of the declared type (the agent drops histograms)', () => {
     for (const name of keepRule().regex.split('|')) {
       const e = all.get(name);

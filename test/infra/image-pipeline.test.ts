@@ -16,7 +16,7 @@ import { MAX_UNIT_EXPOSURE, TEST_PHASE_SNI } from '../../infra/lib/image-compone
 import { ProxyImagePipelineStack } from '../../infra/lib/image-pipeline-stack.js';
 import type { ProxyImagePipelineProps } from '../../infra/lib/image-pipeline.js';
 import { bundleSha256, ekslinkVersion } from '../../infra/lib/instance-kit.js';
-import { parseProxyConfig } from '../../proxy/config.js';
+import { parseProxyConfig } from '../../proxy/config/schema.js';
 import { inlineStatements, onlyResource, resourcesOfType, rulesOf, rules } from './helpers.js';
 
 type Json = Record<string, unknown>;

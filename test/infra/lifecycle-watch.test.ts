@@ -20,7 +20,7 @@ import { DRAIN_MARGIN_SEC, LIFECYCLE_POLL_SEC, terminationTimeSec } from '../../
 import { PROXY_CONFIG_PATH } from '../../infra/lib/proxy-config.js';
 import { LIFECYCLE_WATCH_SCRIPT, PROXY_UNIT_NAME } from '../../infra/lib/proxy-user-data.js';
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
-import type { ProxyConfigInput } from '../../proxy/config.js';
+import type { ProxyConfigInput } from '../../proxy/config/schema.js';
 import { ProxyProcess, NODE } from '../proxy/lifecycle-harness.js';
 import { NetnsLab, netnsUnavailableReason, sh } from '../wireguard/netns-lab.js';
 import { fleetProps, heredocFile, onlyResource, userDataOf } from './helpers.js';

@@ -11,7 +11,7 @@ import { DRAIN_MARGIN_SEC, type ProxyFleetProps } from '../../infra/lib/proxy-fl
 import { ProxyFleetStack } from '../../infra/lib/proxy-fleet-stack.js';
 import { DRAIN_HOOK_NAME, lifecycleWatchScript } from '../../infra/lib/lifecycle.js';
 import { PROXY_UNIT_NAME } from '../../infra/lib/proxy-user-data.js';
-import { parseProxyConfig } from '../../proxy/config.js';
+import { parseProxyConfig } from '../../proxy/config/schema.js';
 import {
   allIngressSources,
   EXAMPLE_AMI_ID,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../../common/cidr.js';
-import { AddressPolicy } from '../../proxy/address-policy.js';
+import { AddressPolicy } from '../../proxy/upstream/address-policy.js';
 
 describe('AddressPolicy', () => {
   it('allows addresses inside the blocks and nothing outside', () => {

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ClientHelloReader, parseClientHello, type ClientHello } from '../../proxy/client-hello.js';
-import type { ParseResult } from '../../proxy/parse-result.js';
+import { ClientHelloReader, parseClientHello, type ClientHello } from '../../proxy/wire/client-hello.js';
+import type { ParseResult } from '../../proxy/wire/parse-result.js';
 import { captureClientHello, closeServer } from './helpers.js';
 
 // This file's loopback block: 127.0.101.0/24.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/errors.js';
-import { autoWorkers, parseProxyConfig } from '../../proxy/config.js';
+import { autoWorkers, parseProxyConfig } from '../../proxy/config/schema.js';
 
 const EKS = '0123456789abcdef0123456789abcdef.gr7.us-east-1.eks.amazonaws.com';
 const valid = { routes: [{ sni: EKS }], allowedUpstreamCidrs: ['10.0.0.0/16'] };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
-import { ConnectionLog } from '../../proxy/connection-log.js';
+import { ConnectionLog } from '../../proxy/connection/connection-log.js';
 
 /** A destination that keeps what is written, as strings, the way pino hands them over. */
 function memory(): { lines: string[]; write(s: string): void } {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dial, DialCancel, FailureMemory, orderAddresses, RoundRobin } from '../../proxy/dialer.js';
+import { dial, DialCancel, FailureMemory, orderAddresses, RoundRobin } from '../../proxy/upstream/dialer.js';
 import type { ConnectResult } from '../../proxy/observer.js';
 import { closeServer } from './helpers.js';
 

@@ -2,9 +2,9 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
-import { HealthServer, type Readiness } from '../../proxy/health-server.js';
-import { ProxyMetrics } from '../../proxy/metrics.js';
-import { encodeProxyHeader } from '../../proxy/proxy-protocol.js';
+import { HealthServer, type Readiness } from '../../proxy/process/health-server.js';
+import { ProxyMetrics } from '../../proxy/process/metrics.js';
+import { encodeProxyHeader } from '../../proxy/wire/proxy-protocol.js';
 
 const HOST = '127.0.0.1';
 let server: HealthServer;

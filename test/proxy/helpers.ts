@@ -9,9 +9,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../common/logger.js';
-import { parseProxyConfig, type ProxyConfig, type ProxyConfigInput } from '../../proxy/config.js';
+import { parseProxyConfig, type ProxyConfig, type ProxyConfigInput } from '../../proxy/config/schema.js';
 import type { ConnectResult, ConnectionRecord, DnsResult } from '../../proxy/observer.js';
-import { ProxyServer, type ProxyServerOptions } from '../../proxy/server.js';
+import { ProxyServer, type ProxyServerOptions } from '../../proxy/connection/server.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 

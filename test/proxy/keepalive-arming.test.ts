@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeepAliveArming } from '../../proxy/keepalive-arming.js';
+import { KeepAliveArming } from '../../proxy/connection/keepalive-arming.js';
 
 // This file's loopback address: 127.0.113.1.
 const HOST = '127.0.113.1';

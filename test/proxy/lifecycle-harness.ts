@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll } from 'vitest';
-import type { ProxyConfigInput } from '../../proxy/config.js';
+import type { ProxyConfigInput } from '../../proxy/config/schema.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
 import { createPki, type TestPki } from '../../standins/pki.js';
 

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProxyConfigInput } from '../../proxy/config.js';
+import type { ProxyConfigInput } from '../../proxy/config/schema.js';
 import { CLOSE_REASONS } from '../../proxy/close-reason.js';
-import { ProxyMetrics } from '../../proxy/metrics.js';
+import { ProxyMetrics } from '../../proxy/process/metrics.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
 import { createPki, type TestPki } from '../../standins/pki.js';
 import { parseMetrics, ProxyProcess, startStreamUpstream, tryHandshake } from './lifecycle-harness.js';

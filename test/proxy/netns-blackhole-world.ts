@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import tls from 'node:tls';
 import { createPki } from '../../standins/pki.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
-import { ProxyMetrics } from '../../proxy/metrics.js';
+import { ProxyMetrics } from '../../proxy/process/metrics.js';
 import { EchoUpstreams, startProxy, whoServes } from './helpers.js';
 import { parseMetrics } from './lifecycle-harness.js';
 

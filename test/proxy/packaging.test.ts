@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseProxyConfig } from '../../proxy/config.js';
+import { parseProxyConfig } from '../../proxy/config/schema.js';
 import { missingCommandsReason, requireHere } from '../system-tools.js';
 import { BUNDLE, NODE, ROOT } from './lifecycle-harness.js';
 import { PROXY_NODE_FLAGS } from '../../common/node-flags.js';

@@ -5,8 +5,8 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProxyConfigInput } from '../../proxy/config.js';
-import { encodeProxyHeader, type ProxyHeader } from '../../proxy/proxy-protocol.js';
+import type { ProxyConfigInput } from '../../proxy/config/schema.js';
+import { encodeProxyHeader, type ProxyHeader } from '../../proxy/wire/proxy-protocol.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
 import { createPki, type TestPki } from '../../standins/pki.js';
 import { type Event, ProxyProcess, startStreamUpstream, tryHandshake } from './lifecycle-harness.js';

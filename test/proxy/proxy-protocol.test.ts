@@ -8,8 +8,8 @@ import {
   parseProxyHeader,
   PROXY_V2_SIGNATURE,
   type ProxyHeader,
-} from '../../proxy/proxy-protocol.js';
-import type { ParseResult } from '../../proxy/parse-result.js';
+} from '../../proxy/wire/proxy-protocol.js';
+import type { ParseResult } from '../../proxy/wire/parse-result.js';
 
 const SIG = PROXY_V2_SIGNATURE.toString('hex');
 const VPCE = 'vpce-0123456789abcdef0';

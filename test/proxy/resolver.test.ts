@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDnsServer } from '../../standins/dns-server.js';
-import { AAAA_GRACE_MS, Resolver, type ResolverOptions } from '../../proxy/resolver.js';
+import { AAAA_GRACE_MS, Resolver, type ResolverOptions } from '../../proxy/upstream/resolver.js';
 import { decodeQuery, encodeResponse, RCODE, TYPE_A, TYPE_AAAA } from '../../standins/dns-wire.js';
 
 // This file's loopback block: 127.0.102.0/24.

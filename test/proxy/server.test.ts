@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProxyConfig, type ProxyConfigInput } from '../../proxy/config.js';
-import { encodeProxyHeader } from '../../proxy/proxy-protocol.js';
-import { ProxyServer } from '../../proxy/server.js';
+import { parseProxyConfig, type ProxyConfigInput } from '../../proxy/config/schema.js';
+import { encodeProxyHeader } from '../../proxy/wire/proxy-protocol.js';
+import { ProxyServer } from '../../proxy/connection/server.js';
 import { createPki, type TestPki } from '../../standins/pki.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
 import {

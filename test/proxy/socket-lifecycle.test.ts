@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDnsServer } from '../../standins/dns-server.js';
-import { ProxyMetrics } from '../../proxy/metrics.js';
+import { ProxyMetrics } from '../../proxy/process/metrics.js';
 import { captureClientHello, closeServer, startProxy, type TestProxy } from './helpers.js';
 import { parseMetrics } from './lifecycle-harness.js';
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProxyConfig } from '../../proxy/config.js';
+import { parseProxyConfig } from '../../proxy/config/schema.js';
 import { createPki, type TestPki } from '../../standins/pki.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
 import {

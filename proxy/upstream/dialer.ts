@@ -5,8 +5,8 @@
  * detection in its simplest form). The error lists every address tried.
  */
 import { connect, type Socket } from 'node:net';
-import { UpstreamConnectError, type DialAttempt } from './errors.js';
-import type { ConnectResult } from './observer.js';
+import { UpstreamConnectError, type DialAttempt } from '../errors.js';
+import type { ConnectResult } from '../observer.js';
 
 /** Remembers addresses that failed recently. Bounded: old entries are swept as it grows. */
 export class FailureMemory {

@@ -2,8 +2,8 @@
  * The SNI allowlist: each allowed SNI maps to the upstream hostname and port to dial. An
  * SNI not in the table is refused; a ClientHello without SNI uses defaultRoute if set.
  */
-import type { ProxyConfig, Route } from './config.js';
-import { ProxyError } from './errors.js';
+import type { ProxyConfig, Route } from './schema.js';
+import { ProxyError } from '../errors.js';
 
 export type RouteLookup = { readonly route: Route } | { readonly error: ProxyError };
 

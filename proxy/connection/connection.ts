@@ -5,14 +5,20 @@
  * place (`complete`), which writes its one log line and tells the observer.
  */
 import type { Socket } from 'node:net';
-import { describeError, type EkslinkError } from '../common/errors.js';
-import { AddressPolicy } from './address-policy.js';
-import { ClientHelloReader } from './client-hello.js';
-import type { CloseReason } from './close-reason.js';
-import type { ProxyConfig, Route } from './config.js';
+import { describeError, type EkslinkError } from '../../common/errors.js';
+import { AddressPolicy } from '../upstream/address-policy.js';
+import { ClientHelloReader } from '../wire/client-hello.js';
+import type { CloseReason } from '../close-reason.js';
+import type { ProxyConfig, Route } from '../config/schema.js';
 import type { ConnectionLog } from './connection-log.js';
 import type { KeepAliveArming } from './keepalive-arming.js';
-import { dial, DialCancel, type FailureMemory, type KeepAliveSettings, type RoundRobin } from './dialer.js';
+import {
+  dial,
+  DialCancel,
+  type FailureMemory,
+  type KeepAliveSettings,
+  type RoundRobin,
+} from '../upstream/dialer.js';
 import {
   CLOSE_REASON_OF,
   ProxyError,
@@ -20,13 +26,13 @@ import {
   type DialAttempt,
   type ProxyErrorCode,
   UpstreamConnectError,
-} from './errors.js';
-import type { ConnectionRecord, ProxyObserver } from './observer.js';
-import { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
-import type { Resolver } from './resolver.js';
-import { RouteTable } from './routes.js';
+} from '../errors.js';
+import type { ConnectionRecord, ProxyObserver } from '../observer.js';
+import { parseProxyHeader, type ProxyHeader } from '../wire/proxy-protocol.js';
+import type { Resolver } from '../upstream/resolver.js';
+import { RouteTable } from '../config/routes.js';
 import { Splice } from './splice.js';
-import { UNRECOGNIZED_NAME_ALERT } from './tls-alert.js';
+import { UNRECOGNIZED_NAME_ALERT } from '../wire/tls-alert.js';
 
 /** Everything a connection needs from the config, built once per (re)load. */
 export interface ConnectionContext {

@@ -7,10 +7,10 @@
  * `successThreshold` / `failureThreshold` consecutive rounds, so one lost probe does not
  * flap the NLB target. /readyz reads the cached verdict and never probes itself.
  */
-import type { Logger } from '../common/logger.js';
-import { describeError } from '../common/errors.js';
-import type { Route } from './config.js';
-import { dial } from './dialer.js';
+import type { Logger } from '../../common/logger.js';
+import { describeError } from '../../common/errors.js';
+import type { Route } from '../config/schema.js';
+import { dial } from '../upstream/dialer.js';
 import type { ProbeResult } from './metrics.js';
 
 export interface ProbeResolver {

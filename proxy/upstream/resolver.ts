@@ -14,7 +14,7 @@
  * is forgotten.
  */
 import { DnsClient, DnsQueryError, TYPE_A, TYPE_AAAA } from './dns-client.js';
-import { ProxyError } from './errors.js';
+import { ProxyError } from '../errors.js';
 
 /** @default 300, as dns.serveStaleAfterMs */
 export const DEFAULT_SERVE_STALE_AFTER_MS = 300;

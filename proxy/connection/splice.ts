@@ -9,8 +9,8 @@
  * them, never copied (Node allocates each read's buffer).
  */
 import type { Socket } from 'node:net';
-import type { CloseReason } from './close-reason.js';
-import { applyKeepAlive, type KeepAliveSettings } from './dialer.js';
+import type { CloseReason } from '../close-reason.js';
+import { applyKeepAlive, type KeepAliveSettings } from '../upstream/dialer.js';
 import type { KeepAliveArming } from './keepalive-arming.js';
 
 export type SpliceEnd = Extract<

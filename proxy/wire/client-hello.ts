@@ -7,7 +7,7 @@
  * outcome is a ParseResult, and it looks at no more than `maxBytes` bytes.
  */
 import type { ParseResult } from './parse-result.js';
-import { ProxyError } from './errors.js';
+import { ProxyError } from '../errors.js';
 
 export interface ClientHello {
   /** host_name from server_name: lower-cased, no trailing dot. Absent when the client sent none. */

@@ -6,9 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
-import { parseProxyHeader, PROXY_V2_SIGNATURE } from './proxy-protocol.js';
+import { parseProxyHeader, PROXY_V2_SIGNATURE } from '../wire/proxy-protocol.js';
 
 // Not `import … from 'node:http'`: Node's ESM view of node:http reads every export, and
 // its lazy WebSocket/EventSource/fetch getters then load all of undici (5 MiB of heap).

@@ -7,7 +7,7 @@
  * the delay is shortened by ARM_AFTER_MS, down to the kernel's 1 s minimum.
  */
 import type { Socket } from 'node:net';
-import { applyKeepAlive, type KeepAliveSettings } from './dialer.js';
+import { applyKeepAlive, type KeepAliveSettings } from '../upstream/dialer.js';
 
 /** Connections younger than this never get keepalive set. */
 export const ARM_AFTER_MS = 1000;

@@ -13,8 +13,8 @@ import {
   parseAddress,
   parseCidr,
   type CidrBlock as Block,
-} from '../common/cidr.js';
-import { ProxyError } from './errors.js';
+} from '../../common/cidr.js';
+import { ProxyError } from '../errors.js';
 
 /** Why an address is or is not dialable; appears in log messages. */
 export type AddressVerdict = 'allowed' | 'imds' | 'special' | 'outside' | 'invalid';

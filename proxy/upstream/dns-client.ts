@@ -12,7 +12,7 @@ import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { getServers } from 'node:dns';
 import { connect, isIP, isIPv6 } from 'node:net';
-import { formatIPv6 } from './proxy-protocol.js';
+import { formatIPv6 } from '../wire/proxy-protocol.js';
 
 export const TYPE_A = 1;
 export const TYPE_AAAA = 28;

@@ -6,10 +6,10 @@
 import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import * as z from 'zod';
-import { parseCidr } from '../common/cidr.js';
-import { loadConfigFile, validateConfig, whenParsed } from '../common/config-file.js';
-import { eksDomainProblem } from '../common/eks-hostname.js';
-import { isNonPublicCidr } from './address-policy.js';
+import { parseCidr } from '../../common/cidr.js';
+import { loadConfigFile, validateConfig, whenParsed } from '../../common/config-file.js';
+import { eksDomainProblem } from '../../common/eks-hostname.js';
+import { isNonPublicCidr } from '../upstream/address-policy.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const EXAMPLE_HOST = '"0123456789ABCDEF0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"';

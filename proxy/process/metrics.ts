@@ -5,8 +5,8 @@
  */
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { CLOSE_REASONS, type CloseReason } from './close-reason.js';
-import type { ConnectionRecord, ConnectResult, DnsResult, ProxyObserver } from './observer.js';
+import { CLOSE_REASONS, type CloseReason } from '../close-reason.js';
+import type { ConnectionRecord, ConnectResult, DnsResult, ProxyObserver } from '../observer.js';
 
 export const METRIC_PREFIX = 'ekslink_';
 /** Route label for connections refused before a route was chosen. */

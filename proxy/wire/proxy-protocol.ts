@@ -5,7 +5,7 @@
  * the header, so the bytes after `consumed` are the client's own (its TLS ClientHello).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { EkslinkError } from '../common/errors.js';
+import { EkslinkError } from '../../common/errors.js';
 import type { ParseResult } from './parse-result.js';
 
 export interface ProxyHeader {

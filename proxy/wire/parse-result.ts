@@ -1,4 +1,4 @@
-import type { EkslinkError } from '../common/errors.js';
+import type { EkslinkError } from '../../common/errors.js';
 
 /**
  * What an incremental wire parser returns: a value and how many bytes it used, a request

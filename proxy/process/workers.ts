@@ -11,12 +11,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
-import { describeError, EkslinkError } from '../common/errors.js';
-import { createLogger, type Logger } from '../common/logger.js';
-import type { ProxyConfig } from './config.js';
+import { describeError, EkslinkError } from '../../common/errors.js';
+import { createLogger, type Logger } from '../../common/logger.js';
+import type { ProxyConfig } from '../config/schema.js';
 import { ProxyMetrics, type MetricsSnapshot } from './metrics.js';
-import { Resolver } from './resolver.js';
-import { ProxyServer, resolverOptions } from './server.js';
+import { Resolver } from '../upstream/resolver.js';
+import { ProxyServer, resolverOptions } from '../connection/server.js';
 
 /** One write(2) per ~8 KiB of connection log lines rather than per line (see createLogger). */
 export const LOG_BUFFER_BYTES = 8 * 1024;

@@ -6,14 +6,14 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ProxyConfig } from './config.js';
+import type { ProxyConfig } from '../config/schema.js';
 import { ConnectionLog } from './connection-log.js';
 import { KeepAliveArming } from './keepalive-arming.js';
 import { buildConnectionContext, ProxyConnection, type ConnectionContext } from './connection.js';
-import { FailureMemory, RoundRobin } from './dialer.js';
-import { ProxyError } from './errors.js';
-import { noopObserver, type ConnectionRecord, type ProxyObserver } from './observer.js';
-import { Resolver, type ResolverOptions } from './resolver.js';
+import { FailureMemory, RoundRobin } from '../upstream/dialer.js';
+import { ProxyError } from '../errors.js';
+import { noopObserver, type ConnectionRecord, type ProxyObserver } from '../observer.js';
+import { Resolver, type ResolverOptions } from '../upstream/resolver.js';
 
 export interface ProxyServerOptions {
   config: ProxyConfig;
