@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { HealthServer, type Readiness } from '../../proxy/process/health-server.js';
 import { ProxyMetrics } from '../../proxy/process/metrics.js';
-import { encodeProxyHeader } from '../../proxy/wire/proxy-protocol.js';
+import { encodeProxyHeader } from './proxy-header-encoder.js';
 
 const HOST = '127.0.0.1';
 let server: HealthServer;

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPki, type TestPki } from '../../standins/pki.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
-import { encodeProxyHeader } from '../../proxy/wire/proxy-protocol.js';
+import { encodeProxyHeader } from './proxy-header-encoder.js';
 import { captureClientHello, EchoUpstreams, rawExchange } from './helpers.js';
 import { ProxyProcess } from './lifecycle-harness.js';
 

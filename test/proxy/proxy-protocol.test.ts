@@ -2,13 +2,12 @@ import { isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  encodeIPv6,
-  encodeProxyHeader,
   formatIPv6,
   parseProxyHeader,
   PROXY_V2_SIGNATURE,
   type ProxyHeader,
 } from '../../proxy/wire/proxy-protocol.js';
+import { encodeIPv6, encodeProxyHeader } from './proxy-header-encoder.js';
 import type { ParseResult } from '../../proxy/wire/parse-result.js';
 
 const SIG = PROXY_V2_SIGNATURE.toString('hex');

@@ -3,7 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProxyConfig, type ProxyConfigInput } from '../../proxy/config/schema.js';
-import { encodeProxyHeader } from '../../proxy/wire/proxy-protocol.js';
+import { encodeProxyHeader } from './proxy-header-encoder.js';
 import { ProxyServer } from '../../proxy/connection/server.js';
 import { createPki, type TestPki } from '../../standins/pki.js';
 import { TestDnsServer } from '../../standins/dns-server.js';
