@@ -19,7 +19,9 @@ import { loadProxyConfig, type ProxyConfig } from '../config/schema.js';
 import { HealthServer, type Readiness } from './health-server.js';
 import { aggregateSnapshots, ProxyMetrics } from './metrics.js';
 import { Prober, type ProberSettings } from './prober.js';
-import { ClusterDataPlane, LOG_BUFFER_BYTES, LocalDataPlane, runWorker, type DataPlane } from './workers.js';
+import { ClusterDataPlane } from './cluster-data-plane.js';
+import { LOG_BUFFER_BYTES, LocalDataPlane, type DataPlane } from './data-plane.js';
+import { runWorker } from './worker.js';
 
 /** Where signals come from: `process` in production, an EventEmitter in tests. */
 export interface SignalSource {

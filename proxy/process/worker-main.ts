@@ -4,6 +4,6 @@
  * no config validation (zod), no YAML, no HTTP client, no CLI. The config arrives over IPC,
  * already validated by the primary.
  */
-import { runWorker } from './workers.js';
+import { runWorker } from './worker.js';
 
 process.exitCode = await runWorker();

@@ -1,101 +1,23 @@
 /**
- * The data plane, in-process (one worker) or as node:cluster workers, each listening on
- * the same port with SO_REUSEPORT so the kernel spreads connections and none passes
- * through the primary (port 0: the first worker picks the port, the others join it). The primary
- * keeps the health port, the prober and the signal handling; workers ignore signals and
- * follow the primary's orders over IPC, so `systemctl stop` (which signals the whole
- * cgroup) still drains in one coordinated sequence. /metrics sums every process.
+ * The data plane as node:cluster workers, each listening on the same port with SO_REUSEPORT
+ * so the kernel spreads connections and none passes through the primary (port 0: the first
+ * worker picks the port, the others join it). The primary keeps the health port, the prober
+ * and the signal handling; workers ignore signals and follow the primary's orders over IPC
+ * (worker-ipc.ts, worker.ts), so `systemctl stop` (which signals the whole cgroup) still
+ * drains in one coordinated sequence. /metrics sums every process, the exited ones included.
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
-import { describeError, EkslinkError } from '../../common/errors.js';
-import { createLogger, type Logger } from '../../common/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { ProxyConfig } from '../config/schema.js';
-import { ProxyMetrics, type MetricsSnapshot } from './metrics.js';
+import { resolverOptions } from '../connection/server.js';
 import { Resolver } from '../upstream/resolver.js';
-import { ProxyServer, resolverOptions } from '../connection/server.js';
-
-/** One write(2) per ~8 KiB of connection log lines rather than per line (see createLogger). */
-export const LOG_BUFFER_BYTES = 8 * 1024;
-
-/** What the lifecycle drives, whether the data path runs here or in workers. */
-export interface DataPlane {
-  /** A resolver configured like the data path's, for the prober. */
-  readonly resolver: Resolver;
-  start(): Promise<AddressInfo>;
-  reload(config: ProxyConfig): Promise<void>;
-  stopAccepting(): Promise<void>;
-  drain(deadlineMs: number): Promise<void>;
-  destroy(): Promise<void>;
-  activeConnections(): Promise<number>;
-  /** Metrics of processes other than this one (empty in-process). */
-  metricsSnapshots(): Promise<MetricsSnapshot[]>;
-}
-
-/** One process: the ProxyServer runs here and shares this process's metrics. */
-export class LocalDataPlane implements DataPlane {
-  private readonly server: ProxyServer;
-  readonly resolver: Resolver;
-
-  constructor(config: ProxyConfig, logger: Logger, metrics: ProxyMetrics) {
-    this.server = new ProxyServer({ config, logger, observer: metrics });
-    this.resolver = this.server.resolver;
-    const server = this.server;
-    metrics.beforeCollect = () => server.flushByteCounts();
-  }
-
-  start(): Promise<AddressInfo> {
-    return this.server.listen();
-  }
-  async reload(config: ProxyConfig): Promise<void> {
-    this.server.reload(config);
-  }
-  stopAccepting(): Promise<void> {
-    return this.server.stopAccepting();
-  }
-  drain(deadlineMs: number): Promise<void> {
-    return this.server.drain(deadlineMs);
-  }
-  async destroy(): Promise<void> {
-    this.server.destroy();
-  }
-  async activeConnections(): Promise<number> {
-    return this.server.activeConnections;
-  }
-  async metricsSnapshots(): Promise<MetricsSnapshot[]> {
-    return [];
-  }
-}
-
-// --- IPC between primary and workers ----------------------------------------------------
-
-type Op = 'start' | 'reload' | 'stopAccepting' | 'drain' | 'destroy' | 'active' | 'metrics';
-interface Request {
-  readonly ekslink: 'req';
-  readonly id: number;
-  readonly op: Op;
-  readonly config?: ProxyConfig;
-  readonly deadlineMs?: number;
-}
-interface Reply {
-  readonly ekslink: 'rep';
-  readonly id: number;
-  readonly ok: boolean;
-  readonly value?: unknown;
-  readonly error?: string;
-  /** The EKL_* code when the worker threw an EkslinkError, so the CLI reports it as such. */
-  readonly code?: string;
-}
-
-function isRequest(m: unknown): m is Request {
-  return typeof m === 'object' && m !== null && (m as Request).ekslink === 'req';
-}
-function isReply(m: unknown): m is Reply {
-  return typeof m === 'object' && m !== null && (m as Reply).ekslink === 'rep';
-}
+import type { DataPlane } from './data-plane.js';
+import type { MetricsSnapshot } from './metrics.js';
+import { WorkerHandle, type Op, type Request } from './worker-ipc.js';
 
 /**
  * The bundle's worker entry (dist/proxy-worker.mjs, next to the chunk this code is in), or
@@ -117,60 +39,6 @@ const MAX_RESPAWN_DELAY_MS = 30_000;
 /** Immediately for a first crash; then 1 s, 2 s, 4 s... up to 30 s while workers keep dying young. */
 export function respawnDelayMs(quickExits: number): number {
   return quickExits <= 1 ? 0 : Math.min(MAX_RESPAWN_DELAY_MS, 1000 * 2 ** (quickExits - 2));
-}
-
-class WorkerHandle {
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  readonly exited: Promise<void>;
-
-  constructor(readonly worker: Worker) {
-    worker.on('message', (m: unknown) => {
-      if (!isReply(m)) return;
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else {
-        const message = `worker ${worker.process.pid}: ${m.error ?? 'error'}`;
-        p.reject(m.code === undefined ? new Error(message) : new EkslinkError(m.code, message));
-      }
-    });
-    this.exited = new Promise((resolve) =>
-      worker.once('exit', () => {
-        for (const p of this.pending.values()) p.reject(new Error(`worker ${worker.process.pid} exited`));
-        this.pending.clear();
-        resolve();
-      }),
-    );
-  }
-
-  call<T>(op: Op, extra: Partial<Request> = {}, timeoutMs?: number): Promise<T> {
-    if (!this.worker.isConnected())
-      return Promise.reject(new Error(`worker ${this.worker.process.pid} is gone`));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              this.pending.delete(id);
-              reject(new Error(`worker ${this.worker.process.pid} did not answer ${op} in ${timeoutMs} ms`));
-            }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      const req: Request = { ekslink: 'req', id, op, ...extra };
-      this.worker.send(req);
-    });
-  }
 }
 
 /** `config.workers` processes forked from this one, each running a ProxyServer on the shared port. */
@@ -338,73 +206,4 @@ export class ClusterDataPlane implements DataPlane {
     const kept = last.filter((m) => ['counter', 'histogram'].includes(String(m.type)));
     if (kept.length > 0) this.retired.push(kept as MetricsSnapshot);
   }
-}
-
-/**
- * A cluster worker's whole life: wait for the config, serve, obey the primary, and exit
- * when the primary disconnects (which it also does by dying).
- */
-export async function runWorker(): Promise<number> {
-  // The primary decides when to drain; a signal sent to the whole process group (systemd's
-  // default KillMode, Ctrl-C) must not make workers leave on their own.
-  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => {});
-  let server: ProxyServer | undefined;
-  let metrics: ProxyMetrics | undefined;
-  const done = new Promise<void>((resolve) => process.once('disconnect', () => resolve()));
-
-  const handle = async (req: Request): Promise<unknown> => {
-    switch (req.op) {
-      case 'start': {
-        const config = req.config as ProxyConfig;
-        const logger = createLogger({
-          level: config.log.level,
-          base: { component: 'proxy', worker: cluster.worker?.id },
-          bufferBytes: LOG_BUFFER_BYTES,
-          redactSecrets: false,
-        });
-        metrics = new ProxyMetrics({ routes: config.routes.map((r) => r.name) });
-        const s = new ProxyServer({ config, logger, observer: metrics, reusePort: true });
-        server = s;
-        metrics.beforeCollect = () => s.flushByteCounts();
-        return s.listen();
-      }
-      case 'reload':
-        metrics?.addRoutes((req.config as ProxyConfig).routes.map((r) => r.name));
-        server?.reload(req.config as ProxyConfig);
-        return undefined;
-      case 'stopAccepting':
-        return server?.stopAccepting();
-      case 'drain':
-        return server?.drain(req.deadlineMs ?? 0);
-      case 'destroy':
-        server?.destroy();
-        return undefined;
-      case 'active':
-        return server?.activeConnections ?? 0;
-      case 'metrics':
-        return metrics?.snapshot() ?? [];
-    }
-  };
-
-  process.on('message', (m: unknown) => {
-    if (!isRequest(m)) return;
-    handle(m).then(
-      (value) => reply({ ekslink: 'rep', id: m.id, ok: true, value }),
-      (err: unknown) =>
-        reply({
-          ekslink: 'rep',
-          id: m.id,
-          ok: false,
-          error: describeError(err).message,
-          ...(err instanceof EkslinkError ? { code: err.code } : {}),
-        }),
-    );
-  });
-  await done;
-  server?.destroy();
-  return 0;
-}
-
-function reply(r: Reply): void {
-  if (process.connected) process.send?.(r);
 }
