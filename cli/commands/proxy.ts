@@ -32,7 +32,10 @@ export const registerProxy: RegisterCommand = (program, run) => {
             'give exactly one of --config FILE (run) or --check-config FILE (validate), e.g. ekslink proxy --config /etc/ekslink/proxy.yaml',
           );
         }
-        const { runProxy, checkConfig } = await import('../../proxy/process/run.js');
+        const [{ runProxy }, { checkConfig }] = await Promise.all([
+          import('../../proxy/process/run.js'),
+          import('../../proxy/process/check-config.js'),
+        ]);
         if (opts.checkConfig !== undefined) {
           console.log(await checkConfig(opts.checkConfig));
           return 0;

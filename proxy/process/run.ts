@@ -9,12 +9,12 @@
  *                     invalid file is logged and the running config stays.
  */
 import cluster from 'node:cluster';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { DestinationStream } from 'pino';
 import { ConfigError, describeError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { AddressPolicy } from '../upstream/address-policy.js';
+import { readDeepProbeCa } from '../config/deep-probe-ca.js';
 import { loadProxyConfig, type ProxyConfig } from '../config/schema.js';
 import { HealthServer, type Readiness } from './health-server.js';
 import { aggregateSnapshots, ProxyMetrics } from './metrics.js';
@@ -72,20 +72,6 @@ function proberSettings(config: ProxyConfig, ca: string | undefined): ProberSett
   };
 }
 
-async function readCa(config: ProxyConfig): Promise<string | undefined> {
-  const { deepProbe } = config.health;
-  if (!deepProbe.enabled || deepProbe.caFile === undefined) return undefined;
-  try {
-    return await readFile(deepProbe.caFile, 'utf8');
-  } catch (err) {
-    throw new ConfigError(
-      `health.deepProbe.caFile ${deepProbe.caFile} cannot be read (${describeError(err).code}); point it at the cluster CA PEM`,
-      [],
-      { cause: err },
-    );
-  }
-}
-
 /** Settings a reload cannot change: they need a restart. */
 function restartOnlyChanges(a: ProxyConfig, b: ProxyConfig): string[] {
   const changed: string[] = [];
@@ -127,7 +113,7 @@ class Lifecycle {
   }
 
   async run(): Promise<number> {
-    const ca = await readCa(this.config);
+    const ca = await readDeepProbeCa(this.config);
     this.signals.on('SIGHUP', this.onHup);
     for (const s of SHUTDOWN_SIGNALS) this.signals.on(s, this.onStop);
     try {
@@ -208,7 +194,7 @@ class Lifecycle {
     let ca: string | undefined;
     try {
       next = await loadProxyConfig(this.configPath);
-      ca = await readCa(next);
+      ca = await readDeepProbeCa(next);
       AddressPolicy.fromCidrs(next.allowedUpstreamCidrs);
     } catch (err) {
       const { code, message } = describeError(err);
@@ -275,27 +261,4 @@ class Lifecycle {
     this.signals.off('SIGHUP', this.onHup);
     for (const s of SHUTDOWN_SIGNALS) this.signals.off(s, this.onStop);
   }
-}
-
-/** `--check-config`: everything `runProxy` checks before binding; returns a summary for a person. */
-export async function checkConfig(configPath: string): Promise<string> {
-  const c = await loadProxyConfig(configPath);
-  AddressPolicy.fromCidrs(c.allowedUpstreamCidrs);
-  await readCa(c);
-  const pp = c.proxyProtocol;
-  const lines = [
-    `${configPath}: valid`,
-    `  listen           ${c.listen.host}:${c.listen.port} (${c.workers} worker${c.workers === 1 ? '' : 's'})`,
-    `  health           ${c.health.host}:${c.health.port} (/healthz /readyz /metrics), probe every ${c.health.probeIntervalMs} ms` +
-      (c.health.deepProbe.enabled ? `, deep probe ${c.health.deepProbe.path}` : ''),
-    `  routes           ${c.routes.length}`,
-    ...c.routes.map((r) => `    ${r.name}: ${r.sni} -> ${r.upstreamHost}:${r.upstreamPort}`),
-    ...(c.defaultRoute === undefined ? [] : [`  default route    ${c.defaultRoute}`]),
-    `  upstream CIDRs   ${c.allowedUpstreamCidrs.join(', ')}`,
-    `  DNS              ${c.dns.servers.length > 0 ? c.dns.servers.join(', ') : 'system resolvers'}, stale up to ${c.dns.staleMaxAgeMs} ms`,
-    `  PROXY v2         ${pp.mode}` +
-      (pp.allowedVpcEndpointIds.length > 0 ? `, endpoints ${pp.allowedVpcEndpointIds.join(', ')}` : ''),
-    `  drain            grace ${c.drain.graceSec} s, deadline ${c.drain.deadlineSec} s`,
-  ];
-  return lines.join('\n');
 }

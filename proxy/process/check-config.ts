@@ -1,0 +1,30 @@
+/**
+ * `ekslink proxy --check-config FILE`: the checks `runProxy` makes before it binds, and a
+ * summary of the config for a person.
+ */
+import { readDeepProbeCa } from '../config/deep-probe-ca.js';
+import { loadProxyConfig } from '../config/schema.js';
+import { AddressPolicy } from '../upstream/address-policy.js';
+
+/** `--check-config`: everything `runProxy` checks before binding; returns a summary for a person. */
+export async function checkConfig(configPath: string): Promise<string> {
+  const c = await loadProxyConfig(configPath);
+  AddressPolicy.fromCidrs(c.allowedUpstreamCidrs);
+  await readDeepProbeCa(c);
+  const pp = c.proxyProtocol;
+  const lines = [
+    `${configPath}: valid`,
+    `  listen           ${c.listen.host}:${c.listen.port} (${c.workers} worker${c.workers === 1 ? '' : 's'})`,
+    `  health           ${c.health.host}:${c.health.port} (/healthz /readyz /metrics), probe every ${c.health.probeIntervalMs} ms` +
+      (c.health.deepProbe.enabled ? `, deep probe ${c.health.deepProbe.path}` : ''),
+    `  routes           ${c.routes.length}`,
+    ...c.routes.map((r) => `    ${r.name}: ${r.sni} -> ${r.upstreamHost}:${r.upstreamPort}`),
+    ...(c.defaultRoute === undefined ? [] : [`  default route    ${c.defaultRoute}`]),
+    `  upstream CIDRs   ${c.allowedUpstreamCidrs.join(', ')}`,
+    `  DNS              ${c.dns.servers.length > 0 ? c.dns.servers.join(', ') : 'system resolvers'}, stale up to ${c.dns.staleMaxAgeMs} ms`,
+    `  PROXY v2         ${pp.mode}` +
+      (pp.allowedVpcEndpointIds.length > 0 ? `, endpoints ${pp.allowedVpcEndpointIds.join(', ')}` : ''),
+    `  drain            grace ${c.drain.graceSec} s, deadline ${c.drain.deadlineSec} s`,
+  ];
+  return lines.join('\n');
+}
