@@ -1,32 +1,14 @@
 /**
- * Error codes of the proxy data path. Each refusal or failure of a connection maps to one
- * code here and to one close reason (proxy/close-reason.ts); the pair appears on the
- * connection's log line.
+ * Error codes of the proxy, the PROXY v2 parser's among them. Each refusal or failure of a
+ * connection maps to one code here and to one close reason (proxy/close-reason.ts); the pair
+ * appears on the connection's log line. The proxy's error family (common/error-family.ts).
  */
-import { EkslinkError, type ErrorSource } from '../common/errors.js';
+import { defineErrorFamily } from '../common/error-family.js';
+import type { EkslinkErrorOptions } from '../common/errors.js';
 import type { CloseReason } from './close-reason.js';
 
-export const PROXY_ERROR_CODES = {
-  clientHelloInvalid: 'EKL_CLIENT_HELLO_INVALID',
-  clientHelloTooLarge: 'EKL_CLIENT_HELLO_TOO_LARGE',
-  clientHelloTimeout: 'EKL_CLIENT_HELLO_TIMEOUT',
-  clientClosedEarly: 'EKL_CLIENT_CLOSED_EARLY',
-  sniMissing: 'EKL_SNI_MISSING',
-  sniNotAllowed: 'EKL_SNI_NOT_ALLOWED',
-  vpceNotAllowed: 'EKL_VPCE_NOT_ALLOWED',
-  proxyHeaderTimeout: 'EKL_PROXY_HEADER_TIMEOUT',
-  dnsFailed: 'EKL_DNS_FAILED',
-  noAllowedAddress: 'EKL_NO_ALLOWED_ADDRESS',
-  upstreamConnectFailed: 'EKL_UPSTREAM_CONNECT_FAILED',
-  connectionLimit: 'EKL_CONNECTION_LIMIT',
-  cidrInvalid: 'EKL_CIDR_INVALID',
-  listenFailed: 'EKL_LISTEN_FAILED',
-} as const;
-
-export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[keyof typeof PROXY_ERROR_CODES];
-
-/** code -> one-line meaning and fix (docs/errors.md is generated from this). */
-export const ERROR_CATALOG: Readonly<Record<ProxyErrorCode, string>> = {
+/** Codes a connection ends with; each has its close reason (CLOSE_REASON_OF). */
+const CONNECTION_CATALOG = {
   EKL_CLIENT_HELLO_INVALID:
     'The first bytes were not a well-formed TLS ClientHello (plain HTTP, SSLv2, garbage, or a broken hello). The client must speak TLS directly to port 443; check it is not sending plaintext or a PROXY header the proxy does not expect (proxyProtocol.mode).',
   EKL_CLIENT_HELLO_TOO_LARGE:
@@ -51,14 +33,38 @@ export const ERROR_CATALOG: Readonly<Record<ProxyErrorCode, string>> = {
     'Every allowed upstream address refused, timed out or was unreachable. Check the EKS cluster security group allows TCP 443 from the proxy instances, and upstream.connectTimeoutMs.',
   EKL_CONNECTION_LIMIT:
     'connections.max concurrent connections were already open; the new one was closed at accept. Scale the fleet out or raise connections.max.',
+  EKL_PROXY_HEADER_SIGNATURE:
+    'The connection did not start with the PROXY v2 signature. Either the NLB target group does not have proxy_protocol_v2.enabled (set proxyProtocol.mode: off) or a client connected around the NLB.',
+  EKL_PROXY_HEADER_VERSION:
+    'The PROXY header is not version 2 (version 1 text headers are not accepted). Enable PROXY protocol v2 on the target group.',
+  EKL_PROXY_HEADER_COMMAND:
+    'The PROXY v2 command is neither LOCAL (0x0) nor PROXY (0x1): the header is corrupt.',
+  EKL_PROXY_HEADER_FAMILY:
+    'The PROXY v2 address family/protocol byte is not one the spec defines: the header is corrupt.',
+  EKL_PROXY_HEADER_LENGTH:
+    'The PROXY v2 length does not match its address block or TLVs (a TLV runs past the end): the header is corrupt.',
+  EKL_PROXY_HEADER_TOO_LARGE:
+    'The PROXY v2 header is longer than the allowed maximum; something other than the NLB sent it.',
+  EKL_PROXY_HEADER_TLV:
+    'A PROXY v2 TLV the proxy relies on is malformed (e.g. a VPC endpoint ID that is not vpce- and 8-17 hex digits, or two different ones).',
+} as const;
+
+/** Codes of the proxy process itself (its config, its listener): they end no connection. */
+const PROCESS_CATALOG = {
   EKL_CIDR_INVALID:
     'A CIDR block in allowedUpstreamCidrs could not be parsed. Write it as "10.0.0.0/16" or "fd00::/8".',
   EKL_LISTEN_FAILED:
     'The proxy could not bind listen.host:listen.port (in use, or not permitted). Pick a free port or run with CAP_NET_BIND_SERVICE for ports below 1024.',
-};
+} as const;
 
-/** Which close reason each connection-level code ends a connection with. */
-export const CLOSE_REASON_OF: Readonly<Partial<Record<ProxyErrorCode, CloseReason>>> = {
+/** code -> one-line meaning and fix (docs/errors.md is generated from this). */
+export const ERROR_CATALOG = { ...CONNECTION_CATALOG, ...PROCESS_CATALOG } as const;
+
+export type ProxyErrorCode = keyof typeof ERROR_CATALOG;
+export type ConnectionErrorCode = keyof typeof CONNECTION_CATALOG;
+
+/** Which close reason each connection-level code ends a connection with: every one, no fallback. */
+export const CLOSE_REASON_OF = {
   EKL_CLIENT_HELLO_INVALID: 'client_hello_invalid',
   EKL_CLIENT_HELLO_TOO_LARGE: 'client_hello_too_large',
   EKL_CLIENT_HELLO_TIMEOUT: 'client_hello_timeout',
@@ -71,21 +77,37 @@ export const CLOSE_REASON_OF: Readonly<Partial<Record<ProxyErrorCode, CloseReaso
   EKL_NO_ALLOWED_ADDRESS: 'no_allowed_address',
   EKL_UPSTREAM_CONNECT_FAILED: 'upstream_connect_failed',
   EKL_CONNECTION_LIMIT: 'connection_limit',
-};
+  EKL_PROXY_HEADER_SIGNATURE: 'proxy_header_invalid',
+  EKL_PROXY_HEADER_VERSION: 'proxy_header_invalid',
+  EKL_PROXY_HEADER_COMMAND: 'proxy_header_invalid',
+  EKL_PROXY_HEADER_FAMILY: 'proxy_header_invalid',
+  EKL_PROXY_HEADER_LENGTH: 'proxy_header_invalid',
+  EKL_PROXY_HEADER_TOO_LARGE: 'proxy_header_invalid',
+  EKL_PROXY_HEADER_TLV: 'proxy_header_invalid',
+} as const satisfies Record<ConnectionErrorCode, CloseReason>;
 
-/** An error of the data path; `source` says which side caused it. */
-export class ProxyError extends EkslinkError {
-  override name = 'ProxyError';
-  declare readonly code: ProxyErrorCode;
+export function isConnectionErrorCode(code: string): code is ConnectionErrorCode {
+  return Object.hasOwn(CLOSE_REASON_OF, code);
+}
 
-  constructor(
-    code: ProxyErrorCode,
-    message: string,
-    options: { cause?: unknown; source?: ErrorSource; retryable?: boolean } = {},
-  ) {
+/**
+ * An error of the data path; `source` says which side caused it (`internal` unless the
+ * throw site says otherwise). `C` narrows the code where only some codes can occur.
+ */
+export class ProxyError<C extends ProxyErrorCode = ProxyErrorCode> extends defineErrorFamily({
+  name: 'ProxyError',
+  catalog: ERROR_CATALOG,
+  source: 'internal',
+}) {
+  declare readonly code: C;
+
+  constructor(code: C, message: string, options: EkslinkErrorOptions = {}) {
     super(code, message, options);
   }
 }
+
+/** An error a connection can end with. */
+export type ConnectionError = ProxyError<ConnectionErrorCode>;
 
 /** One address tried by the dialer and why it failed. */
 export interface DialAttempt {
@@ -96,7 +118,7 @@ export interface DialAttempt {
 }
 
 /** Every address failed; the message lists each one, like undici's connect errors. */
-export class UpstreamConnectError extends ProxyError {
+export class UpstreamConnectError extends ProxyError<'EKL_UPSTREAM_CONNECT_FAILED'> {
   override name = 'UpstreamConnectError';
   readonly attempts: readonly DialAttempt[];
 

@@ -12,7 +12,6 @@ import { ERROR_CATALOG as kubeconfig } from '../provisioner/kubeconfig/errors.js
 import { ERROR_CATALOG as provisioner } from '../provisioner/errors.js';
 import { ERROR_CATALOG as wireguard } from '../provisioner/wireguard/errors.js';
 import { ERROR_CATALOG as proxy } from '../proxy/errors.js';
-import { PROXY_PROTOCOL_ERROR_CATALOG as proxyProtocol } from '../proxy/wire/proxy-protocol.js';
 import { ERROR_CATALOG as verify } from '../verify/errors.js';
 import { EXIT_CODE_DOC } from '../common/exit-codes.js';
 
@@ -36,7 +35,6 @@ const common: Record<string, string> = {
 export const ERROR_SECTIONS: readonly CatalogSection[] = [
   { title: 'Any command', command: 'ekslink', codes: common },
   { title: 'Proxy data path', command: 'ekslink proxy', codes: proxy },
-  { title: 'PROXY protocol v2', command: 'ekslink proxy', codes: proxyProtocol },
   { title: 'Provisioner', command: 'ekslink provision', codes: provisioner },
   { title: 'Peered topology', command: 'ekslink provision --topology peered', codes: peered },
   { title: 'WireGuard hop', command: 'ekslink wireguard', codes: wireguard },

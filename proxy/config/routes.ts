@@ -3,9 +3,9 @@
  * SNI not in the table is refused; a ClientHello without SNI uses defaultRoute if set.
  */
 import type { ProxyConfig, Route } from './schema.js';
-import { ProxyError } from '../errors.js';
+import { ProxyError, type ConnectionError } from '../errors.js';
 
-export type RouteLookup = { readonly route: Route } | { readonly error: ProxyError };
+export type RouteLookup = { readonly route: Route } | { readonly error: ConnectionError };
 
 export class RouteTable {
   private readonly bySni: ReadonlyMap<string, Route>;

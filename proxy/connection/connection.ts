@@ -310,7 +310,10 @@ export class ProxyConnection {
     if (this.phase === 'closing' || this.phase === 'closed' || this.phase === 'spliced') return;
     clearTimeout(this.timer);
     this.phase = 'closing';
-    this.reason = reason ?? CLOSE_REASON_OF[error.code as ProxyErrorCode] ?? 'client_hello_invalid';
+    this.reason =
+      reason ??
+      (CLOSE_REASON_OF as Partial<Record<ProxyErrorCode, CloseReason>>)[error.code as ProxyErrorCode] ??
+      'client_hello_invalid';
     this.error = error;
     this.socket.off('data', this.onData);
     if (alert && this.socket.writable) {

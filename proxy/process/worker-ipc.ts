@@ -3,7 +3,7 @@
  * one worker: a request carries an id, the worker answers each id once.
  */
 import type { Worker } from 'node:cluster';
-import { describeError, EkslinkError } from '../../common/errors.js';
+import { describeError, EkslinkError, type ErrorSource } from '../../common/errors.js';
 import type { ProxyConfig } from '../config/schema.js';
 
 export type Op = 'start' | 'reload' | 'stopAccepting' | 'drain' | 'destroy' | 'active' | 'metrics';
@@ -24,6 +24,11 @@ export interface Reply {
   readonly error?: string;
   /** The EKL_* code when the worker threw an EkslinkError, so the CLI reports it as such. */
   readonly code?: string;
+  /** The EkslinkError's source and retryable, so they survive the trip. */
+  readonly source?: ErrorSource;
+  readonly retryable?: boolean;
+  /** What the error's cause said, when it had one (an errno code, a message). */
+  readonly cause?: { readonly code: string; readonly message: string };
 }
 
 export function isRequest(m: unknown): m is Request {
@@ -34,21 +39,33 @@ function isReply(m: unknown): m is Reply {
   return typeof m === 'object' && m !== null && (m as Reply).ekslink === 'rep';
 }
 
-/** The worker's answer to a request that failed. */
+/**
+ * The worker's answer to a request that failed: plain data (cluster IPC sends JSON), with
+ * the error's code, source, retryable and what its cause said.
+ */
 export function errorReply(id: number, err: unknown): Reply {
+  const cause = err instanceof Error && err.cause !== undefined ? describeError(err.cause) : undefined;
   return {
     ekslink: 'rep',
     id,
     ok: false,
     error: describeError(err).message,
-    ...(err instanceof EkslinkError ? { code: err.code } : {}),
+    ...(err instanceof EkslinkError ? { code: err.code, source: err.source, retryable: err.retryable } : {}),
+    ...(cause === undefined ? {} : { cause }),
   };
 }
 
-/** The error a failed reply stands for, on the primary's side. */
-function replyError(pid: number | undefined, m: Reply): Error {
+/** The error a failed reply stands for, on the primary's side: an EkslinkError when it was one. */
+export function replyError(pid: number | undefined, m: Reply): Error {
   const message = `worker ${pid}: ${m.error ?? 'error'}`;
-  return m.code === undefined ? new Error(message) : new EkslinkError(m.code, message);
+  const cause =
+    m.cause === undefined ? undefined : Object.assign(new Error(m.cause.message), { code: m.cause.code });
+  if (m.code === undefined) return new Error(message, cause === undefined ? undefined : { cause });
+  return new EkslinkError(m.code, message, {
+    ...(cause === undefined ? {} : { cause }),
+    ...(m.source === undefined ? {} : { source: m.source }),
+    ...(m.retryable === undefined ? {} : { retryable: m.retryable }),
+  });
 }
 
 /** The primary's side of one worker: requests out, replies matched to them. */

@@ -1,4 +1,4 @@
-import type { EkslinkError } from '../../common/errors.js';
+import type { ConnectionError } from '../errors.js';
 
 /**
  * What an incremental wire parser returns: a value and how many bytes it used, a request
@@ -7,4 +7,4 @@ import type { EkslinkError } from '../../common/errors.js';
 export type ParseResult<T> =
   | { readonly kind: 'done'; readonly value: T; readonly consumed: number }
   | { readonly kind: 'needMore' }
-  | { readonly kind: 'error'; readonly error: EkslinkError };
+  | { readonly kind: 'error'; readonly error: ConnectionError };

@@ -4,7 +4,7 @@
  * `proxy_protocol_v2.enabled`. A pure, bounded, incremental parser: it never reads past
  * the header, so the bytes after `consumed` are the client's own (its TLS ClientHello).
  */
-import { EkslinkError } from '../../common/errors.js';
+import { ProxyError, type ConnectionErrorCode } from '../errors.js';
 import type { ParseResult } from './parse-result.js';
 
 export interface ProxyHeader {
@@ -38,26 +38,6 @@ export const PROXY_V2_DEFAULT_MAX_BYTES = 1024;
 export const PP2_TYPE_AWS = 0xea;
 export const PP2_SUBTYPE_AWS_VPCE_ID = 0x01;
 
-/** Stable error codes of this parser, with a one-line meaning and fix (merged into docs/errors.md). */
-export const PROXY_PROTOCOL_ERROR_CATALOG = {
-  EKL_PROXY_HEADER_SIGNATURE:
-    'The connection did not start with the PROXY v2 signature. Either the NLB target group does not have proxy_protocol_v2.enabled (set proxyProtocol.mode: off) or a client connected around the NLB.',
-  EKL_PROXY_HEADER_VERSION:
-    'The PROXY header is not version 2 (version 1 text headers are not accepted). Enable PROXY protocol v2 on the target group.',
-  EKL_PROXY_HEADER_COMMAND:
-    'The PROXY v2 command is neither LOCAL (0x0) nor PROXY (0x1): the header is corrupt.',
-  EKL_PROXY_HEADER_FAMILY:
-    'The PROXY v2 address family/protocol byte is not one the spec defines: the header is corrupt.',
-  EKL_PROXY_HEADER_LENGTH:
-    'The PROXY v2 length does not match its address block or TLVs (a TLV runs past the end): the header is corrupt.',
-  EKL_PROXY_HEADER_TOO_LARGE:
-    'The PROXY v2 header is longer than the allowed maximum; something other than the NLB sent it.',
-  EKL_PROXY_HEADER_TLV:
-    'A PROXY v2 TLV the proxy relies on is malformed (e.g. a VPC endpoint ID that is not vpce- and 8-17 hex digits, or two different ones).',
-} as const;
-
-export type ProxyProtocolErrorCode = keyof typeof PROXY_PROTOCOL_ERROR_CATALOG;
-
 const COMMANDS = { 0x0: 'local', 0x1: 'proxy' } as const;
 const FAMILIES: Record<number, ProxyHeaderFamily> = {
   0x00: 'unspec',
@@ -82,8 +62,10 @@ export const UNIX_PATH_BYTES = 108;
 /** What AWS puts in the PrivateLink TLV; anything else is refused without being echoed. */
 const VPCE_ID = /^vpce-[0-9a-f]{8,17}$/;
 
-function fail(code: ProxyProtocolErrorCode, message: string): ParseResult<ProxyHeader> {
-  return { kind: 'error', error: new EkslinkError(code, message, { source: 'downstream' }) };
+type ProxyHeaderErrorCode = Extract<ConnectionErrorCode, `EKL_PROXY_HEADER_${string}`>;
+
+function fail(code: ProxyHeaderErrorCode, message: string): ParseResult<ProxyHeader> {
+  return { kind: 'error', error: new ProxyError(code, message, { source: 'downstream' }) };
 }
 
 /**
