@@ -5,7 +5,7 @@
  * place (`complete`), which writes its one log line and tells the observer.
  */
 import type { Socket } from 'node:net';
-import { describeError, type EkslinkError } from '../../common/errors.js';
+import { describeError, type ErrorSource } from '../../common/errors.js';
 import { AddressPolicy } from '../upstream/address-policy.js';
 import { ClientHelloReader } from '../wire/client-hello.js';
 import type { CloseReason } from '../close-reason.js';
@@ -21,10 +21,12 @@ import {
 } from '../upstream/dialer.js';
 import {
   CLOSE_REASON_OF,
+  isConnectionErrorCode,
   ProxyError,
   formatHostPort,
+  type ConnectionError,
+  type ConnectionErrorCode,
   type DialAttempt,
-  type ProxyErrorCode,
   UpstreamConnectError,
 } from '../errors.js';
 import type { ConnectionRecord, ProxyObserver } from '../observer.js';
@@ -79,6 +81,37 @@ const INFO_REASONS: ReadonlySet<CloseReason> = new Set(['ok', 'client_error', 'i
 
 type Phase = 'proxy-header' | 'client-hello' | 'upstream' | 'spliced' | 'closing' | 'closed';
 
+/** What can happen to a connection. Each handler asks `accepts` first. */
+type ConnectionEvent =
+  /** Bytes of the PROXY v2 header or of the ClientHello. */
+  | 'clientBytes'
+  /** A timer, a parser, the route table, DNS, the dialer, or the client's error or FIN refuses it. */
+  | 'refusal'
+  /** DNS answered (or failed), or the dial finished. */
+  | 'upstreamAnswer'
+  /** The client socket closed while the connection still owned it (before the splice). */
+  | 'clientClosed'
+  /** Shutdown: the drain deadline, or the server destroyed. */
+  | 'shutdown'
+  /** The one log line. */
+  | 'end';
+
+const PEEKING = new Set<ConnectionEvent>(['clientBytes', 'refusal', 'clientClosed', 'shutdown', 'end']);
+
+/** The one place that says which events each phase acts on; every other event is dropped. */
+const ACCEPTS = {
+  'proxy-header': PEEKING,
+  'client-hello': PEEKING,
+  // Client bytes wait (paused) until the splice; a late DNS answer or dial result is dropped
+  // in any other phase (the dialled socket is closed).
+  upstream: new Set<ConnectionEvent>(['refusal', 'upstreamAnswer', 'clientClosed', 'shutdown', 'end']),
+  // The splice owns both sockets and ends the connection itself.
+  spliced: new Set<ConnectionEvent>(['shutdown', 'end']),
+  // Refused: waiting for the client socket to close (after the alert's linger at most).
+  closing: new Set<ConnectionEvent>(['clientClosed', 'shutdown', 'end']),
+  closed: new Set<ConnectionEvent>(),
+} as const satisfies Record<Phase, ReadonlySet<ConnectionEvent>>;
+
 export class ProxyConnection {
   private phase: Phase;
   private readonly started = performance.now();
@@ -87,7 +120,7 @@ export class ProxyConnection {
   private headerBytes = 0;
   private readonly hello: ClientHelloReader;
   private reason: CloseReason | undefined;
-  private error: EkslinkError | undefined;
+  private error: ConnectionError | undefined;
   private clientAddress: string;
   private clientPort: number;
   private vpcEndpointId: string | undefined;
@@ -125,20 +158,25 @@ export class ProxyConnection {
     }
   }
 
-  /** End now (shutdown, drain deadline). */
-  destroy(reason: CloseReason = 'shutdown'): void {
-    if (this.phase === 'closed') return;
+  private accepts(event: ConnectionEvent): boolean {
+    return ACCEPTS[this.phase].has(event);
+  }
+
+  /** End now, as `shutdown` (the drain deadline, the server destroyed). */
+  destroy(): void {
+    if (!this.accepts('shutdown')) return;
     if (this.splice !== undefined) {
-      this.splice.abort(reason === 'shutdown' ? 'shutdown' : 'client_error');
+      this.splice.abort('shutdown');
       return;
     }
-    this.reason ??= reason;
+    // A refused connection keeps the reason it was refused with.
+    this.reason ??= 'shutdown';
     this.dialCancel.cancel();
     this.phase = 'closing';
     this.socket.destroy();
   }
 
-  private startTimer(ms: number, code: ProxyErrorCode, what: string): void {
+  private startTimer(ms: number, code: ConnectionErrorCode, what: string): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.refuse(new ProxyError(code, `no ${what} within ${ms} ms`, { source: 'downstream' }), false);
@@ -146,11 +184,9 @@ export class ProxyConnection {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.phase === 'proxy-header') {
-      this.onHeaderData(chunk);
-    } else if (this.phase === 'client-hello') {
-      this.onHelloData(chunk);
-    }
+    if (!this.accepts('clientBytes')) return;
+    if (this.phase === 'proxy-header') this.onHeaderData(chunk);
+    else this.onHelloData(chunk);
   };
 
   private onHeaderData(chunk: Buffer): void {
@@ -163,7 +199,7 @@ export class ProxyConnection {
     }
     this.headerChunks = undefined;
     if (r.kind === 'error') {
-      this.refuse(r.error, false, 'proxy_header_invalid');
+      this.refuse(r.error, false);
       return;
     }
     this.headerBytes = r.consumed;
@@ -208,7 +244,9 @@ export class ProxyConnection {
     }
     clearTimeout(this.timer);
     this.phase = 'upstream';
-    // Hold further client bytes in the kernel until the upstream is there.
+    // Take no more client bytes until the upstream is there: Node keeps reading into the
+    // socket's buffer, in userland, up to its highWaterMark, then stops reading and the
+    // kernel's receive buffer (then TCP flow control) holds the rest.
     this.socket.pause();
     this.socket.off('data', this.onData);
     this.sni = r.value.sni;
@@ -233,11 +271,11 @@ export class ProxyConnection {
       addresses = answer.addresses;
     } catch (err) {
       observer.dnsLookup(route.name, 'error', (performance.now() - dnsStarted) / 1000);
-      if (this.phase !== 'upstream') return;
-      this.refuse(asProxyError(err, 'EKL_DNS_FAILED'), false);
+      if (!this.accepts('upstreamAnswer')) return;
+      this.refuse(asConnectionError(err, 'EKL_DNS_FAILED'), false);
       return;
     }
-    if (this.phase !== 'upstream') return;
+    if (!this.accepts('upstreamAnswer')) return;
 
     const allowed = addresses.filter((a) => policy.allows(a));
     if (allowed.length === 0) {
@@ -262,7 +300,7 @@ export class ProxyConnection {
         cancel: this.dialCancel,
         onAttempt: (result, sec) => observer.upstreamConnect(route.name, result, sec),
       });
-      if (this.phase !== 'upstream') {
+      if (!this.accepts('upstreamAnswer')) {
         result.socket.destroy();
         return;
       }
@@ -271,9 +309,9 @@ export class ProxyConnection {
       this.upstreamAddress = formatHostPort(result.address, result.port);
       this.startSplice(result.socket);
     } catch (err) {
-      if (this.phase !== 'upstream') return;
+      if (!this.accepts('upstreamAnswer')) return;
       if (err instanceof UpstreamConnectError) this.failedAttempts = err.attempts;
-      this.refuse(asProxyError(err, 'EKL_UPSTREAM_CONNECT_FAILED'), false);
+      this.refuse(asConnectionError(err, 'EKL_UPSTREAM_CONNECT_FAILED'), false);
     }
   }
 
@@ -306,14 +344,11 @@ export class ProxyConnection {
   }
 
   /** Refuse the connection: an unrecognized_name alert first when `alert`, then close. */
-  private refuse(error: EkslinkError, alert: boolean, reason?: CloseReason): void {
-    if (this.phase === 'closing' || this.phase === 'closed' || this.phase === 'spliced') return;
+  private refuse(error: ConnectionError, alert: boolean): void {
+    if (!this.accepts('refusal')) return;
     clearTimeout(this.timer);
     this.phase = 'closing';
-    this.reason =
-      reason ??
-      (CLOSE_REASON_OF as Partial<Record<ProxyErrorCode, CloseReason>>)[error.code as ProxyErrorCode] ??
-      'client_hello_invalid';
+    this.reason = CLOSE_REASON_OF[error.code];
     this.error = error;
     this.socket.off('data', this.onData);
     if (alert && this.socket.writable) {
@@ -327,7 +362,7 @@ export class ProxyConnection {
   }
 
   private readonly onEarlyError = (err: Error): void => {
-    if (this.phase === 'closing') return;
+    if (!this.accepts('refusal')) return;
     this.refuse(
       new ProxyError(
         'EKL_CLIENT_CLOSED_EARLY',
@@ -339,7 +374,7 @@ export class ProxyConnection {
   };
 
   private readonly onEarlyEnd = (): void => {
-    if (this.phase === 'closing') return;
+    if (!this.accepts('refusal')) return;
     const what = this.phase === 'proxy-header' ? 'PROXY v2 header' : 'ClientHello';
     this.refuse(
       new ProxyError(
@@ -352,6 +387,7 @@ export class ProxyConnection {
   };
 
   private readonly onEarlyClose = (): void => {
+    if (!this.accepts('clientClosed')) return;
     clearTimeout(this.timer);
     this.dialCancel.cancel();
     if (this.reason === undefined) {
@@ -371,7 +407,7 @@ export class ProxyConnection {
     bytesFromUpstream: number,
     errno?: string,
   ): void {
-    if (this.phase === 'closed') return;
+    if (!this.accepts('end')) return;
     this.phase = 'closed';
     clearTimeout(this.timer);
     this.flushBytes();
@@ -393,7 +429,10 @@ export class ProxyConnection {
       dnsStale: this.dnsStale ? true : undefined,
       upstreamFailures: this.failedAttempts.length === 0 ? undefined : this.failedAttempts.map(failureOf),
       errno,
-      error: this.error === undefined ? undefined : { code: this.error.code, message: this.error.message },
+      error:
+        this.error === undefined
+          ? undefined
+          : { code: this.error.code, message: this.error.message, source: this.error.source },
     };
     this.deps.log.write(INFO_REASONS.has(reason) ? 'info' : 'warn', line, 'connection closed');
     this.deps.observer.connectionClosed(line);
@@ -407,15 +446,16 @@ interface ConnectionLine extends ConnectionRecord {
   readonly dnsStale: true | undefined;
   readonly upstreamFailures: { address: string; result: string; errno: string }[] | undefined;
   readonly errno: string | undefined;
-  readonly error: { code: string; message: string } | undefined;
+  readonly error: { code: string; message: string; source: ErrorSource } | undefined;
 }
 
 function failureOf(a: DialAttempt): { address: string; result: string; errno: string } {
   return { address: formatHostPort(a.address, a.port), result: a.result, errno: a.errorCode };
 }
 
-function asProxyError(err: unknown, code: ProxyErrorCode): ProxyError {
-  if (err instanceof ProxyError) return err;
+/** DNS and dial failures as the connection error they end it with (`code` unless they carry one). */
+function asConnectionError(err: unknown, code: ConnectionErrorCode): ConnectionError {
+  if (err instanceof ProxyError && isConnectionErrorCode(err.code)) return err as ConnectionError;
   const { message } = describeError(err);
   return new ProxyError(code, message, { cause: err, source: 'upstream' });
 }

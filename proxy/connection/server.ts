@@ -147,7 +147,7 @@ export class ProxyServer {
           { event: 'drain_deadline', activeConnections: this.connections.size, deadlineMs },
           'drain deadline reached; closing remaining connections',
         );
-        for (const c of this.connections) c.destroy('shutdown');
+        for (const c of this.connections) c.destroy();
       }, deadlineMs);
       await idle;
       clearTimeout(deadline);
@@ -158,7 +158,7 @@ export class ProxyServer {
   /** Close the listener and every connection now (reason shutdown). */
   destroy(): void {
     void this.stopAccepting();
-    for (const c of this.connections) c.destroy('shutdown');
+    for (const c of this.connections) c.destroy();
     this.keepAliveArming.close();
     this.resolver.close();
   }

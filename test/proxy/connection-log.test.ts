@@ -22,7 +22,7 @@ const record = {
   durationMs: 1.5,
   reason: 'upstream_error',
   upstreamFailures: [{ address: '10.1.0.4:443', result: 'refused', errno: 'ECONNREFUSED' }],
-  error: { code: 'EKL_UPSTREAM_CONNECT_FAILED', message: 'every address failed' },
+  error: { code: 'EKL_UPSTREAM_CONNECT_FAILED', message: 'every address failed', source: 'upstream' },
 };
 
 const withoutTime = (line: string): string => line.replace(/"time":"[^"]+"/, '"time":"T"');

@@ -65,6 +65,7 @@ describe('DNS outage', () => {
         message: expect.stringMatching(
           /failed \(ESERVFAIL\); the last good answer is \d+ ms old \(dns.staleMaxAgeMs is 1500\)/,
         ),
+        source: 'upstream',
       },
     });
     expect(failed.upstreamAddress).toBeUndefined();

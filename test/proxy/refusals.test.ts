@@ -85,7 +85,7 @@ describe('refusals', () => {
     expect(line).toMatchObject({
       level: 'warn',
       sni: 'other.example.com',
-      error: { code: 'EKL_SNI_NOT_ALLOWED' },
+      error: { code: 'EKL_SNI_NOT_ALLOWED', source: 'downstream' },
     });
     expect(line.upstreamAddress).toBeUndefined();
     expect(upstreams.accepted.get(ENI) ?? 0).toBe(before);

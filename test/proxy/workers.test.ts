@@ -40,7 +40,8 @@ describe('workers: 2', () => {
     expect(pids.size).toBe(2);
     expect(pids.has(ctx.proxy.pid)).toBe(false);
     const perWorker = [...pids].map((pid) => lines.filter((l) => l.pid === pid).length);
-    expect(Math.min(...perWorker)).toBeGreaterThanOrEqual(5); // round-robin spreads evenly
+    // SO_REUSEPORT hashes each connection's 4-tuple to a worker: a spread, not strict turns.
+    expect(Math.min(...perWorker)).toBeGreaterThanOrEqual(5);
 
     const m = parseMetrics((await ctx.proxy.health('/metrics')).body);
     expect(m.get('ekslink_connections_opened_total')).toBe(N + 3);
