@@ -1,7 +1,8 @@
 /**
  * The proxy's config file schema (YAML or JSON). Every key, its default and an example
  * are documented in docs/proxy-config.md; `ekslink proxy --check-config FILE` validates.
- * Durations carry their unit in the key name.
+ * Durations carry their unit in the key name. Over 300 lines: one schema, key after key with
+ * its default and its message.
  */
 import { isIP } from 'node:net';
 import { cpus } from 'node:os';

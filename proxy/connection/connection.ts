@@ -2,23 +2,18 @@
  * One proxied connection, from accept to close: optional PROXY v2 header and endpoint
  * allowlist, ClientHello peek (bounded in bytes and time), route lookup, DNS resolution,
  * address policy, dial, splice. Whatever happens, the connection ends in exactly one
- * place (`complete`), which writes its one log line and tells the observer.
+ * place (`complete`), which writes its one log line and tells the observer. Over 300 lines:
+ * one connection's life read top to bottom; its phase table is phases.ts.
  */
 import type { Socket } from 'node:net';
 import { describeError, type ErrorSource } from '../../common/errors.js';
-import { AddressPolicy } from '../upstream/address-policy.js';
 import { ClientHelloReader } from '../wire/client-hello.js';
 import type { CloseReason } from '../close-reason.js';
-import type { ProxyConfig, Route } from '../config/schema.js';
+import type { Route } from '../config/schema.js';
+import type { ConnectionContext } from './context.js';
 import type { ConnectionLog } from './connection-log.js';
 import type { KeepAliveArming } from './keepalive-arming.js';
-import {
-  dial,
-  DialCancel,
-  type FailureMemory,
-  type KeepAliveSettings,
-  type RoundRobin,
-} from '../upstream/dialer.js';
+import { dial, DialCancel, type FailureMemory, type RoundRobin } from '../upstream/dialer.js';
 import {
   CLOSE_REASON_OF,
   isConnectionErrorCode,
@@ -32,33 +27,9 @@ import {
 import type { ConnectionRecord, ProxyObserver } from '../observer.js';
 import { parseProxyHeader, type ProxyHeader } from '../wire/proxy-protocol.js';
 import type { Resolver } from '../upstream/resolver.js';
-import { RouteTable } from '../config/routes.js';
+import { ACCEPTS, type ConnectionEvent, type Phase } from './phases.js';
 import { Splice } from './splice.js';
 import { UNRECOGNIZED_NAME_ALERT } from '../wire/tls-alert.js';
-
-/** Everything a connection needs from the config, built once per (re)load. */
-export interface ConnectionContext {
-  readonly config: ProxyConfig;
-  readonly routes: RouteTable;
-  readonly policy: AddressPolicy;
-  /** Empty: any endpoint (or no PROXY header) may connect. */
-  readonly allowedVpcEndpointIds: ReadonlySet<string>;
-  readonly keepAlive: KeepAliveSettings;
-}
-
-export function buildConnectionContext(config: ProxyConfig): ConnectionContext {
-  return {
-    config,
-    routes: RouteTable.fromConfig(config),
-    policy: AddressPolicy.fromCidrs(config.allowedUpstreamCidrs),
-    allowedVpcEndpointIds: new Set(config.proxyProtocol.allowedVpcEndpointIds),
-    keepAlive: {
-      initialDelayMs: config.connections.keepAliveInitialDelayMs,
-      intervalMs: config.connections.keepAliveIntervalMs,
-      count: config.connections.keepAliveCount,
-    },
-  };
-}
 
 export interface ConnectionDeps {
   readonly resolver: Resolver;
@@ -78,39 +49,6 @@ export interface ConnectionDeps {
 const REFUSAL_LINGER_MS = 1000;
 /** Reasons that are the client's doing or normal life; the rest log at warn. */
 const INFO_REASONS: ReadonlySet<CloseReason> = new Set(['ok', 'client_error', 'idle_timeout', 'shutdown']);
-
-type Phase = 'proxy-header' | 'client-hello' | 'upstream' | 'spliced' | 'closing' | 'closed';
-
-/** What can happen to a connection. Each handler asks `accepts` first. */
-type ConnectionEvent =
-  /** Bytes of the PROXY v2 header or of the ClientHello. */
-  | 'clientBytes'
-  /** A timer, a parser, the route table, DNS, the dialer, or the client's error or FIN refuses it. */
-  | 'refusal'
-  /** DNS answered (or failed), or the dial finished. */
-  | 'upstreamAnswer'
-  /** The client socket closed while the connection still owned it (before the splice). */
-  | 'clientClosed'
-  /** Shutdown: the drain deadline, or the server destroyed. */
-  | 'shutdown'
-  /** The one log line. */
-  | 'end';
-
-const PEEKING = new Set<ConnectionEvent>(['clientBytes', 'refusal', 'clientClosed', 'shutdown', 'end']);
-
-/** The one place that says which events each phase acts on; every other event is dropped. */
-const ACCEPTS = {
-  'proxy-header': PEEKING,
-  'client-hello': PEEKING,
-  // Client bytes wait (paused) until the splice; a late DNS answer or dial result is dropped
-  // in any other phase (the dialled socket is closed).
-  upstream: new Set<ConnectionEvent>(['refusal', 'upstreamAnswer', 'clientClosed', 'shutdown', 'end']),
-  // The splice owns both sockets and ends the connection itself.
-  spliced: new Set<ConnectionEvent>(['shutdown', 'end']),
-  // Refused: waiting for the client socket to close (after the alert's linger at most).
-  closing: new Set<ConnectionEvent>(['clientClosed', 'shutdown', 'end']),
-  closed: new Set<ConnectionEvent>(),
-} as const satisfies Record<Phase, ReadonlySet<ConnectionEvent>>;
 
 export class ProxyConnection {
   private phase: Phase;

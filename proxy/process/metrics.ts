@@ -2,6 +2,7 @@
  * Prometheus metrics of one proxy process (docs/metrics.md lists every one). A registry
  * per instance so tests are isolated; labels are bounded: route names from the config and
  * reasons from the closed sets in close-reason.ts / observer.ts, never addresses or SNIs.
+ * Over 300 lines: every metric declared once, here, with its help text and labels.
  */
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';

@@ -6,7 +6,8 @@
  * address family open instead of opening and closing one per query. The socket is
  * replaced every SOCKET_QUERIES queries so the source port keeps changing (RFC 5452), and
  * an answer is taken only from the server asked, with the query's ID and question.
- * A truncated answer (TC) is asked again over TCP.
+ * A truncated answer (TC) is asked again over TCP. Over 300 lines: query, answer checks and
+ * the UDP/TCP transport of one protocol, whose checks need the query they answer.
  */
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';

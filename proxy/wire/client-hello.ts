@@ -4,7 +4,8 @@
  * fragments they carry (a ClientHello may span several records, and each record several
  * TCP segments) and takes the SNI, the only field routing uses (ALPN and the rest are
  * skipped over unparsed). It never throws on hostile input: every
- * outcome is a ParseResult, and it looks at no more than `maxBytes` bytes.
+ * outcome is a ParseResult, and it looks at no more than `maxBytes` bytes. Over 300 lines:
+ * one parser, record layer to SNI, each bound beside the field it limits.
  */
 import type { ParseResult } from './parse-result.js';
 import { ProxyError } from '../errors.js';
