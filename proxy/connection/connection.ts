@@ -10,7 +10,7 @@ import { describeError, type ErrorSource } from '../../common/errors.js';
 import { ClientHelloReader } from '../wire/client-hello.js';
 import type { CloseReason } from '../close-reason.js';
 import type { Route } from '../config/schema.js';
-import type { ConnectionContext } from './context.js';
+import type { CompiledConfig } from '../config/compile.js';
 import type { ConnectionLog } from './connection-log.js';
 import type { KeepAliveArming } from './keepalive-arming.js';
 import { dial, DialCancel, type FailureMemory, type RoundRobin } from '../upstream/dialer.js';
@@ -75,7 +75,7 @@ export class ProxyConnection {
   constructor(
     private readonly socket: Socket,
     readonly id: string,
-    private readonly ctx: ConnectionContext,
+    private readonly ctx: CompiledConfig,
     private readonly deps: ConnectionDeps,
   ) {
     this.clientAddress = socket.remoteAddress ?? '';

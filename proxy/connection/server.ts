@@ -10,11 +10,11 @@ import type { ProxyConfig } from '../config/schema.js';
 import { ConnectionLog } from './connection-log.js';
 import { KeepAliveArming } from './keepalive-arming.js';
 import { ProxyConnection } from './connection.js';
-import { buildConnectionContext, type ConnectionContext } from './context.js';
+import { compileConfig, type CompiledConfig } from '../config/compile.js';
 import { FailureMemory, RoundRobin } from '../upstream/dialer.js';
 import { ProxyError } from '../errors.js';
 import { noopObserver, type ConnectionRecord, type ProxyObserver } from '../observer.js';
-import { Resolver, type ResolverOptions } from '../upstream/resolver.js';
+import { Resolver } from '../upstream/resolver.js';
 
 export interface ProxyServerOptions {
   config: ProxyConfig;
@@ -27,22 +27,9 @@ export interface ProxyServerOptions {
   reusePort?: boolean;
 }
 
-/** dns config -> Resolver options. */
-export function resolverOptions(dns: ProxyConfig['dns']): ResolverOptions {
-  return {
-    servers: dns.servers,
-    timeoutMs: dns.timeoutMs,
-    tries: dns.tries,
-    staleMaxAgeMs: dns.staleMaxAgeMs,
-    serveStaleAfterMs: dns.serveStaleAfterMs,
-    shareWindowMs: dns.shareWindowMs,
-    ipv6: dns.ipv6,
-  };
-}
-
 export class ProxyServer {
   readonly resolver: Resolver;
-  private ctx: ConnectionContext;
+  private ctx: CompiledConfig;
   private readonly server: Server;
   private readonly connections = new Set<ProxyConnection>();
   private readonly failures: FailureMemory;
@@ -60,12 +47,12 @@ export class ProxyServer {
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: ProxyServerOptions) {
-    this.ctx = buildConnectionContext(options.config);
+    this.ctx = compileConfig(options.config);
     this.logger = options.logger;
     this.connectionLog = new ConnectionLog(options.logger);
     this.observer = options.observer ?? noopObserver;
     this.reusePort = options.reusePort ?? false;
-    this.resolver = options.resolver ?? new Resolver(resolverOptions(options.config.dns));
+    this.resolver = options.resolver ?? new Resolver(this.ctx.resolver);
     this.failures = new FailureMemory(options.config.upstream.failureMemoryMs);
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.logger.error({ event: 'listener_error', err }, 'listener error'));
@@ -99,11 +86,11 @@ export class ProxyServer {
 
   /** New routes, allowlists and limits apply to connections accepted from now on. */
   reload(config: ProxyConfig): void {
-    const ctx = buildConnectionContext(config);
+    const ctx = compileConfig(config);
     this.ctx = ctx;
     this.failures.ttlMs = config.upstream.failureMemoryMs;
     this.balancer.retain(new Set(config.routes.map((r) => r.name)));
-    this.resolver.reconfigure(resolverOptions(config.dns));
+    this.resolver.reconfigure(ctx.resolver);
     this.logger.info(
       {
         event: 'reloaded',

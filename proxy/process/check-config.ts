@@ -2,14 +2,14 @@
  * `ekslink proxy --check-config FILE`: the checks `runProxy` makes before it binds, and a
  * summary of the config for a person.
  */
+import { compileConfig } from '../config/compile.js';
 import { readDeepProbeCa } from '../config/deep-probe-ca.js';
 import { loadProxyConfig } from '../config/schema.js';
-import { AddressPolicy } from '../upstream/address-policy.js';
 
 /** `--check-config`: everything `runProxy` checks before binding; returns a summary for a person. */
 export async function checkConfig(configPath: string): Promise<string> {
   const c = await loadProxyConfig(configPath);
-  AddressPolicy.fromCidrs(c.allowedUpstreamCidrs);
+  compileConfig(c);
   await readDeepProbeCa(c);
   const pp = c.proxyProtocol;
   const lines = [

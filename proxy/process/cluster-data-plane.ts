@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from '../../common/logger.js';
 import type { ProxyConfig } from '../config/schema.js';
-import { resolverOptions } from '../connection/server.js';
+import { compileConfig } from '../config/compile.js';
 import { Resolver } from '../upstream/resolver.js';
 import type { DataPlane } from './data-plane.js';
 import type { MetricsSnapshot } from './metrics.js';
@@ -66,7 +66,7 @@ export class ClusterDataPlane implements DataPlane {
     private readonly logger: Logger,
   ) {
     this.config = config;
-    this.resolver = new Resolver(resolverOptions(config.dns));
+    this.resolver = new Resolver(compileConfig(config).resolver);
   }
 
   async start(): Promise<AddressInfo> {
@@ -133,7 +133,7 @@ export class ClusterDataPlane implements DataPlane {
 
   async reload(config: ProxyConfig): Promise<void> {
     this.config = config;
-    this.resolver.reconfigure(resolverOptions(config.dns));
+    this.resolver.reconfigure(compileConfig(config).resolver);
     await this.all('reload', { config });
   }
 

@@ -13,7 +13,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { DestinationStream } from 'pino';
 import { ConfigError, describeError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/logger.js';
-import { AddressPolicy } from '../upstream/address-policy.js';
+import { compileConfig, type CompiledConfig } from '../config/compile.js';
 import { readDeepProbeCa } from '../config/deep-probe-ca.js';
 import { loadProxyConfig, type ProxyConfig } from '../config/schema.js';
 import { HealthServer, type Readiness } from './health-server.js';
@@ -57,11 +57,12 @@ export async function runProxy(configPath: string, options: RunOptions = {}): Pr
   return lifecycle.run();
 }
 
-function proberSettings(config: ProxyConfig, ca: string | undefined): ProberSettings {
+function proberSettings(compiled: CompiledConfig, ca: string | undefined): ProberSettings {
+  const { config, policy } = compiled;
   const { health } = config;
   return {
     routes: config.routes,
-    policy: AddressPolicy.fromCidrs(config.allowedUpstreamCidrs),
+    policy,
     connectTimeoutMs: config.upstream.connectTimeoutMs,
     intervalMs: health.probeIntervalMs,
     successThreshold: health.successThreshold,
@@ -119,7 +120,7 @@ class Lifecycle {
     try {
       const address = await this.plane.start();
       this.prober = new Prober({
-        ...proberSettings(this.config, ca),
+        ...proberSettings(compileConfig(this.config), ca),
         resolver: this.plane.resolver,
         logger: this.logger,
         observer: this.metrics,
@@ -191,11 +192,12 @@ class Lifecycle {
       return;
     }
     let next: ProxyConfig;
+    let compiled: CompiledConfig;
     let ca: string | undefined;
     try {
       next = await loadProxyConfig(this.configPath);
       ca = await readDeepProbeCa(next);
-      AddressPolicy.fromCidrs(next.allowedUpstreamCidrs);
+      compiled = compileConfig(next);
     } catch (err) {
       const { code, message } = describeError(err);
       this.metrics.reload(false);
@@ -220,7 +222,7 @@ class Lifecycle {
     this.config = next;
     this.metrics.addRoutes(next.routes.map((r) => r.name));
     await this.plane.reload(next);
-    this.prober.reconfigure(proberSettings(next, ca));
+    this.prober.reconfigure(proberSettings(compiled, ca));
     this.metrics.reload(true);
     this.logger.info({
       event: 'config_reloaded',

@@ -49,7 +49,7 @@ export const PLAN: LayerPlan = {
               name: 'proxy/config',
               paths: ['proxy/config/'],
               // Above upstream: the schema refuses public CIDRs with the address policy's own test.
-              why: 'the config file: its schema and the route table built from it',
+              why: 'the config file: its schema, and what it compiles into for each stage (route table, policy, resolver settings)',
             },
           ],
           [
