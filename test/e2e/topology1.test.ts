@@ -47,6 +47,7 @@ import { NETNS_TOOLS, NetnsLab, netnsUnavailableReason, sh } from '../wireguard/
 import { FleetInstance, instanceFiles, serviceDirectives, type InstanceFiles } from './fleet-instance.js';
 import { applyWithOutputsFile } from './provision-outputs.js';
 import { VpcProcess, type VpcFixtureConfig } from './vpc-process.js';
+import { PROXY_NODE_FLAGS } from '../../common/node-flags.js';
 
 // kubectl for the client, python3 for moto.
 const unavailable = netnsUnavailableReason([...NETNS_TOOLS, 'kubectl', 'python3']);
@@ -530,7 +531,7 @@ describe('topology 1 end to end from the provisioner outputs: kubectl → WireGu
     });
     expect(userDataOf(template)).not.toMatch(/\bdnf\b|ekslink-install bake/);
     expect(serviceDirectives(files.unit, 'ExecStart')).toEqual([
-      '/usr/bin/node /opt/ekslink/dist/ekslink.mjs proxy --config /etc/ekslink/proxy.yaml',
+      `/usr/bin/node ${PROXY_NODE_FLAGS.join(' ')} /opt/ekslink/dist/ekslink.mjs proxy --config /etc/ekslink/proxy.yaml`,
     ]);
     expect(files.dropIn).toMatch(/^TimeoutStopSec=\d+$/m);
     // The ASG joins the created target group; the fleet group admits only the NLB's group.
