@@ -25,14 +25,18 @@ export interface RunResult {
 
 type AnyStep<C> = Step<C, unknown>;
 
-function counts(reports: readonly StepReport[]): Record<'create' | 'update' | 'replace' | 'delete', number> {
-  const out = { create: 0, update: 0, replace: 0, delete: 0 };
-  for (const r of reports) for (const c of r.changes) if (c.action !== 'none') out[c.action]++;
-  return out;
+type Counted = Exclude<Change['action'], 'none'>;
+const COUNTED = ['create', 'update', 'replace', 'delete'] as const satisfies readonly Counted[];
+
+/** The one count of changes: per action and in all (`none` is not a change). */
+function tally(changes: readonly Change[]): Record<Counted, number> & { readonly total: number } {
+  const n = { create: 0, update: 0, replace: 0, delete: 0 };
+  for (const c of changes) if (isChange(c)) n[c.action as Counted]++;
+  return { ...n, total: n.create + n.update + n.replace + n.delete };
 }
 
-function changedCount(reports: readonly StepReport[]): number {
-  return reports.reduce((n, r) => n + r.changes.filter(isChange).length, 0);
+function allChanges(reports: readonly StepReport[]): Change[] {
+  return reports.flatMap((r) => r.changes);
 }
 
 /** Run `fn` for a step; wrap any failure in StepFailedError and report it. */
@@ -85,14 +89,14 @@ export async function planSteps<C extends StepContext>(
       data: { title: step.title, changes },
     });
   }
-  const changed = changedCount(reports);
+  const { total: changed, ...byAction } = tally(allChanges(reports));
   emit(
     options.sink,
     MSG.PLAN_SUMMARY,
     options.clock.now(),
     changed === 0 ? 'no changes' : `${changed} change(s)`,
     {
-      data: { ...counts(reports), steps: reports },
+      data: { ...byAction, steps: reports },
     },
   );
   return { steps: reports, changed };
@@ -115,7 +119,7 @@ export async function applySteps<C extends StepContext>(
       }),
     );
   }
-  return { steps: reports, changed: changedCount(reports) };
+  return { steps: reports, changed: tally(allChanges(reports)).total };
 }
 
 /** Delete every step's tagged resources, last step first. Already gone is fine. */
@@ -132,7 +136,7 @@ export async function destroySteps<C extends StepContext>(
       ),
     );
   }
-  const changed = changedCount(reports);
+  const changed = tally(allChanges(reports)).total;
   emit(options.sink, MSG.DESTROY_SUMMARY, options.clock.now(), `${changed} resource(s) deleted`, {
     data: { deleted: changed },
   });
@@ -169,10 +173,7 @@ async function execute<C extends StepContext>(
 
 /** `2 create, 1 update` or `up to date`. */
 export function summarize(changes: readonly Change[]): string {
-  const n = { create: 0, update: 0, replace: 0, delete: 0 };
-  for (const c of changes) if (c.action !== 'none') n[c.action]++;
-  const parts = (['create', 'update', 'replace', 'delete'] as const)
-    .filter((k) => n[k] > 0)
-    .map((k) => `${n[k]} ${k}`);
+  const n = tally(changes);
+  const parts = COUNTED.filter((k) => n[k] > 0).map((k) => `${n[k]} ${k}`);
   return parts.length === 0 ? 'up to date' : parts.join(', ');
 }
