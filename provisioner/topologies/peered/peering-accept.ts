@@ -1,13 +1,12 @@
 /** Step 1b (accepter): accept exactly the requested peering, wait until it is active. */
 import { AcceptVpcPeeringConnectionCommand, type VpcPeeringConnection } from '@aws-sdk/client-ec2';
-import { MSG } from '../../engine/messages.js';
-import { emit } from '../../engine/output.js';
 import { change, type Step } from '../../engine/step.js';
 import { waitFor } from '../../engine/waiter.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
 import { peeredConfigOf, peeringCondition, peeringOnly, vpcArn } from './iam-scope.js';
 import { runOps, type Op } from '../shared/ops.js';
+import { waitReporting } from '../shared/visibility.js';
 import { attachmentRead, EC2_DESCRIBE } from './peering-permissions.js';
 import {
   describeFromAccepter,
@@ -120,25 +119,17 @@ async function accept(ctx: PeeredContext): Promise<void> {
       conn.ec2.send(new AcceptVpcPeeringConnectionCommand({ VpcPeeringConnectionId: id })),
     );
   }
-  await waitFor(
-    `VPC peering ${id} to become active`,
+  await waitReporting(
+    ctx,
+    { step: 'peering-accept', account: 'accepter' },
+    { awaited: `VPC peering ${id} to become active`, label: `VPC peering ${id}` },
     async () => {
       const status = statusOf(await describeFromAccepter(ctx, id));
       if (FAILED.has(status))
         throw new PeeredError('EKL_PEERED_PEERING_FAILED', `VPC peering ${id} went to ${status}`);
       return status === 'active' ? { done: true, value: status } : { done: false, state: status };
     },
-    {
-      clock: ctx.clock,
-      timeoutMs: ctx.config.timeouts.peeringActiveSec * 1000,
-      intervalMs: ctx.pollIntervalMs,
-      onPoll: (state) =>
-        emit(ctx.sink, MSG.WAITING, ctx.clock.now(), `VPC peering ${id}: ${state}`, {
-          step: 'peering-accept',
-          account: 'accepter',
-          data: { state },
-        }),
-    },
+    ctx.config.timeouts.peeringActiveSec * 1000,
   );
   ctx.facts.peeringStatus = 'active';
 }

@@ -9,6 +9,7 @@ import {
 import type { AccountConnection } from '../../aws/account.js';
 import { deploymentFilters } from '../../aws/tags.js';
 import { chooseKeeper, reportDuplicates } from '../shared/duplicates.js';
+import { vpcCidrBlocks } from '../shared/network-reads.js';
 import { collectPages } from '../shared/pages.js';
 import type { PeeredContext } from './context.js';
 
@@ -41,11 +42,7 @@ export async function readVpcCidrs(conn: AccountConnection, vpcId: string): Prom
     );
     const vpc = out.Vpcs?.[0];
     if (!vpc) return undefined;
-    const blocks = (vpc.CidrBlockAssociationSet ?? [])
-      .filter((b) => b.CidrBlockState?.State === undefined || b.CidrBlockState.State === 'associated')
-      .map((b) => b.CidrBlock!)
-      .filter(Boolean);
-    return blocks.length > 0 ? blocks : vpc.CidrBlock ? [vpc.CidrBlock] : [];
+    return vpcCidrBlocks(vpc);
   } catch (err) {
     if ((err as { awsCode?: string }).awsCode === 'InvalidVpcID.NotFound') return undefined;
     throw err;
