@@ -5,9 +5,8 @@ import {
   type SecurityGroup,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2';
-import { deploymentFilters, isDeploymentResource } from '../../aws/tags.js';
 import { chooseKeeper, reportDuplicates, type Choice } from '../shared/duplicates.js';
-import { collectPages } from '../shared/pages.js';
+import { listTagged } from '../shared/tagged-read.js';
 import { publishEndpointAddresses } from './endpoint-addresses.js';
 import type { GcpToAwsContext } from './context.js';
 
@@ -23,45 +22,29 @@ export interface VpcEndpointState {
 /** This deployment's security groups in the consumer VPC, by tags: the read the next run makes. */
 export async function listSecurityGroups(ctx: GcpToAwsContext): Promise<SecurityGroup[]> {
   const conn = ctx.consumer;
-  const deployment = ctx.config.deployment;
-  const all = await collectPages('security groups', async (NextToken) => {
-    const out = await conn.call('DescribeSecurityGroups', 'security groups', () =>
-      conn.ec2.send(
-        new DescribeSecurityGroupsCommand({
-          Filters: [
-            ...deploymentFilters(deployment),
-            { Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] },
-          ],
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.SecurityGroups ?? [], next: out.NextToken };
+  return listTagged(conn, ctx.config.deployment, {
+    operation: 'DescribeSecurityGroups',
+    what: 'security groups',
+    filters: [{ Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] }],
+    send: (Filters, NextToken) => conn.ec2.send(new DescribeSecurityGroupsCommand({ Filters, NextToken })),
+    page: (out) => ({ items: out.SecurityGroups, next: out.NextToken }),
+    tags: (g) => g.Tags,
   });
-  return all.filter((g) => isDeploymentResource(g.Tags, deployment));
 }
 
 /** This deployment's live endpoints in the consumer VPC, by tags (and VPC: tags alone are not an identity). */
 export async function listEndpoints(ctx: GcpToAwsContext): Promise<VpcEndpoint[]> {
   const conn = ctx.consumer;
-  const deployment = ctx.config.deployment;
-  const all = await collectPages('VPC endpoints', async (NextToken) => {
-    const out = await conn.call('DescribeVpcEndpoints', 'VPC endpoints', () =>
-      conn.ec2.send(
-        new DescribeVpcEndpointsCommand({
-          Filters: [
-            ...deploymentFilters(deployment),
-            { Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] },
-          ],
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.VpcEndpoints ?? [], next: out.NextToken };
+  const all = await listTagged(conn, ctx.config.deployment, {
+    operation: 'DescribeVpcEndpoints',
+    what: 'VPC endpoints',
+    filters: [{ Name: 'vpc-id', Values: [ctx.config.consumer.vpcId] }],
+    send: (Filters, NextToken) => conn.ec2.send(new DescribeVpcEndpointsCommand({ Filters, NextToken })),
+    page: (out) => ({ items: out.VpcEndpoints, next: out.NextToken }),
+    tags: (e) => e.Tags,
   });
   return all.filter(
     (e) =>
-      isDeploymentResource(e.Tags, deployment) &&
       e.VpcId === ctx.config.consumer.vpcId &&
       !['deleting', 'deleted'].includes((e.State ?? '').toLowerCase()),
   );

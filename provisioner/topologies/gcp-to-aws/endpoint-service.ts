@@ -7,11 +7,11 @@ import {
   ModifyVpcEndpointServicePermissionsCommand,
   type ServiceConfiguration,
 } from '@aws-sdk/client-ec2';
-import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
+import { tagSpecifications } from '../../aws/tags.js';
 import { change, type Change, type Step } from '../../engine/step.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
-import { collectPages } from '../shared/pages.js';
+import { listTagged } from '../shared/tagged-read.js';
 import { AwsCallError } from '../../errors.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
@@ -45,23 +45,15 @@ const FAILED_REASON =
 /** This deployment's endpoint services (not deleting), by tags: the read the next run makes. */
 async function listServices(ctx: GcpToAwsContext): Promise<ServiceConfiguration[]> {
   const conn = ctx.provider;
-  const deployment = ctx.config.deployment;
-  const listed = await collectPages('endpoint services', async (NextToken) => {
-    const out = await conn.call('DescribeVpcEndpointServiceConfigurations', 'endpoint services', () =>
-      conn.ec2.send(
-        new DescribeVpcEndpointServiceConfigurationsCommand({
-          Filters: deploymentFilters(deployment),
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.ServiceConfigurations ?? [], next: out.NextToken };
+  const listed = await listTagged(conn, ctx.config.deployment, {
+    operation: 'DescribeVpcEndpointServiceConfigurations',
+    what: 'endpoint services',
+    send: (Filters, NextToken) =>
+      conn.ec2.send(new DescribeVpcEndpointServiceConfigurationsCommand({ Filters, NextToken })),
+    page: (out) => ({ items: out.ServiceConfigurations, next: out.NextToken }),
+    tags: (s) => s.Tags,
   });
-  // Filter again by tags: a filter the API ignores must not make us adopt someone else's service.
-  return listed.filter(
-    (s) =>
-      isDeploymentResource(s.Tags, deployment) && !['Deleting', 'Deleted'].includes(s.ServiceState ?? ''),
-  );
+  return listed.filter((s) => !['Deleting', 'Deleted'].includes(s.ServiceState ?? ''));
 }
 
 const serviceIdOf = (s: ServiceConfiguration) => s.ServiceId!;

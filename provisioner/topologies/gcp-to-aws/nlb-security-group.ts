@@ -23,12 +23,11 @@ import {
   type Vpc,
 } from '@aws-sdk/client-ec2';
 import { SetSecurityGroupsCommand, type LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { deploymentFilters, isDeploymentResource } from '../../aws/tags.js';
 import { change } from '../../engine/step.js';
 import { ProvisionError } from '../../errors.js';
 import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, type Op } from '../shared/ops.js';
-import { collectPages } from '../shared/pages.js';
+import { listTagged } from '../shared/tagged-read.js';
 import { resourceNames, type GcpToAwsConfig } from './config.js';
 import { onElb } from './nlb-iam.js';
 import { createSecurityGroup } from './create-security-group.js';
@@ -51,19 +50,17 @@ export async function readNlbSecurityGroup(ctx: GcpToAwsContext): Promise<NlbSec
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
   const vpcId = ctx.config.provider.vpcId;
-  const all = await collectPages(`security groups of VPC ${vpcId}`, async (NextToken) => {
-    const out = await conn.call('DescribeSecurityGroups', 'security groups', () =>
-      conn.ec2.send(
-        new DescribeSecurityGroupsCommand({
-          Filters: [...deploymentFilters(deployment), { Name: 'vpc-id', Values: [vpcId] }],
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.SecurityGroups ?? [], next: out.NextToken };
+  const all = await listTagged(conn, deployment, {
+    operation: 'DescribeSecurityGroups',
+    what: `security groups of VPC ${vpcId}`,
+    callWhat: 'security groups',
+    filters: [{ Name: 'vpc-id', Values: [vpcId] }],
+    send: (Filters, NextToken) => conn.ec2.send(new DescribeSecurityGroupsCommand({ Filters, NextToken })),
+    page: (out) => ({ items: out.SecurityGroups, next: out.NextToken }),
+    tags: (g) => g.Tags,
   });
   const name = resourceNames(deployment).nlbSecurityGroup;
-  const groups = all.filter((g) => isDeploymentResource(g.Tags, deployment) && g.GroupName === name);
+  const groups = all.filter((g) => g.GroupName === name);
   // A VPC id that does not exist is reported by the create that needs it, not by plan.
   let v: Vpc | undefined;
   await ignoreGone(['InvalidVpcID.NotFound'], async () => {

@@ -7,10 +7,9 @@ import {
   type VpcPeeringConnection,
 } from '@aws-sdk/client-ec2';
 import type { AccountConnection } from '../../aws/account.js';
-import { deploymentFilters } from '../../aws/tags.js';
 import { chooseKeeper, reportDuplicates } from '../shared/duplicates.js';
 import { vpcCidrBlocks } from '../shared/network-reads.js';
-import { collectPages } from '../shared/pages.js';
+import { listTagged } from '../shared/tagged-read.js';
 import type { PeeredContext } from './context.js';
 
 /** Peering states that are over: such a connection is history, not ours to manage. */
@@ -105,24 +104,15 @@ export function describePeering(ctx: PeeredContext): string {
 /** Every peering connection carrying this deployment's tags (requester account: tags are per account). */
 export async function taggedPeerings(ctx: PeeredContext): Promise<VpcPeeringConnection[]> {
   const conn = ctx.requester;
-  const all: VpcPeeringConnection[] = await collectPages(
-    'peering connections',
-    async (NextToken) => {
-      const out = await conn.call(
-        'DescribeVpcPeeringConnections',
-        'peering connections of this deployment',
-        () =>
-          conn.ec2.send(
-            new DescribeVpcPeeringConnectionsCommand({
-              Filters: deploymentFilters(ctx.config.deployment),
-              NextToken,
-            }),
-          ),
-      );
-      return { items: out.VpcPeeringConnections ?? [], next: out.NextToken };
-    },
-    20,
-  );
+  const all = await listTagged(conn, ctx.config.deployment, {
+    operation: 'DescribeVpcPeeringConnections',
+    what: 'peering connections',
+    callWhat: 'peering connections of this deployment',
+    maxPages: 20,
+    send: (Filters, NextToken) =>
+      conn.ec2.send(new DescribeVpcPeeringConnectionsCommand({ Filters, NextToken })),
+    page: (out) => ({ items: out.VpcPeeringConnections, next: out.NextToken }),
+  });
   const choice = choosePeering(
     ctx,
     all.filter((p) => !ENDED.has(statusOf(p))),
