@@ -25,11 +25,9 @@ import {
 import { SetSecurityGroupsCommand, type LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { change } from '../../engine/step.js';
 import { ProvisionError } from '../../errors.js';
-import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, type Op } from '../shared/ops.js';
 import { listTagged } from '../shared/tagged-read.js';
-import { resourceNames, type GcpToAwsConfig } from './config.js';
-import { onElb } from './nlb-iam.js';
+import { resourceNames } from './config.js';
 import { createSecurityGroup } from './create-security-group.js';
 import type { GcpToAwsContext } from './context.js';
 
@@ -289,53 +287,3 @@ export async function deleteNlbSecurityGroup(ctx: GcpToAwsContext, id: string): 
     ),
   );
 }
-
-export const NLB_SECURITY_GROUP_PERMISSIONS: readonly IamPermission[] = [
-  {
-    why: 'find the NLB security group by tags and read the VPC CIDR its outbound rules name',
-    actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'],
-    resources: ['*'],
-    tagCondition: 'none',
-  },
-  {
-    why: 'create the NLB security group with the managed-by tag',
-    actions: ['ec2:CreateSecurityGroup'],
-    resources: ['arn:aws:ec2:*:*:security-group/*'],
-    tagCondition: 'request',
-  },
-  {
-    why: 'create the NLB security group in the configured VPC',
-    actions: ['ec2:CreateSecurityGroup'],
-    resources: ['arn:aws:ec2:*:*:vpc/*'],
-    tagCondition: 'none',
-    scoped: (scope) => ({
-      resources: [
-        `arn:aws:ec2:${scope.region}:${scope.accountId}:vpc/${(scope.config as GcpToAwsConfig).provider.vpcId}`,
-      ],
-    }),
-  },
-  {
-    why: 'tag the NLB security group in its create call',
-    actions: ['ec2:CreateTags'],
-    resources: ['arn:aws:ec2:*:*:security-group/*'],
-    tagCondition: 'request',
-    condition: { StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup'] } },
-  },
-  {
-    why: 'change the rules of and delete only the NLB security group carrying the managed-by tag',
-    actions: [
-      'ec2:AuthorizeSecurityGroupEgress',
-      'ec2:RevokeSecurityGroupEgress',
-      'ec2:RevokeSecurityGroupIngress',
-      'ec2:DeleteSecurityGroup',
-    ],
-    resources: ['arn:aws:ec2:*:*:security-group/*'],
-    tagCondition: 'resource',
-  },
-  {
-    why: 'attach the NLB security group and turn PrivateLink inbound enforcement off',
-    actions: ['elasticloadbalancing:SetSecurityGroups'],
-    ...onElb(['loadBalancer']),
-    tagCondition: 'resource',
-  },
-];
