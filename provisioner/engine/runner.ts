@@ -65,14 +65,26 @@ async function guarded<C extends StepContext, T>(
   }
 }
 
-/** Read every step and say what apply would do. Changes nothing. */
-export async function planSteps<C extends StepContext>(
+/** Run `one` for each step, strictly in order (each step reads what the earlier ones published). */
+async function inOrder<C>(
+  steps: readonly AnyStep<C>[],
+  one: (step: AnyStep<C>) => Promise<StepReport>,
+): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  for (const step of steps) reports.push(await one(step));
+  return reports;
+}
+
+/** How the runner is called for plan, apply and destroy. */
+type RunSteps = <C extends StepContext>(
   steps: readonly AnyStep<C>[],
   ctx: C,
   options: RunOptions,
-): Promise<RunResult> {
-  const reports: StepReport[] = [];
-  for (const step of steps) {
+) => Promise<RunResult>;
+
+/** Read every step and say what apply would do. Changes nothing. */
+export const planSteps: RunSteps = async (steps, ctx, options) => {
+  const reports = await inOrder(steps, async (step) => {
     const started = options.clock.now();
     const changes = await guarded(step, ctx, options, async () => step.plan(ctx, await step.read(ctx)));
     const report = {
@@ -82,66 +94,50 @@ export async function planSteps<C extends StepContext>(
       changes,
       elapsedMs: options.clock.now() - started,
     };
-    reports.push(report);
     emit(options.sink, MSG.STEP_PLANNED, options.clock.now(), `${step.id}: ${summarize(changes)}`, {
       step: step.id,
       account: step.account,
       data: { title: step.title, changes },
     });
-  }
+    return report;
+  });
   const { total: changed, ...byAction } = tally(allChanges(reports));
   emit(
     options.sink,
     MSG.PLAN_SUMMARY,
     options.clock.now(),
     changed === 0 ? 'no changes' : `${changed} change(s)`,
-    {
-      data: { ...byAction, steps: reports },
-    },
+    { data: { ...byAction, steps: reports } },
   );
   return { steps: reports, changed };
-}
+};
 
 /** Bring every step to its planned state, in order; re-reads each step right before applying it. */
-export async function applySteps<C extends StepContext>(
-  steps: readonly AnyStep<C>[],
-  ctx: C,
-  options: RunOptions,
-): Promise<RunResult> {
-  const reports: StepReport[] = [];
-  for (const step of steps) {
-    reports.push(
-      await execute(step, ctx, options, step.title, 'up to date', async () => {
-        const current = await step.read(ctx);
-        const planned = step.plan(ctx, current);
-        if (planned.some(isChange)) await step.apply(ctx, current, planned);
-        return planned;
-      }),
-    );
-  }
+export const applySteps: RunSteps = async (steps, ctx, options) => {
+  const reports = await inOrder(steps, (step) =>
+    execute(step, ctx, options, step.title, 'up to date', async () => {
+      const current = await step.read(ctx);
+      const planned = step.plan(ctx, current);
+      if (planned.some(isChange)) await step.apply(ctx, current, planned);
+      return planned;
+    }),
+  );
   return { steps: reports, changed: tally(allChanges(reports)).total };
-}
+};
 
 /** Delete every step's tagged resources, last step first. Already gone is fine. */
-export async function destroySteps<C extends StepContext>(
-  steps: readonly AnyStep<C>[],
-  ctx: C,
-  options: RunOptions,
-): Promise<RunResult> {
-  const reports: StepReport[] = [];
-  for (const step of [...steps].reverse()) {
-    reports.push(
-      await execute(step, ctx, options, 'destroy', 'nothing to delete', async () =>
-        step.destroy(ctx, await step.read(ctx)),
-      ),
-    );
-  }
+export const destroySteps: RunSteps = async (steps, ctx, options) => {
+  const reports = await inOrder([...steps].reverse(), (step) =>
+    execute(step, ctx, options, 'destroy', 'nothing to delete', async () =>
+      step.destroy(ctx, await step.read(ctx)),
+    ),
+  );
   const changed = tally(allChanges(reports)).total;
   emit(options.sink, MSG.DESTROY_SUMMARY, options.clock.now(), `${changed} resource(s) deleted`, {
     data: { deleted: changed },
   });
   return { steps: reports, changed };
-}
+};
 
 /**
  * One step of apply or destroy: announce it, do the work (guarded: failures become
