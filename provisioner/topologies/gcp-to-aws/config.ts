@@ -4,6 +4,7 @@ import {
   deploymentNameSchema,
   eksHostnameSchema,
   eksInRegionOf,
+  timeoutsSchema,
   vpcIdSchema,
 } from '../shared/config-rules.js';
 import { accountSchema } from '../../aws/account-config.js';
@@ -123,13 +124,10 @@ export const gcpToAwsConfigSchema = z
           .min(1, 'list the CIDRs allowed to reach the endpoint, e.g. ["10.8.0.10/32"]'),
       })
       .strict(),
-    timeouts: z
-      .object({
-        nlbActiveSec: z.number().int().min(1).default(600),
-        endpointAvailableSec: z.number().int().min(1).default(600),
-      })
-      .strict()
-      .default({ nlbActiveSec: 600, endpointAvailableSec: 600 }),
+    timeouts: timeoutsSchema({
+      nlbActiveSec: z.number().int().min(1).default(600),
+      endpointAvailableSec: z.number().int().min(1).default(600),
+    }),
   })
   .strict()
   .refine(...eksInRegionOf('provider', 'the NLB and proxies run'))

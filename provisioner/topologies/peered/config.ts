@@ -5,6 +5,7 @@ import {
   deploymentNameSchema,
   eksHostnameSchema,
   eksInRegionOf,
+  timeoutsSchema,
   vpcIdSchema,
 } from '../shared/config-rules.js';
 import { blockContains, blocksOverlap, blockWithin, parseAddress, parseCidr } from '../../../common/cidr.js';
@@ -116,13 +117,10 @@ export const peeredConfigSchema = z
       })
       .strict()
       .default({}),
-    timeouts: z
-      .object({
-        peeringActiveSec: z.number().int().min(1).default(300),
-        dnsTimeoutMs: z.number().int().min(100).default(5000),
-      })
-      .strict()
-      .default({ peeringActiveSec: 300, dnsTimeoutMs: 5000 }),
+    timeouts: timeoutsSchema({
+      peeringActiveSec: z.number().int().min(1).default(300),
+      dnsTimeoutMs: z.number().int().min(100).default(5000),
+    }),
   })
   .strict()
   .refine(...eksInRegionOf('accepter', 'the data plane run'))

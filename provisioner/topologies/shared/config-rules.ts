@@ -65,3 +65,16 @@ export function accountsDiffer<A extends string, B extends string>(
     },
   ];
 }
+
+/**
+ * A topology's `timeouts` block: each field a number with its default, no other keys; left
+ * out as a whole, every field takes its default.
+ */
+export function timeoutsSchema<S extends Record<string, z.ZodDefault<z.ZodNumber>>>(shape: S) {
+  const defaults = Object.fromEntries(Object.entries(shape).map(([k, field]) => [k, field.parse(undefined)]));
+  // zod cannot tie a mapped default object to a generic shape; it is built from the shape itself.
+  return z
+    .object(shape)
+    .strict()
+    .default(defaults as never);
+}
