@@ -4,11 +4,11 @@ import {
   deploymentNameSchema,
   eksHostnameSchema,
   eksInRegionOf,
+  ipv4CidrSchema,
   timeoutsSchema,
   vpcIdSchema,
 } from '../shared/config-rules.js';
 import { accountSchema } from '../../aws/account-config.js';
-import { parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
 import {
   DEFAULT_CONNECTION_TERMINATION,
@@ -22,21 +22,12 @@ const subnetIds = z
   .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet ID, e.g. "subnet-0abc1234def567890"'))
   .min(1, 'list at least one private subnet ID, one per availability zone, e.g. ["subnet-0abc1234def567890"]')
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a subnet ID');
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, {
-    message: 'must be an IPv4 CIDR, e.g. "10.8.0.0/24"',
-    abort: true,
-  })
-  .refine((c) => parseCidr(c) !== undefined, { message: 'has an octet above 255', abort: true })
-  .refine(
-    (c) => Number(c.split('/')[1]) >= 8,
-    'must be /8 or narrower: name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32", never a broad range',
-  )
-  .refine(
-    (c) => parseCidr(c)?.hostBitsClear === true,
-    'must be a network address (host bits zero), e.g. "10.8.0.0/24" not "10.8.0.5/24"',
-  );
+const cidr = ipv4CidrSchema({
+  example: '10.8.0.0/24',
+  narrowHint: 'name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32"',
+  hostExample: '"10.8.0.0/24" not "10.8.0.5/24"',
+  stopAtFormat: true,
+});
 const principalArn = z
   .string()
   .regex(

@@ -5,6 +5,7 @@ import {
   deploymentNameSchema,
   eksHostnameSchema,
   eksInRegionOf,
+  ipv4CidrSchema,
   timeoutsSchema,
   vpcIdSchema,
 } from '../shared/config-rules.js';
@@ -20,18 +21,12 @@ const routeTableIds = z
     'list the route tables of the subnets that must reach the other side, e.g. ["rtb-0abc1234def567890"]',
   )
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a route table ID');
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR, e.g. "10.20.0.0/16"')
-  .refine((c) => parseCidr(c) !== undefined, 'has an octet above 255')
-  .refine(
-    (c) => Number(c.split('/')[1]) >= 8,
-    'must be /8 or narrower: name the VPC CIDR, e.g. "10.20.0.0/16", never a broad range',
-  )
-  .refine(
-    (c) => parseCidr(c)?.hostBitsClear === true,
-    'must be a network address (host bits zero), e.g. "10.20.0.0/16" not "10.20.1.5/16"',
-  );
+const cidr = ipv4CidrSchema({
+  example: '10.20.0.0/16',
+  narrowHint: 'name the VPC CIDR, e.g. "10.20.0.0/16"',
+  hostExample: '"10.20.0.0/16" not "10.20.1.5/16"',
+  stopAtFormat: false,
+});
 
 /** The metadata-plane side (runs the kube client) and the data-plane side (runs EKS). */
 const sideSchema = accountSchema

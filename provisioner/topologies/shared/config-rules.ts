@@ -1,6 +1,7 @@
 /** The config rules both topologies share: ID and name formats, the EKS hostname, cross-field checks. */
 import * as z from 'zod';
 import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostname.js';
+import { parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
 
 export const vpcIdSchema = z
@@ -77,4 +78,32 @@ export function timeoutsSchema<S extends Record<string, z.ZodDefault<z.ZodNumber
     .object(shape)
     .strict()
     .default(defaults as never);
+}
+
+/**
+ * An IPv4 CIDR, /8 or narrower, host bits zero; the examples in its messages say what it
+ * names. `stopAtFormat`: a value that is not a CIDR at all gets that one message only.
+ */
+export function ipv4CidrSchema(w: {
+  readonly example: string;
+  readonly narrowHint: string;
+  readonly hostExample: string;
+  readonly stopAtFormat: boolean;
+}) {
+  const stop = w.stopAtFormat ? { abort: true } : {};
+  return z
+    .string()
+    .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, {
+      message: `must be an IPv4 CIDR, e.g. "${w.example}"`,
+      ...stop,
+    })
+    .refine((c) => parseCidr(c) !== undefined, { message: 'has an octet above 255', ...stop })
+    .refine(
+      (c) => Number(c.split('/')[1]) >= 8,
+      `must be /8 or narrower: ${w.narrowHint}, never a broad range`,
+    )
+    .refine(
+      (c) => parseCidr(c)?.hostBitsClear === true,
+      `must be a network address (host bits zero), e.g. ${w.hostExample}`,
+    );
 }
