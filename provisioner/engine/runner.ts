@@ -25,14 +25,18 @@ export interface RunResult {
 
 type AnyStep<C> = Step<C, unknown>;
 
-function counts(reports: readonly StepReport[]): Record<'create' | 'update' | 'replace' | 'delete', number> {
-  const out = { create: 0, update: 0, replace: 0, delete: 0 };
-  for (const r of reports) for (const c of r.changes) if (c.action !== 'none') out[c.action]++;
-  return out;
+type Counted = Exclude<Change['action'], 'none'>;
+const COUNTED = ['create', 'update', 'replace', 'delete'] as const satisfies readonly Counted[];
+
+/** The one count of changes: per action and in all (`none` is not a change). */
+function tally(changes: readonly Change[]): Record<Counted, number> & { readonly total: number } {
+  const n = { create: 0, update: 0, replace: 0, delete: 0 };
+  for (const c of changes) if (isChange(c)) n[c.action as Counted]++;
+  return { ...n, total: n.create + n.update + n.replace + n.delete };
 }
 
-function changedCount(reports: readonly StepReport[]): number {
-  return reports.reduce((n, r) => n + r.changes.filter(isChange).length, 0);
+function allChanges(reports: readonly StepReport[]): Change[] {
+  return reports.flatMap((r) => r.changes);
 }
 
 /** Run `fn` for a step; wrap any failure in StepFailedError and report it. */
@@ -61,14 +65,26 @@ async function guarded<C extends StepContext, T>(
   }
 }
 
-/** Read every step and say what apply would do. Changes nothing. */
-export async function planSteps<C extends StepContext>(
+/** Run `one` for each step, strictly in order (each step reads what the earlier ones published). */
+async function inOrder<C>(
+  steps: readonly AnyStep<C>[],
+  one: (step: AnyStep<C>) => Promise<StepReport>,
+): Promise<StepReport[]> {
+  const reports: StepReport[] = [];
+  for (const step of steps) reports.push(await one(step));
+  return reports;
+}
+
+/** How the runner is called for plan, apply and destroy. */
+type RunSteps = <C extends StepContext>(
   steps: readonly AnyStep<C>[],
   ctx: C,
   options: RunOptions,
-): Promise<RunResult> {
-  const reports: StepReport[] = [];
-  for (const step of steps) {
+) => Promise<RunResult>;
+
+/** Read every step and say what apply would do. Changes nothing. */
+export const planSteps: RunSteps = async (steps, ctx, options) => {
+  const reports = await inOrder(steps, async (step) => {
     const started = options.clock.now();
     const changes = await guarded(step, ctx, options, async () => step.plan(ctx, await step.read(ctx)));
     const report = {
@@ -78,66 +94,50 @@ export async function planSteps<C extends StepContext>(
       changes,
       elapsedMs: options.clock.now() - started,
     };
-    reports.push(report);
     emit(options.sink, MSG.STEP_PLANNED, options.clock.now(), `${step.id}: ${summarize(changes)}`, {
       step: step.id,
       account: step.account,
       data: { title: step.title, changes },
     });
-  }
-  const changed = changedCount(reports);
+    return report;
+  });
+  const { total: changed, ...byAction } = tally(allChanges(reports));
   emit(
     options.sink,
     MSG.PLAN_SUMMARY,
     options.clock.now(),
     changed === 0 ? 'no changes' : `${changed} change(s)`,
-    {
-      data: { ...counts(reports), steps: reports },
-    },
+    { data: { ...byAction, steps: reports } },
   );
   return { steps: reports, changed };
-}
+};
 
 /** Bring every step to its planned state, in order; re-reads each step right before applying it. */
-export async function applySteps<C extends StepContext>(
-  steps: readonly AnyStep<C>[],
-  ctx: C,
-  options: RunOptions,
-): Promise<RunResult> {
-  const reports: StepReport[] = [];
-  for (const step of steps) {
-    reports.push(
-      await execute(step, ctx, options, step.title, 'up to date', async () => {
-        const current = await step.read(ctx);
-        const planned = step.plan(ctx, current);
-        if (planned.some(isChange)) await step.apply(ctx, current, planned);
-        return planned;
-      }),
-    );
-  }
-  return { steps: reports, changed: changedCount(reports) };
-}
+export const applySteps: RunSteps = async (steps, ctx, options) => {
+  const reports = await inOrder(steps, (step) =>
+    execute(step, ctx, options, step.title, 'up to date', async () => {
+      const current = await step.read(ctx);
+      const planned = step.plan(ctx, current);
+      if (planned.some(isChange)) await step.apply(ctx, current, planned);
+      return planned;
+    }),
+  );
+  return { steps: reports, changed: tally(allChanges(reports)).total };
+};
 
 /** Delete every step's tagged resources, last step first. Already gone is fine. */
-export async function destroySteps<C extends StepContext>(
-  steps: readonly AnyStep<C>[],
-  ctx: C,
-  options: RunOptions,
-): Promise<RunResult> {
-  const reports: StepReport[] = [];
-  for (const step of [...steps].reverse()) {
-    reports.push(
-      await execute(step, ctx, options, 'destroy', 'nothing to delete', async () =>
-        step.destroy(ctx, await step.read(ctx)),
-      ),
-    );
-  }
-  const changed = changedCount(reports);
+export const destroySteps: RunSteps = async (steps, ctx, options) => {
+  const reports = await inOrder([...steps].reverse(), (step) =>
+    execute(step, ctx, options, 'destroy', 'nothing to delete', async () =>
+      step.destroy(ctx, await step.read(ctx)),
+    ),
+  );
+  const changed = tally(allChanges(reports)).total;
   emit(options.sink, MSG.DESTROY_SUMMARY, options.clock.now(), `${changed} resource(s) deleted`, {
     data: { deleted: changed },
   });
   return { steps: reports, changed };
-}
+};
 
 /**
  * One step of apply or destroy: announce it, do the work (guarded: failures become
@@ -169,10 +169,7 @@ async function execute<C extends StepContext>(
 
 /** `2 create, 1 update` or `up to date`. */
 export function summarize(changes: readonly Change[]): string {
-  const n = { create: 0, update: 0, replace: 0, delete: 0 };
-  for (const c of changes) if (c.action !== 'none') n[c.action]++;
-  const parts = (['create', 'update', 'replace', 'delete'] as const)
-    .filter((k) => n[k] > 0)
-    .map((k) => `${n[k]} ${k}`);
+  const n = tally(changes);
+  const parts = COUNTED.filter((k) => n[k] > 0).map((k) => `${n[k]} ${k}`);
   return parts.length === 0 ? 'up to date' : parts.join(', ');
 }

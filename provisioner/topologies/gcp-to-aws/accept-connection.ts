@@ -12,6 +12,7 @@ import type { IamPermission } from '../../iam/policy.js';
 import type { GcpToAwsContext } from './context.js';
 import { ENDPOINT_ADDRESS_PERMISSIONS, publishEndpointAddresses } from './endpoint-addresses.js';
 import { runOps, type Op } from '../shared/ops.js';
+import { waitReporting } from '../shared/visibility.js';
 import { listConnections } from './service-connections.js';
 
 export interface AcceptState {
@@ -117,8 +118,10 @@ async function acceptAndWait(ctx: GcpToAwsContext): Promise<void> {
       `connection of ${endpointId} on ${serviceId} is rejected; run apply again to replace the endpoint`,
     );
   }
-  await waitFor(
-    `VPC endpoint ${endpointId} available`,
+  await waitReporting(
+    ctx,
+    { step: 'accept-connection', account: 'consumer' },
+    { awaited: `VPC endpoint ${endpointId} available`, label: `VPC endpoint ${endpointId}` },
     async () => {
       const out = await ctx.consumer.call(
         'DescribeVpcEndpoints',
@@ -142,14 +145,7 @@ async function acceptAndWait(ctx: GcpToAwsContext): Promise<void> {
       await publishEndpointAddresses(ctx, ep);
       return { done: true, value: undefined };
     },
-    {
-      ...waitOpts,
-      onPoll: (state) =>
-        emit(ctx.sink, MSG.WAITING, ctx.clock.now(), `VPC endpoint ${endpointId}: ${state}`, {
-          step: 'accept-connection',
-          account: 'consumer',
-        }),
-    },
+    timeoutMs,
   );
   ctx.facts.connectionState = 'available';
 }

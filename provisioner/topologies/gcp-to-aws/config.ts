@@ -1,7 +1,14 @@
 import * as z from 'zod';
-import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostname.js';
+import {
+  accountsDiffer,
+  deploymentNameSchema,
+  eksHostnameSchema,
+  eksInRegionOf,
+  ipv4CidrSchema,
+  timeoutsSchema,
+  vpcIdSchema,
+} from '../shared/config-rules.js';
 import { accountSchema } from '../../aws/account-config.js';
-import { parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
 import {
   DEFAULT_CONNECTION_TERMINATION,
@@ -10,26 +17,17 @@ import {
   deregistrationDelayForDrain,
 } from '../../../common/drain-timing.js';
 
-const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
+const vpcId = vpcIdSchema;
 const subnetIds = z
   .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet ID, e.g. "subnet-0abc1234def567890"'))
   .min(1, 'list at least one private subnet ID, one per availability zone, e.g. ["subnet-0abc1234def567890"]')
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a subnet ID');
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, {
-    message: 'must be an IPv4 CIDR, e.g. "10.8.0.0/24"',
-    abort: true,
-  })
-  .refine((c) => parseCidr(c) !== undefined, { message: 'has an octet above 255', abort: true })
-  .refine(
-    (c) => Number(c.split('/')[1]) >= 8,
-    'must be /8 or narrower: name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32", never a broad range',
-  )
-  .refine(
-    (c) => parseCidr(c)?.hostBitsClear === true,
-    'must be a network address (host bits zero), e.g. "10.8.0.0/24" not "10.8.0.5/24"',
-  );
+const cidr = ipv4CidrSchema({
+  example: '10.8.0.0/24',
+  narrowHint: 'name the WireGuard peer\'s CIDR, e.g. "10.8.0.10/32"',
+  hostExample: '"10.8.0.0/24" not "10.8.0.5/24"',
+  stopAtFormat: true,
+});
 const principalArn = z
   .string()
   .regex(
@@ -81,18 +79,10 @@ export const nlbSchema = z
 
 export const gcpToAwsConfigSchema = z
   .object({
-    deployment: z
-      .string()
-      .regex(
-        /^[a-z][a-z0-9-]{1,26}[a-z0-9]$/,
-        'must be 3-28 characters of a-z, 0-9 and "-", starting with a letter, e.g. "acme-prod" (it names the NLB: ekl-<deployment>)',
-      ),
+    deployment: deploymentNameSchema('"acme-prod" (it names the NLB: ekl-<deployment>)'),
     eks: z
       .object({
-        hostname: z.string().superRefine((h, ctx) => {
-          const problem = eksHostnameProblem(h);
-          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-        }),
+        hostname: eksHostnameSchema,
         clusterName: z
           .string()
           .min(1)
@@ -125,36 +115,19 @@ export const gcpToAwsConfigSchema = z
           .min(1, 'list the CIDRs allowed to reach the endpoint, e.g. ["10.8.0.10/32"]'),
       })
       .strict(),
-    timeouts: z
-      .object({
-        nlbActiveSec: z.number().int().min(1).default(600),
-        endpointAvailableSec: z.number().int().min(1).default(600),
-      })
-      .strict()
-      .default({ nlbActiveSec: 600, endpointAvailableSec: 600 }),
+    timeouts: timeoutsSchema({
+      nlbActiveSec: z.number().int().min(1).default(600),
+      endpointAvailableSec: z.number().int().min(1).default(600),
+    }),
   })
   .strict()
-  .refine(
-    (c) => {
-      const region = parseEksHostname(c.eks.hostname)?.region;
-      return region === undefined || region === c.provider.region;
-    },
-    {
-      message:
-        'names a cluster in another region than provider.region: the EKS API is reached inside its own region, where the NLB and proxies run; fix eks.hostname or provider.region',
-      path: ['eks', 'hostname'],
-    },
-  )
+  .refine(...eksInRegionOf('provider', 'the NLB and proxies run'))
   .refine((c) => c.provider.region === c.consumer.region, {
     message: 'must equal provider.region: the VPC endpoint and the endpoint service are in one region',
     path: ['consumer', 'region'],
     ...whenParsed(['provider', 'region'], ['consumer', 'region']),
   })
-  .refine((c) => c.provider.accountId !== c.consumer.accountId, {
-    message: 'must differ from provider.accountId: this topology joins two accounts',
-    path: ['consumer', 'accountId'],
-    ...whenParsed(['provider', 'accountId'], ['consumer', 'accountId']),
-  });
+  .refine(...accountsDiffer('provider', 'consumer'));
 
 export type GcpToAwsConfig = z.output<typeof gcpToAwsConfigSchema>;
 export type GcpToAwsConfigInput = z.input<typeof gcpToAwsConfigSchema>;

@@ -1,8 +1,5 @@
 import type { AccountConnection } from '../../aws/account.js';
-import type { Clock } from '../../engine/clock.js';
-import type { OutputSink } from '../../engine/output.js';
-import type { StepContext } from '../../engine/step.js';
-import { accountIdLookup, connectAccounts } from '../shared/connections.js';
+import { createTopologyContext, type TopologyContext } from '../shared/context.js';
 import type { DeploymentDeps } from '../topology.js';
 import type { GcpToAwsConfig } from './config.js';
 
@@ -28,14 +25,9 @@ export interface GcpToAwsFacts {
   connectionState?: string;
 }
 
-export interface GcpToAwsContext extends StepContext {
-  readonly config: GcpToAwsConfig;
+export interface GcpToAwsContext extends TopologyContext<GcpToAwsConfig, GcpToAwsFacts> {
   readonly provider: AccountConnection;
   readonly consumer: AccountConnection;
-  readonly sink: OutputSink;
-  readonly clock: Clock;
-  readonly pollIntervalMs: number;
-  readonly facts: GcpToAwsFacts;
   /**
    * Principals allowed on the endpoint service: config, or the consumer account root in the
    * consumer's partition (known from its caller identity once the accounts are connected).
@@ -44,18 +36,16 @@ export interface GcpToAwsContext extends StepContext {
 }
 
 export function createGcpToAwsContext(config: GcpToAwsConfig, deps: DeploymentDeps): GcpToAwsContext {
-  const { provider, consumer } = connectAccounts(config.deployment, deps, {
-    provider: config.provider,
-    consumer: config.consumer,
-  });
-  return {
+  const { base, conn } = createTopologyContext<GcpToAwsConfig, GcpToAwsFacts, 'provider' | 'consumer'>(
     config,
+    deps,
+    { provider: config.provider, consumer: config.consumer },
+  );
+  const { provider, consumer } = conn;
+  return {
+    ...base,
     provider,
     consumer,
-    sink: deps.sink,
-    clock: deps.clock,
-    pollIntervalMs: deps.pollIntervalMs ?? 2000,
-    facts: {},
     get allowedPrincipals() {
       return (
         config.provider.allowedPrincipals ?? [
@@ -63,6 +53,5 @@ export function createGcpToAwsContext(config: GcpToAwsConfig, deps: DeploymentDe
         ]
       );
     },
-    accountId: accountIdLookup({ provider: config.provider, consumer: config.consumer }),
   };
 }

@@ -1,3 +1,4 @@
+/** Step endpoint-service (provider): the PrivateLink endpoint service for the NLB, acceptance required, only the named principals. */
 import {
   CreateVpcEndpointServiceConfigurationCommand,
   DeleteVpcEndpointServiceConfigurationsCommand,
@@ -7,16 +8,14 @@ import {
   ModifyVpcEndpointServicePermissionsCommand,
   type ServiceConfiguration,
 } from '@aws-sdk/client-ec2';
-import { deploymentFilters, isDeploymentResource, tagSpecifications } from '../../aws/tags.js';
+import { tagSpecifications } from '../../aws/tags.js';
 import { change, type Change, type Step } from '../../engine/step.js';
-import type { IamPermission } from '../../iam/policy.js';
 import { awsFailure, ignoreGone, runOps, type Op } from '../shared/ops.js';
-import { collectPages } from '../shared/pages.js';
+import { listTagged } from '../shared/tagged-read.js';
 import { AwsCallError } from '../../errors.js';
 import { resourceNames } from './config.js';
 import type { GcpToAwsContext } from './context.js';
 import {
-  SERVICE_CONNECTION_PERMISSIONS,
   connectionState,
   destroyBlocked,
   listConnections,
@@ -25,6 +24,7 @@ import {
 import { clientToken } from '../../engine/client-token.js';
 import { chooseKeeper, duplicateReason, reportDuplicates, type Choice } from '../shared/duplicates.js';
 import { waitUntilListed } from '../shared/visibility.js';
+import { ENDPOINT_SERVICE_PERMISSIONS } from './endpoint-service-permissions.js';
 
 export interface EndpointServiceState {
   /** Every endpoint service carrying this deployment's tags (more than one only after a fault). */
@@ -45,23 +45,15 @@ const FAILED_REASON =
 /** This deployment's endpoint services (not deleting), by tags: the read the next run makes. */
 async function listServices(ctx: GcpToAwsContext): Promise<ServiceConfiguration[]> {
   const conn = ctx.provider;
-  const deployment = ctx.config.deployment;
-  const listed = await collectPages('endpoint services', async (NextToken) => {
-    const out = await conn.call('DescribeVpcEndpointServiceConfigurations', 'endpoint services', () =>
-      conn.ec2.send(
-        new DescribeVpcEndpointServiceConfigurationsCommand({
-          Filters: deploymentFilters(deployment),
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.ServiceConfigurations ?? [], next: out.NextToken };
+  const listed = await listTagged(conn, ctx.config.deployment, {
+    operation: 'DescribeVpcEndpointServiceConfigurations',
+    what: 'endpoint services',
+    send: (Filters, NextToken) =>
+      conn.ec2.send(new DescribeVpcEndpointServiceConfigurationsCommand({ Filters, NextToken })),
+    page: (out) => ({ items: out.ServiceConfigurations, next: out.NextToken }),
+    tags: (s) => s.Tags,
   });
-  // Filter again by tags: a filter the API ignores must not make us adopt someone else's service.
-  return listed.filter(
-    (s) =>
-      isDeploymentResource(s.Tags, deployment) && !['Deleting', 'Deleted'].includes(s.ServiceState ?? ''),
-  );
+  return listed.filter((s) => !['Deleting', 'Deleted'].includes(s.ServiceState ?? ''));
 }
 
 const serviceIdOf = (s: ServiceConfiguration) => s.ServiceId!;
@@ -291,46 +283,6 @@ async function deleteService(ctx: GcpToAwsContext, serviceId: string): Promise<C
   }
   return rejected;
 }
-
-export const ENDPOINT_SERVICE_PERMISSIONS: readonly IamPermission[] = [
-  {
-    why: 'find the endpoint service by tags',
-    actions: ['ec2:DescribeVpcEndpointServiceConfigurations'],
-    resources: ['*'],
-    tagCondition: 'none',
-  },
-  {
-    why: 'create the endpoint service with the managed-by tag',
-    actions: ['ec2:CreateVpcEndpointServiceConfiguration'],
-    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
-    tagCondition: 'request',
-  },
-  {
-    why: 'tag the endpoint service in its create call',
-    actions: ['ec2:CreateTags'],
-    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
-    tagCondition: 'request',
-    condition: { StringEquals: { 'ec2:CreateAction': 'CreateVpcEndpointServiceConfiguration' } },
-  },
-  {
-    why: 'change principals and delete only endpoint services carrying the managed-by tag',
-    actions: [
-      'ec2:ModifyVpcEndpointServiceConfiguration',
-      'ec2:ModifyVpcEndpointServicePermissions',
-      'ec2:DeleteVpcEndpointServiceConfigurations',
-    ],
-    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
-    tagCondition: 'resource',
-  },
-  // Unlike the other Describe calls, this one has resource-level permissions: our service only.
-  {
-    why: 'read the allowed principals of endpoint services carrying the managed-by tag',
-    actions: ['ec2:DescribeVpcEndpointServicePermissions'],
-    resources: ['arn:aws:ec2:*:*:vpc-endpoint-service/*'],
-    tagCondition: 'resource',
-  },
-  ...SERVICE_CONNECTION_PERMISSIONS,
-];
 
 /** Step 2, provider: endpoint service for the NLB, acceptance required, only the named principals. */
 export const endpointServiceStep: Step<GcpToAwsContext, EndpointServiceState> = {

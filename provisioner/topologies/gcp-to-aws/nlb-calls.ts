@@ -7,10 +7,8 @@ import {
   ModifyTargetGroupAttributesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ProvisionError } from '../../errors.js';
-import { MSG } from '../../engine/messages.js';
-import { emit } from '../../engine/output.js';
-import { waitFor } from '../../engine/waiter.js';
 import { ignoreGone } from '../shared/ops.js';
+import { waitReporting } from '../shared/visibility.js';
 import type { GcpToAwsContext } from './context.js';
 
 /** ELBv2 codes meaning the resource is already gone. */
@@ -19,8 +17,10 @@ export const GONE = ['LoadBalancerNotFound', 'TargetGroupNotFound', 'ListenerNot
 /** Wait until the NLB is active; a `failed` NLB stops the wait at once. */
 export async function waitActive(ctx: GcpToAwsContext, arn: string, name: string): Promise<void> {
   const conn = ctx.provider;
-  await waitFor(
-    `load balancer ${name}`,
+  await waitReporting(
+    ctx,
+    { step: 'nlb', account: 'provider' },
+    { awaited: `load balancer ${name}`, label: `load balancer ${name}` },
     async () => {
       const out = await conn.call(
         'DescribeLoadBalancers',
@@ -39,16 +39,7 @@ export async function waitActive(ctx: GcpToAwsContext, arn: string, name: string
         ? { done: true, value: undefined }
         : { done: false, state: state?.Code ?? 'unknown' };
     },
-    {
-      clock: ctx.clock,
-      timeoutMs: ctx.config.timeouts.nlbActiveSec * 1000,
-      intervalMs: ctx.pollIntervalMs,
-      onPoll: (state) =>
-        emit(ctx.sink, MSG.WAITING, ctx.clock.now(), `load balancer ${name}: ${state}`, {
-          step: 'nlb',
-          account: 'provider',
-        }),
-    },
+    ctx.config.timeouts.nlbActiveSec * 1000,
   );
 }
 

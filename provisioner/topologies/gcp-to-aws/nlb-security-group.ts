@@ -23,14 +23,11 @@ import {
   type Vpc,
 } from '@aws-sdk/client-ec2';
 import { SetSecurityGroupsCommand, type LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { deploymentFilters, isDeploymentResource } from '../../aws/tags.js';
 import { change } from '../../engine/step.js';
 import { ProvisionError } from '../../errors.js';
-import type { IamPermission } from '../../iam/policy.js';
 import { ignoreGone, type Op } from '../shared/ops.js';
-import { collectPages } from '../shared/pages.js';
-import { resourceNames, type GcpToAwsConfig } from './config.js';
-import { onElb } from './nlb-iam.js';
+import { listTagged } from '../shared/tagged-read.js';
+import { resourceNames } from './config.js';
 import { createSecurityGroup } from './create-security-group.js';
 import type { GcpToAwsContext } from './context.js';
 
@@ -51,19 +48,17 @@ export async function readNlbSecurityGroup(ctx: GcpToAwsContext): Promise<NlbSec
   const conn = ctx.provider;
   const deployment = ctx.config.deployment;
   const vpcId = ctx.config.provider.vpcId;
-  const all = await collectPages(`security groups of VPC ${vpcId}`, async (NextToken) => {
-    const out = await conn.call('DescribeSecurityGroups', 'security groups', () =>
-      conn.ec2.send(
-        new DescribeSecurityGroupsCommand({
-          Filters: [...deploymentFilters(deployment), { Name: 'vpc-id', Values: [vpcId] }],
-          NextToken,
-        }),
-      ),
-    );
-    return { items: out.SecurityGroups ?? [], next: out.NextToken };
+  const all = await listTagged(conn, deployment, {
+    operation: 'DescribeSecurityGroups',
+    what: `security groups of VPC ${vpcId}`,
+    callWhat: 'security groups',
+    filters: [{ Name: 'vpc-id', Values: [vpcId] }],
+    send: (Filters, NextToken) => conn.ec2.send(new DescribeSecurityGroupsCommand({ Filters, NextToken })),
+    page: (out) => ({ items: out.SecurityGroups, next: out.NextToken }),
+    tags: (g) => g.Tags,
   });
   const name = resourceNames(deployment).nlbSecurityGroup;
-  const groups = all.filter((g) => isDeploymentResource(g.Tags, deployment) && g.GroupName === name);
+  const groups = all.filter((g) => g.GroupName === name);
   // A VPC id that does not exist is reported by the create that needs it, not by plan.
   let v: Vpc | undefined;
   await ignoreGone(['InvalidVpcID.NotFound'], async () => {
@@ -292,53 +287,3 @@ export async function deleteNlbSecurityGroup(ctx: GcpToAwsContext, id: string): 
     ),
   );
 }
-
-export const NLB_SECURITY_GROUP_PERMISSIONS: readonly IamPermission[] = [
-  {
-    why: 'find the NLB security group by tags and read the VPC CIDR its outbound rules name',
-    actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'],
-    resources: ['*'],
-    tagCondition: 'none',
-  },
-  {
-    why: 'create the NLB security group with the managed-by tag',
-    actions: ['ec2:CreateSecurityGroup'],
-    resources: ['arn:aws:ec2:*:*:security-group/*'],
-    tagCondition: 'request',
-  },
-  {
-    why: 'create the NLB security group in the configured VPC',
-    actions: ['ec2:CreateSecurityGroup'],
-    resources: ['arn:aws:ec2:*:*:vpc/*'],
-    tagCondition: 'none',
-    scoped: (scope) => ({
-      resources: [
-        `arn:aws:ec2:${scope.region}:${scope.accountId}:vpc/${(scope.config as GcpToAwsConfig).provider.vpcId}`,
-      ],
-    }),
-  },
-  {
-    why: 'tag the NLB security group in its create call',
-    actions: ['ec2:CreateTags'],
-    resources: ['arn:aws:ec2:*:*:security-group/*'],
-    tagCondition: 'request',
-    condition: { StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup'] } },
-  },
-  {
-    why: 'change the rules of and delete only the NLB security group carrying the managed-by tag',
-    actions: [
-      'ec2:AuthorizeSecurityGroupEgress',
-      'ec2:RevokeSecurityGroupEgress',
-      'ec2:RevokeSecurityGroupIngress',
-      'ec2:DeleteSecurityGroup',
-    ],
-    resources: ['arn:aws:ec2:*:*:security-group/*'],
-    tagCondition: 'resource',
-  },
-  {
-    why: 'attach the NLB security group and turn PrivateLink inbound enforcement off',
-    actions: ['elasticloadbalancing:SetSecurityGroups'],
-    ...onElb(['loadBalancer']),
-    tagCondition: 'resource',
-  },
-];

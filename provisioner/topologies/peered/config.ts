@@ -1,11 +1,19 @@
 import { isIPv4 } from 'node:net';
 import * as z from 'zod';
-import { eksHostnameProblem, parseEksHostname } from '../../../common/eks-hostname.js';
+import {
+  accountsDiffer,
+  deploymentNameSchema,
+  eksHostnameSchema,
+  eksInRegionOf,
+  ipv4CidrSchema,
+  timeoutsSchema,
+  vpcIdSchema,
+} from '../shared/config-rules.js';
 import { blockContains, blocksOverlap, blockWithin, parseAddress, parseCidr } from '../../../common/cidr.js';
 import { whenParsed } from '../../../common/config-file.js';
 import { accountSchema } from '../../aws/account-config.js';
 
-const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC ID, e.g. "vpc-0abc1234def567890"');
+const vpcId = vpcIdSchema;
 const routeTableIds = z
   .array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'must be a route table ID, e.g. "rtb-0abc1234def567890"'))
   .min(
@@ -13,18 +21,12 @@ const routeTableIds = z
     'list the route tables of the subnets that must reach the other side, e.g. ["rtb-0abc1234def567890"]',
   )
   .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a route table ID');
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR, e.g. "10.20.0.0/16"')
-  .refine((c) => parseCidr(c) !== undefined, 'has an octet above 255')
-  .refine(
-    (c) => Number(c.split('/')[1]) >= 8,
-    'must be /8 or narrower: name the VPC CIDR, e.g. "10.20.0.0/16", never a broad range',
-  )
-  .refine(
-    (c) => parseCidr(c)?.hostBitsClear === true,
-    'must be a network address (host bits zero), e.g. "10.20.0.0/16" not "10.20.1.5/16"',
-  );
+const cidr = ipv4CidrSchema({
+  example: '10.20.0.0/16',
+  narrowHint: 'name the VPC CIDR, e.g. "10.20.0.0/16"',
+  hostExample: '"10.20.0.0/16" not "10.20.1.5/16"',
+  stopAtFormat: false,
+});
 
 /** The metadata-plane side (runs the kube client) and the data-plane side (runs EKS). */
 const sideSchema = accountSchema
@@ -38,18 +40,10 @@ const sideSchema = accountSchema
 
 export const peeredConfigSchema = z
   .object({
-    deployment: z
-      .string()
-      .regex(
-        /^[a-z][a-z0-9-]{1,26}[a-z0-9]$/,
-        'must be 3-28 characters of a-z, 0-9 and "-", starting with a letter, e.g. "acme-peered"',
-      ),
+    deployment: deploymentNameSchema('"acme-peered"'),
     eks: z
       .object({
-        hostname: z.string().superRefine((h, ctx) => {
-          const problem = eksHostnameProblem(h);
-          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-        }),
+        hostname: eksHostnameSchema,
         clusterName: z
           .string()
           .regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, 'must be an EKS cluster name, e.g. "prod-eks"')
@@ -118,31 +112,14 @@ export const peeredConfigSchema = z
       })
       .strict()
       .default({}),
-    timeouts: z
-      .object({
-        peeringActiveSec: z.number().int().min(1).default(300),
-        dnsTimeoutMs: z.number().int().min(100).default(5000),
-      })
-      .strict()
-      .default({ peeringActiveSec: 300, dnsTimeoutMs: 5000 }),
+    timeouts: timeoutsSchema({
+      peeringActiveSec: z.number().int().min(1).default(300),
+      dnsTimeoutMs: z.number().int().min(100).default(5000),
+    }),
   })
   .strict()
-  .refine(
-    (c) => {
-      const region = parseEksHostname(c.eks.hostname)?.region;
-      return region === undefined || region === c.accepter.region;
-    },
-    {
-      message:
-        'names a cluster in another region than accepter.region: the EKS API is reached inside its own region, where the data plane run; fix eks.hostname or accepter.region',
-      path: ['eks', 'hostname'],
-    },
-  )
-  .refine((c) => c.requester.accountId !== c.accepter.accountId, {
-    message: 'must differ from requester.accountId: this topology joins two accounts',
-    path: ['accepter', 'accountId'],
-    ...whenParsed(['requester', 'accountId'], ['accepter', 'accountId']),
-  })
+  .refine(...eksInRegionOf('accepter', 'the data plane run'))
+  .refine(...accountsDiffer('requester', 'accepter'))
   .refine((c) => !cidrsOverlap(c.requester.cidr, c.accepter.cidr), {
     message: 'overlaps requester.cidr: peered VPCs need disjoint CIDRs, e.g. 10.1.0.0/16 and 10.2.0.0/16',
     path: ['accepter', 'cidr'],

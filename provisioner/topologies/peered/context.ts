@@ -1,8 +1,5 @@
 import type { AccountConnection } from '../../aws/account.js';
-import type { Clock } from '../../engine/clock.js';
-import type { OutputSink } from '../../engine/output.js';
-import type { StepContext } from '../../engine/step.js';
-import { accountIdLookup, connectAccounts } from '../shared/connections.js';
+import { createTopologyContext, type TopologyContext } from '../shared/context.js';
 import type { DeploymentDeps } from '../topology.js';
 import type { PeeredConfig, PeeredSide } from './config.js';
 import { createDnsLookup, type DnsLookup } from './dns-lookup.js';
@@ -24,34 +21,25 @@ export interface PeeredFacts {
   zoneAssociated?: boolean;
 }
 
-export interface PeeredContext extends StepContext {
-  readonly config: PeeredConfig;
+export interface PeeredContext extends TopologyContext<PeeredConfig, PeeredFacts> {
   readonly requester: AccountConnection;
   readonly accepter: AccountConnection;
-  readonly sink: OutputSink;
-  readonly clock: Clock;
-  readonly pollIntervalMs: number;
-  readonly facts: PeeredFacts;
   /** Resolves the EKS hostname for the DNS check (config dns.checkServers, else this host's resolver). */
   readonly lookup: DnsLookup;
   side(side: PeeredSide): AccountConnection;
 }
 
 export function createPeeredContext(config: PeeredConfig, deps: DeploymentDeps): PeeredContext {
-  const { requester, accepter } = connectAccounts(config.deployment, deps, {
+  const { base, conn } = createTopologyContext<PeeredConfig, PeeredFacts, PeeredSide>(config, deps, {
     requester: config.requester,
     accepter: config.accepter,
   });
+  const { requester, accepter } = conn;
   return {
-    config,
+    ...base,
     requester,
     accepter,
-    sink: deps.sink,
-    clock: deps.clock,
-    pollIntervalMs: deps.pollIntervalMs ?? 2000,
-    facts: {},
     lookup: createDnsLookup(config.dns.checkServers, config.timeouts.dnsTimeoutMs),
-    side: (side) => (side === 'requester' ? requester : accepter),
-    accountId: accountIdLookup({ requester: config.requester, accepter: config.accepter }),
+    side: (side) => conn[side],
   };
 }

@@ -1,9 +1,11 @@
 import { defineTopology } from '../topology.js';
 import { peeredConfigSchema, type PeeredConfig } from './config.js';
 import { createPeeredContext, type PeeredContext } from './context.js';
-import { dnsAssociateStep, dnsAuthorizeStep, dnsCheckStep, dnsCleanupStep } from './dns.js';
+import { dnsCheckStep } from './dns-check.js';
+import { dnsAssociateStep, dnsAuthorizeStep, dnsCleanupStep } from './dns.js';
 import { collectPeeredOutputs } from './outputs.js';
-import { peeringAcceptStep, peeringRequestStep } from './peering.js';
+import { peeringAcceptStep } from './peering-accept.js';
+import { peeringRequestStep } from './peering-request.js';
 import { PEERED_PREFLIGHT_PERMISSIONS, preflightPeered } from './preflight.js';
 import { routesStep } from './routes.js';
 import { securityGroupStep } from './security-group.js';

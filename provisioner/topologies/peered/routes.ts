@@ -16,7 +16,7 @@ import { peeredConfigOf, peeringOnly, sideOf } from './iam-scope.js';
 import type { PeeredContext } from './context.js';
 import { PeeredError } from './errors.js';
 import { ignoreGone, runOps, type Op } from '../shared/ops.js';
-import { loadPeeringFacts } from './peering.js';
+import { loadPeeringFacts } from './peering-read.js';
 
 export interface RoutesState {
   readonly tables: readonly RouteTable[];

@@ -1,12 +1,32 @@
 import type { Clock } from '../../engine/clock.js';
 import { MSG } from '../../engine/messages.js';
 import { emit, type OutputSink } from '../../engine/output.js';
-import { waitFor } from '../../engine/waiter.js';
+import { waitFor, type PollResult } from '../../engine/waiter.js';
 
 export interface VisibilityContext {
   readonly sink: OutputSink;
   readonly clock: Clock;
   readonly pollIntervalMs: number;
+}
+
+/**
+ * Poll until done, saying on each poll what is awaited and the state seen (message WAITING,
+ * data `{ state }`), so every wait of every step reports the same way.
+ */
+export async function waitReporting<T>(
+  ctx: VisibilityContext,
+  where: { readonly step: string; readonly account: string },
+  what: { readonly awaited: string; readonly label: string },
+  poll: () => Promise<PollResult<T>>,
+  timeoutMs: number,
+): Promise<T> {
+  return waitFor(what.awaited, poll, {
+    clock: ctx.clock,
+    timeoutMs,
+    intervalMs: ctx.pollIntervalMs,
+    onPoll: (state) =>
+      emit(ctx.sink, MSG.WAITING, ctx.clock.now(), `${what.label}: ${state}`, { ...where, data: { state } }),
+  });
 }
 
 /**
@@ -22,16 +42,12 @@ export async function waitUntilListed(
   listed: () => Promise<boolean>,
   timeoutMs: number,
 ): Promise<void> {
-  await waitFor(
-    `${what} to be listed by its tags`,
+  await waitReporting(
+    ctx,
+    where,
+    { awaited: `${what} to be listed by its tags`, label: what },
     async () =>
       (await listed()) ? { done: true, value: undefined } : { done: false, state: 'not listed by tag yet' },
-    {
-      clock: ctx.clock,
-      timeoutMs,
-      intervalMs: ctx.pollIntervalMs,
-      onPoll: (state) =>
-        emit(ctx.sink, MSG.WAITING, ctx.clock.now(), `${what}: ${state}`, { ...where, data: { state } }),
-    },
+    timeoutMs,
   );
 }
