@@ -13,6 +13,9 @@
  * - pingpong: one connection (command E), `roundTrips` sequential 64-byte echoes.
  * - hold: opens `maxConnections` idle connections (command H, each answered), answers,
  *   keeps them until the next stdin line or `durationMs`, closes them, answers again.
+ *
+ * Over 300 lines: self-contained on purpose (plain node runs it, no imports of the project),
+ * so each load mode and its bounds live in this one file.
  */
 import net from 'node:net';
 import tls from 'node:tls';
