@@ -17,6 +17,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, xmlEscape } from './fake-http.js';
 
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -107,19 +108,6 @@ export interface FakeOptions {
   readonly motoUrl: string;
   /** Describe polls a connection stays `pending` after acceptance (real AWS: seconds to minutes). @default 1 */
   readonly pendingPolls?: number;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function tagValue(xml: string, tag: string): string | undefined {

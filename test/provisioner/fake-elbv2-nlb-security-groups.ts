@@ -16,6 +16,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mapSetItems } from './fake-ec2-endpoint-connections.js';
+import { readBody } from './fake-http.js';
 
 const ELB_NS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 
@@ -27,15 +28,6 @@ export interface NlbSecurityGroupsFake {
   /** Load balancer ARN -> its PrivateLink inbound enforcement (NLBs created with groups only). */
   enforcement(): Map<string, Enforcement>;
   stop(): Promise<void>;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function listParam(form: URLSearchParams, prefix: string): string[] {

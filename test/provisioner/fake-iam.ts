@@ -24,6 +24,7 @@ import {
   type ApiCall,
   type ResourceFacts,
 } from './iam-requests.js';
+import { readBody, xmlEscape } from './fake-http.js';
 
 export interface IamFrontOptions {
   /** moto: where identities and resource facts are read. */
@@ -62,19 +63,6 @@ export interface IamFront {
   /** Requests the front could not judge (no mapping, bad policy): each was refused. */
   readonly failures: string[];
   stop(): Promise<void>;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** `arn:aws:sts::1:assumed-role/R/S` -> `arn:aws:iam::1:role/R`; other ARNs as they are. */
