@@ -9,15 +9,9 @@
  * fake-ec2-endpoint-connections.md; its own tests are fake-ec2-endpoint-connections.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readBody, xmlEscape } from './fake-http.js';
+import { forwardTo, readBody, xmlEscape } from './fake-http.js';
 
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -249,42 +243,13 @@ export async function startEndpointConnectionsFake(options: FakeOptions): Promis
   /** Load balancer ARN -> DescribeLoadBalancers answers left in `provisioning`. */
   const provisioning = new Map<string, number>();
 
-  function forward(
+  const forward = (
     method: string,
     path: string,
     headers: IncomingMessage['headers'],
     body: Buffer | string,
     extra: Record<string, string> = {},
-  ) {
-    return new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>(
-      (resolve, reject) => {
-        const payload = typeof body === 'string' ? Buffer.from(body) : body;
-        const req = httpRequest(
-          {
-            host: moto.hostname,
-            port: moto.port,
-            method,
-            path,
-            headers: { ...headers, ...extra, host: moto.host, 'content-length': String(payload.length) },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 500,
-                headers: res.headers,
-                body: Buffer.concat(chunks).toString(),
-              }),
-            );
-            res.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      },
-    );
-  }
+  ) => forwardTo(moto, method, path, { ...headers, ...extra }, body);
 
   /** Which account a request is for: moto's own answer for its access key (or the moto header). */
   async function accountOf(headers: IncomingMessage['headers']): Promise<string> {

@@ -7,16 +7,10 @@
  * fake-elbv2-nlb-security-groups.md; its own tests are fake-elbv2-nlb-security-groups.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mapSetItems } from './fake-ec2-endpoint-connections.js';
-import { readBody } from './fake-http.js';
+import { forwardTo, readBody } from './fake-http.js';
 
 const ELB_NS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 
@@ -51,35 +45,8 @@ export async function startNlbSecurityGroupsFake(options: {
   /** NLBs this fake saw created: ARN -> enforcement, or null when created without groups. */
   const nlbs = new Map<string, Enforcement | null>();
 
-  function forward(req: IncomingMessage, body: Buffer) {
-    return new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>(
-      (resolve, reject) => {
-        const out = httpRequest(
-          {
-            host: moto.hostname,
-            port: moto.port,
-            method: req.method,
-            path: req.url,
-            headers: { ...req.headers, host: moto.host, 'content-length': String(body.length) },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 500,
-                headers: res.headers,
-                body: Buffer.concat(chunks).toString(),
-              }),
-            );
-            res.on('error', reject);
-          },
-        );
-        out.on('error', reject);
-        out.end(body);
-      },
-    );
-  }
+  const forward = (req: IncomingMessage, body: Buffer) =>
+    forwardTo(moto, req.method ?? 'POST', req.url ?? '/', req.headers, body);
 
   function send(res: ServerResponse, status: number, body: string, contentType = 'text/xml') {
     res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });
