@@ -2,15 +2,15 @@
  * Joins a client socket and an upstream socket: writes the bytes already read from the
  * client (its ClientHello), then copies both ways with backpressure (a full socket pauses
  * the other side's reads), passes a FIN each way on its own (half-close, for at most
- * halfCloseTimeoutMs), and turns on TCP keepalive (on the client socket at once, or on both
- * once the splice has lived a second, through a KeepAliveArming) so idle kube watches survive
+ * halfCloseTimeoutMs), and has TCP keepalive turned on for both sockets once the splice has
+ * lived a second (KeepAliveArming; the dialer sets none) so idle kube watches survive
  * the NLB's 350 s idle timeout and a dead peer is found. When one side fails, the other
  * still gets what was already read for it, then a FIN. Chunks are passed on as Node read
  * them, never copied (Node allocates each read's buffer).
  */
 import type { Socket } from 'node:net';
 import type { CloseReason } from '../close-reason.js';
-import { applyKeepAlive, type KeepAliveSettings } from '../upstream/dialer.js';
+import type { KeepAliveSettings } from '../upstream/dialer.js';
 import type { KeepAliveArming } from './keepalive-arming.js';
 
 export type SpliceEnd = Extract<
@@ -19,10 +19,9 @@ export type SpliceEnd = Extract<
 >;
 
 export interface SpliceOptions {
-  /** TCP keepalive: for the client socket at once, or for both sockets through `arming`. */
+  /** TCP keepalive for both sockets, set by `arming` once the splice has lived a while. */
   readonly keepAlive: KeepAliveSettings;
-  /** Arms keepalive on both sockets once the splice has lived a while (the dialer set none). */
-  readonly arming?: KeepAliveArming;
+  readonly arming: KeepAliveArming;
   /** Close when no byte moved either way for this long; 0 = never. */
   readonly idleTimeoutMs: number;
   /** After the first FIN, close both sides if the other direction has not ended within this long; 0 = never. */
@@ -68,8 +67,7 @@ export class Splice {
   ) {
     this.clientReadAtStart = client.bytesRead;
     this.upstreamReadAtStart = upstream.bytesRead;
-    if (options.arming === undefined) applyKeepAlive(client, options.keepAlive);
-    else options.arming.add([client, upstream], options.keepAlive);
+    options.arming.add([client, upstream], options.keepAlive);
 
     client.on('error', (err: NodeJS.ErrnoException) => this.fail('client_error', err, client, upstream));
     upstream.on('error', (err: NodeJS.ErrnoException) => this.fail('upstream_error', err, upstream, client));

@@ -85,8 +85,6 @@ export interface DialOptions {
   readonly failures?: FailureMemory;
   /** Which address goes first (see orderAddresses): a per-route counter. @default 0 */
   readonly turn?: number;
-  /** TCP keepalive for the upstream socket. @default no keepalive */
-  readonly keepAlive?: KeepAliveSettings;
   /** Stop dialling (the client went away). */
   readonly cancel?: DialCancel;
   /** Called after each attempt, e.g. for metrics. */
@@ -218,9 +216,6 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
       socket.off('error', finish);
       cancel?.onCancel(undefined);
       if (err === undefined) {
-        // Once connected: set before, Node applies its own keepalive first at connect (four
-        // more setsockopt calls per connection).
-        if (options.keepAlive !== undefined) applyKeepAlive(socket, options.keepAlive);
         resolve(socket);
       } else {
         socket.destroy();
