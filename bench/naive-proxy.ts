@@ -2,10 +2,11 @@
  * The naive Node passthrough the benchmark holds ekslink against: what one writes in an
  * afternoon on the same Node. Reads the ClientHello, takes the SNI, resolves the route's
  * host through the given DNS server with a TTL cache, picks an address round robin,
- * connects and pipes. No guards, no metrics, no log lines. Self-contained, so plain node
- * runs it (type stripping) without a loader in its memory:
+ * connects and pipes. No guards, no metrics, no log lines. Self-contained: the bench runs it
+ * as plain JavaScript (bench/naive-script.ts strips the types first), so nothing but the
+ * proxy is in its memory:
  *
- *   node bench/naive-proxy.ts '{"dnsServer":"127.0.0.1:53","routes":{"sni":{"host":"h","port":443}}}'
+ *   node naive-proxy.mjs '{"dnsServer":"127.0.0.1:53","routes":{"sni":{"host":"h","port":443}}}'
  */
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';

@@ -17,8 +17,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ProxyProcess } from '../demo/proxy-process.js';
+import { writeNaiveProxyScript } from './naive-script.js';
 import type { ProxyConfigInput } from '../proxy/config/schema.js';
 
 export type TrafficKind = 'plain' | 'tls';
@@ -69,7 +69,6 @@ export interface PeerFactory {
 
 const CLI = 'dist/ekslink.mjs';
 const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-const NAIVE_PROXY = fileURLToPath(new URL('./naive-proxy.ts', import.meta.url));
 const START_TIMEOUT_MS = 10_000;
 
 async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -287,7 +286,7 @@ export const naive: PeerFactory = {
   name: 'naive',
   description: 'bench/naive-proxy.ts: SNI, TTL-cached resolver, round robin, net.connect + pipe, same Node',
   unavailable: () => undefined,
-  async start(routes) {
+  async start(routes, options) {
     const config = {
       dnsServer: routes.dnsServer,
       routes: {
@@ -295,13 +294,10 @@ export const naive: PeerFactory = {
         [routes.tlsSni]: { host: routes.upstreamHost, port: routes.tlsPort },
       },
     };
-    const child = spawn(
-      process.execPath,
-      ['--disable-warning=ExperimentalWarning', NAIVE_PROXY, JSON.stringify(config)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const script = await writeNaiveProxyScript(options.workDir);
+    const child = spawn(process.execPath, [script, JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`naive proxy did not listen within ${START_TIMEOUT_MS} ms`)),

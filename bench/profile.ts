@@ -9,7 +9,7 @@
  * --strace counts the proxy's system calls (strace -c) instead of profiling its CPU.
  * Environment: EKL_NODE_FLAGS replaces --cpu-prof with other node flags (e.g. "--trace-gc";
  * "" for none), EKL_STRACE replaces "strace -f -c", EKL_PROXY_STDOUT appends the proxy's
- * output to that file.
+ * output to that file, EKL_CONFIG (a JSON object) replaces top-level keys of the proxy's config.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { TestDnsServer } from '../standins/dns-server.js';
 import { createPki } from '../standins/pki.js';
 import { captureClientHello } from './client-hello.js';
 import { LoadClient } from './load-process.js';
+import { writeNaiveProxyScript } from './naive-script.js';
 import { sampleTree } from './proc-stats.js';
 import { startUpstream } from './upstream.js';
 
@@ -101,13 +102,15 @@ async function main(): Promise<void> {
     health: { host: '127.0.0.1', port: 0 },
     drain: { graceSec: 0, deadlineSec: 1 },
     workers: Number(flags.workers),
+    // Ablations: what a setting costs, e.g. EKL_CONFIG='{"dns":{"servers":[...],"shareWindowMs":0}}'.
+    ...(JSON.parse(process.env.EKL_CONFIG ?? '{}') as Record<string, unknown>),
   };
   const configPath = join(out, 'proxy.yaml');
   await writeFile(configPath, stringify(config));
   const naiveConfig = { dnsServer: dns.server, routes: { [host]: { host, port: upstream.port } } };
   const args =
     flags.peer === 'naive'
-      ? ['--disable-warning=ExperimentalWarning', 'bench/naive-proxy.ts', JSON.stringify(naiveConfig)]
+      ? [await writeNaiveProxyScript(out), JSON.stringify(naiveConfig)]
       : [...PROXY_NODE_FLAGS, 'dist/ekslink.mjs', 'proxy', '--config', configPath];
   const [command, ...commandArgs] = flags.strace
     ? [

@@ -9,6 +9,13 @@ if (problem !== undefined) {
   process.stderr.write(problem);
   process.exitCode = 1;
 } else {
-  const { runCli } = await import('./program.js');
-  process.exitCode = await runCli(process.argv);
+  // The serving proxy starts without the command-line parser in its memory (proxy-serve.ts).
+  const { proxyServeConfig, serveProxy } = await import('./proxy-serve.js');
+  const configPath = proxyServeConfig(process.argv);
+  if (configPath !== undefined) {
+    process.exitCode = await serveProxy(configPath);
+  } else {
+    const { runCli } = await import('./program.js');
+    process.exitCode = await runCli(process.argv);
+  }
 }

@@ -1,16 +1,29 @@
 /**
- * `ekslink proxy --check-config FILE`: the checks `runProxy` makes before it binds, and a
- * summary of the config for a person.
+ * `ekslink proxy --check-config FILE` and `--print-config FILE`: the checks `runProxy`
+ * makes before it binds, then a summary of the config for a person, or the whole config
+ * (every default filled in) as JSON for a program. `--print-config` is also how a serving
+ * proxy reads its file (config-loader.ts), so the two cannot disagree.
  */
 import { compileConfig } from '../config/compile.js';
 import { readDeepProbeCa } from '../config/deep-probe-ca.js';
-import { loadProxyConfig } from '../config/schema.js';
+import { loadProxyConfig, type ProxyConfig } from '../config/schema.js';
 
-/** `--check-config`: everything `runProxy` checks before binding; returns a summary for a person. */
-export async function checkConfig(configPath: string): Promise<string> {
+/** Loads the file and makes every check a start makes; throws ConfigError (or the stage's error). */
+export async function validatedConfig(configPath: string): Promise<ProxyConfig> {
   const c = await loadProxyConfig(configPath);
   compileConfig(c);
   await readDeepProbeCa(c);
+  return c;
+}
+
+/** `--print-config`: one JSON document, `{"ok":true,"config":{…}}`, the shape `--output json` errors share. */
+export async function printConfig(configPath: string): Promise<string> {
+  return JSON.stringify({ ok: true, config: await validatedConfig(configPath) });
+}
+
+/** `--check-config`: everything `runProxy` checks before binding; returns a summary for a person. */
+export async function checkConfig(configPath: string): Promise<string> {
+  const c = await validatedConfig(configPath);
   const pp = c.proxyProtocol;
   const lines = [
     `${configPath}: valid`,

@@ -1,5 +1,6 @@
 /**
- * `ekslink proxy`: the process lifecycle around the data path. Loads the config, starts
+ * `ekslink proxy`: the process lifecycle around the data path. Loads the config (in a child
+ * process, config-loader.ts, so the schema and YAML parser stay out of this heap), starts
  * the data plane (in-process, or worker processes sharing the port), the health port and
  * the readiness prober, logs one `listening` line, then follows signals:
  *   SIGTERM / SIGINT  /readyz fails at once; keep accepting for drain.graceSec while the
@@ -15,7 +16,8 @@ import { ConfigError, describeError } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { compileConfig, type CompiledConfig } from '../config/compile.js';
 import { readDeepProbeCa } from '../config/deep-probe-ca.js';
-import { loadProxyConfig, type ProxyConfig } from '../config/schema.js';
+import type { ProxyConfig } from '../config/schema.js';
+import { defaultConfigLoader, type ConfigLoader } from './config-loader.js';
 import { HealthServer, type Readiness } from './health-server.js';
 import { aggregateSnapshots, ProxyMetrics } from './metrics.js';
 import { Prober, type ProberSettings } from './prober.js';
@@ -45,7 +47,8 @@ const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 /** Runs until shut down by a signal; resolves with the exit code. Throws ConfigError on a bad file. */
 export async function runProxy(configPath: string, options: RunOptions = {}): Promise<number> {
   if (cluster.isWorker) return runWorker();
-  const config = await loadProxyConfig(configPath);
+  const loadConfig = defaultConfigLoader();
+  const config = await loadConfig(configPath);
   const logger = createLogger({
     level: config.log.level,
     base: { component: 'proxy' },
@@ -53,7 +56,7 @@ export async function runProxy(configPath: string, options: RunOptions = {}): Pr
     redactSecrets: false,
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
   });
-  const lifecycle = new Lifecycle(configPath, config, logger, options);
+  const lifecycle = new Lifecycle(configPath, loadConfig, config, logger, options);
   return lifecycle.run();
 }
 
@@ -99,6 +102,7 @@ class Lifecycle {
 
   constructor(
     private readonly configPath: string,
+    private readonly loadConfig: ConfigLoader,
     config: ProxyConfig,
     private readonly logger: Logger,
     private readonly options: RunOptions,
@@ -195,7 +199,7 @@ class Lifecycle {
     let compiled: CompiledConfig;
     let ca: string | undefined;
     try {
-      next = await loadProxyConfig(this.configPath);
+      next = await this.loadConfig(this.configPath);
       ca = await readDeepProbeCa(next);
       compiled = compileConfig(next);
     } catch (err) {

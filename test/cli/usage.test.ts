@@ -388,6 +388,36 @@ const CASES: readonly Case[] = [
     ],
   },
   {
+    name: 'proxy --print-config --output json: every schema problem, as JSON',
+    args: () => ['proxy', '--print-config', file('proxy-json.yaml', BAD_PROXY), '--output', 'json'],
+    exit: 2,
+    code: 'EKL_CONFIG_INVALID',
+    json: true,
+  },
+  {
+    // The serving path (no command-line parser loaded) reads the file in a child and
+    // reports its error as the full CLI would.
+    name: 'proxy --config: missing file',
+    args: () => ['proxy', '--config', join(dir, 'nope.yaml')],
+    exit: 2,
+    code: 'EKL_CONFIG_INVALID',
+    says: ['nope.yaml does not exist: check the path'],
+  },
+  {
+    name: 'proxy --config: every schema problem',
+    args: () => ['proxy', '--config', file('proxy-serve.yaml', BAD_PROXY)],
+    exit: 2,
+    code: 'EKL_CONFIG_INVALID',
+    says: ['(4 problems)', 'workers: must be "auto", or a number from 1 to 256'],
+  },
+  {
+    name: 'proxy: --config and --print-config together',
+    args: () => ['proxy', '--config', 'a.yaml', '--print-config', 'b.yaml'],
+    exit: 2,
+    code: 'EKL_USAGE',
+    says: ['give exactly one of --config FILE (run), --check-config FILE (validate) or --print-config FILE'],
+  },
+  {
     name: 'provision plan: every problem of a config, cross-field ones included',
     args: () => [...plan, gcpConfig()],
     exit: 2,
