@@ -10,6 +10,7 @@
  * - rate: `concurrency` lanes open connections one after the other (command R) until
  *   `maxConnections` or `durationMs`; with concurrency 1 it measures new-connection latency.
  * - bulk: each connection sends `bulkBytes` (command B), half-closes, checks the count.
+ * - download: each connection asks for `bulkBytes` (command D) and counts what arrives.
  * - pingpong: one connection (command E), `roundTrips` sequential 64-byte echoes.
  * - hold: opens `maxConnections` idle connections (command H, each answered), answers,
  *   keeps them until the next stdin line or `durationMs`, closes them, answers again.
@@ -23,7 +24,7 @@ import tls from 'node:tls';
 export interface LoadSpec {
   readonly host: string;
   readonly port: number;
-  readonly mode: 'rate' | 'bulk' | 'pingpong' | 'hold';
+  readonly mode: 'rate' | 'bulk' | 'download' | 'pingpong' | 'hold';
   /** Real TLS to the upstream (with this CA and SNI), or a replayed ClientHello and no crypto. */
   readonly tls: { readonly servername: string; readonly caPem: string } | undefined;
   /** plain: a real ClientHello record (base64) carrying the SNI of the route under test. */
@@ -86,7 +87,7 @@ function exchange(
   chunk: Buffer,
 ): Promise<{ ok: boolean; ms: number; bytes: number; error?: string }> {
   const started = performance.now();
-  const command = spec.mode === 'bulk' ? 'B' : 'R';
+  const command = spec.mode === 'bulk' ? 'B' : spec.mode === 'download' ? 'D' : 'R';
   const { socket, ready } = open(spec, hello, command);
   return new Promise((resolve) => {
     let got = 0;
@@ -102,6 +103,7 @@ function exchange(
     socket.on('error', (err: Error) => finish(false, 0, err.message));
     ready.then(
       () => {
+        if (command === 'D') socket.write(`${spec.bulkBytes}\n`);
         if (command !== 'B') return;
         let left = spec.bulkBytes;
         const pump = () => {
@@ -126,6 +128,8 @@ function exchange(
     socket.on('end', () => {
       if (command === 'R')
         finish(got === REPLY_BYTES, got, got === REPLY_BYTES ? undefined : `reply ${got} B`);
+      else if (command === 'D')
+        finish(got === spec.bulkBytes, got, got === spec.bulkBytes ? undefined : `download ${got} B`);
       else {
         const ok = Number(reply.trim()) === spec.bulkBytes;
         finish(ok, spec.bulkBytes + reply.length, ok ? undefined : `bulk count ${reply.trim()}`);

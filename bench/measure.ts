@@ -49,8 +49,10 @@ export interface BenchContext {
 export interface KindFigures {
   /** Peer CPU (process tree) per connection in the rate phase; undefined without a process. */
   readonly cpuUsPerConnection: number | undefined;
-  /** Peer CPU per 10^9 payload bytes relayed in the bulk phase. */
+  /** Peer CPU per 10^9 payload bytes relayed client to upstream (the bulk phase). */
   readonly cpuSecPerGb: number | undefined;
+  /** The same upstream to client (the download phase: list and watch responses). */
+  readonly cpuSecPerGbDown: number | undefined;
   readonly connectionsPerSec: number;
   readonly mibPerSec: number;
   /** Median time from connect to the whole first answer, one connection at a time. */
@@ -162,6 +164,7 @@ async function withCpu(
 interface Repetition {
   cpuUsPerConnection?: number;
   cpuSecPerGb?: number;
+  cpuSecPerGbDown?: number;
   connectionsPerSec: number;
   mibPerSec: number;
   newConnectionMs: number;
@@ -203,6 +206,18 @@ async function repetition(
     }),
   );
   failed += note('bulk', bulk.result);
+  step('download');
+  const download = await withCpu(
+    ctx,
+    peer,
+    spec(ctx, peer, kind, {
+      mode: 'download',
+      concurrency: s.bulkConcurrency,
+      maxConnections: s.bulkConcurrency * s.bulkRounds,
+      durationMs: Math.max(s.phaseMs, 30_000),
+    }),
+  );
+  failed += note('download', download.result);
 
   step('latency');
   await settle(ctx, peer);
@@ -224,6 +239,10 @@ async function repetition(
         ? undefined
         : (rate.cpuSec * 1e6) / rate.result.completed,
     cpuSecPerGb: bulk.cpuSec === undefined || gb === 0 ? undefined : bulk.cpuSec / gb,
+    cpuSecPerGbDown:
+      download.cpuSec === undefined || download.result.bytes === 0
+        ? undefined
+        : download.cpuSec / (download.result.bytes / 1e9),
     connectionsPerSec: (rate.result.completed / rate.result.elapsedMs) * 1000,
     mibPerSec: bulk.result.bytes / MiB / (bulk.result.elapsedMs / 1000),
     newConnectionMs: peerNew.latencyP50Ms,
@@ -306,6 +325,7 @@ export async function measurePeer(ctx: BenchContext, peer: Peer): Promise<PeerFi
     kinds[kind] = {
       cpuUsPerConnection: m((r) => r.cpuUsPerConnection),
       cpuSecPerGb: m((r) => r.cpuSecPerGb),
+      cpuSecPerGbDown: m((r) => r.cpuSecPerGbDown),
       connectionsPerSec: m((r) => r.connectionsPerSec) ?? 0,
       mibPerSec: m((r) => r.mibPerSec) ?? 0,
       newConnectionMs: m((r) => r.newConnectionMs) ?? 0,

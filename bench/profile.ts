@@ -4,7 +4,7 @@
  * file). The benchmark says how much; this says where. Loopback only.
  *
  *   npm run bench:profile -- [--connections 3000] [--concurrency 16] [--workers 1] [--kind tls|plain]
- *                            [--mode rate|bulk] [--peer ekslink|naive] [--strace] [--out DIR]
+ *                            [--mode rate|bulk|download] [--peer ekslink|naive] [--strace] [--out DIR]
  *
  * --strace counts the proxy's system calls (strace -c) instead of profiling its CPU.
  * Environment: EKL_NODE_FLAGS replaces --cpu-prof with other node flags (e.g. "--trace-gc";
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   const spec = {
     host: '127.0.0.1',
     port,
-    mode: flags.mode as 'rate' | 'bulk',
+    mode: flags.mode as 'rate' | 'bulk' | 'download',
     tls: kind === 'tls' ? { servername: host, caPem: pki.caCertPem } : undefined,
     helloBase64: hello.toString('base64'),
     concurrency: Number(flags.concurrency),
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   console.log(
     `${result.completed} ${spec.mode} connections (${result.failed} failed) in ${result.elapsedMs.toFixed(0)} ms; ` +
       `proxy CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / Math.max(1, result.completed)).toFixed(0)} µs/conn` +
-      (spec.mode === 'bulk' ? `, ${(cpuMs / 1000 / (result.bytes / 1e9)).toFixed(2)} s/GB` : '') +
+      (spec.mode !== 'rate' ? `, ${(cpuMs / 1000 / (result.bytes / 1e9)).toFixed(2)} s/GB` : '') +
       `, RSS ${(after.rssBytes / 2 ** 20).toFixed(0)} MiB`,
   );
   await load.close();

@@ -32,7 +32,8 @@ export function kindTable(peers: readonly PeerFigures[], kind: TrafficKind): str
   const header = [
     'peer',
     'CPU µs/conn',
-    'CPU s/GB',
+    'CPU s/GB up',
+    'CPU s/GB down',
     'new-conn added ms',
     'keep-alive hop added µs',
     'DNS q/conn',
@@ -50,6 +51,7 @@ export function kindTable(peers: readonly PeerFigures[], kind: TrafficKind): str
         p.peer,
         fmt(k.cpuUsPerConnection, 0),
         fmt(k.cpuSecPerGb, 2),
+        fmt(k.cpuSecPerGbDown, 2),
         direct ? `(${fmt(k.newConnectionMs, 2)})` : signed(k.newConnectionAddedMs, 2),
         direct ? `(${fmt(k.hopUs, 0)})` : signed(k.hopAddedUs, 0),
         fmt(k.dnsQueriesPerConnection, 3),
@@ -84,7 +86,8 @@ function ratioColumns(kinds: readonly TrafficKind[]): RatioColumn[] {
   for (const kind of kinds) {
     columns.push(
       { title: `CPU/conn ${kind}`, value: of(kind, (k) => k.cpuUsPerConnection) },
-      { title: `CPU/GB ${kind}`, value: of(kind, (k) => k.cpuSecPerGb) },
+      { title: `CPU/GB up ${kind}`, value: of(kind, (k) => k.cpuSecPerGb) },
+      { title: `CPU/GB down ${kind}`, value: of(kind, (k) => k.cpuSecPerGbDown) },
     );
   }
   columns.push({ title: 'idle RSS', value: (p) => p.idleRssMiB });
@@ -139,6 +142,7 @@ export function medianOfRuns(runs: readonly (readonly PeerFigures[])[]): PeerFig
       kinds[kind] = {
         cpuUsPerConnection: m((k) => k.cpuUsPerConnection),
         cpuSecPerGb: m((k) => k.cpuSecPerGb),
+        cpuSecPerGbDown: m((k) => k.cpuSecPerGbDown),
         connectionsPerSec: m((k) => k.connectionsPerSec) ?? 0,
         mibPerSec: m((k) => k.mibPerSec) ?? 0,
         newConnectionMs: m((k) => k.newConnectionMs) ?? 0,

@@ -252,7 +252,7 @@ async function main(): Promise<void> {
         if (flags.json) await saveRun(flags.json, { meta, settings, peers });
         const t = figures.kinds.tls ?? figures.kinds.plain;
         console.log(
-          `${figures.peer}: ${t?.cpuUsPerConnection?.toFixed(0) ?? '-'} µs/conn, ${t?.cpuSecPerGb?.toFixed(2) ?? '-'} s/GB ` +
+          `${figures.peer}: ${t?.cpuUsPerConnection?.toFixed(0) ?? '-'} µs/conn, ${t?.cpuSecPerGb?.toFixed(2) ?? '-'} s/GB up, ${t?.cpuSecPerGbDown?.toFixed(2) ?? '-'} down ` +
             `(${kinds[0]}), idle RSS ${figures.idleRssMiB?.toFixed(0) ?? '-'} MiB, ` +
             `${((performance.now() - started) / 1000).toFixed(0)} s`,
         );

@@ -4,6 +4,7 @@
  * - `R` (rate, latency): answer 1 KiB and close, like one short API request;
  * - `B` (bulk): count every byte after the command until the client half-closes, then
  *   answer with the count and close;
+ * - `D` (download): read a byte count ending in a newline, send that many bytes, close;
  * - `E` (keep-alive hop): echo every byte back;
  * - `H` (idle): answer 1 KiB and stay open, idle, until the client closes.
  *
@@ -17,7 +18,7 @@ import tls from 'node:tls';
 import type { TestPki } from '../standins/pki.js';
 
 export type UpstreamKind = 'plain' | 'tls';
-export type Command = 'R' | 'B' | 'E' | 'H';
+export type Command = 'R' | 'B' | 'D' | 'E' | 'H';
 
 export interface BenchUpstream {
   readonly port: number;
@@ -56,9 +57,42 @@ function serve(socket: net.Socket, first: Buffer): void {
       socket.on('end', () => socket.end(`${count}\n`));
       return;
     }
+    case 'D': {
+      let count = '';
+      const onCount = (d: Buffer): void => {
+        count += d.toString('latin1');
+        if (!count.includes('\n')) return;
+        socket.off('data', onCount);
+        socket.on('data', () => {});
+        sendBytes(socket, Number(count.split('\n')[0]));
+      };
+      if (rest.length > 0) onCount(rest);
+      if (!count.includes('\n')) socket.on('data', onCount);
+      socket.on('end', () => {});
+      return;
+    }
     default:
       socket.destroy();
   }
+}
+
+const DOWNLOAD_CHUNK = Buffer.alloc(256 * 1024, 0x64);
+
+/** Writes `total` bytes with backpressure, then half-closes. */
+function sendBytes(socket: net.Socket, total: number): void {
+  let left = Number.isSafeInteger(total) && total > 0 ? total : 0;
+  const pump = (): void => {
+    while (left > 0) {
+      const n = Math.min(left, DOWNLOAD_CHUNK.length);
+      left -= n;
+      if (!socket.write(n === DOWNLOAD_CHUNK.length ? DOWNLOAD_CHUNK : DOWNLOAD_CHUNK.subarray(0, n))) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+    socket.end();
+  };
+  pump();
 }
 
 /**

@@ -29,6 +29,7 @@ import { parseProxyHeader, type ProxyHeader } from '../wire/proxy-protocol.js';
 import type { Resolver } from '../upstream/resolver.js';
 import { ACCEPTS, type ConnectionEvent, type Phase } from './phases.js';
 import { Splice } from './splice.js';
+import { UpstreamReads } from './upstream-reads.js';
 import { UNRECOGNIZED_NAME_ALERT } from '../wire/tls-alert.js';
 
 export interface ConnectionDeps {
@@ -230,6 +231,7 @@ export class ProxyConnection {
     }
 
     try {
+      const reads = new UpstreamReads();
       const result = await dial(allowed, route.upstreamPort, {
         connectTimeoutMs: config.upstream.connectTimeoutMs,
         failures,
@@ -237,6 +239,7 @@ export class ProxyConnection {
         // No keepalive here: the splice arms it on both sockets if the connection lives on.
         cancel: this.dialCancel,
         onAttempt: (result, sec) => observer.upstreamConnect(route.name, result, sec),
+        onread: reads.onread,
       });
       if (!this.accepts('upstreamAnswer')) {
         result.socket.destroy();
@@ -245,7 +248,7 @@ export class ProxyConnection {
       this.upstream = result.socket;
       this.failedAttempts = result.failed;
       this.upstreamAddress = formatHostPort(result.address, result.port);
-      this.startSplice(result.socket);
+      this.startSplice(result.socket, reads);
     } catch (err) {
       if (!this.accepts('upstreamAnswer')) return;
       if (err instanceof UpstreamConnectError) this.failedAttempts = err.attempts;
@@ -253,7 +256,7 @@ export class ProxyConnection {
     }
   }
 
-  private startSplice(upstream: Socket): void {
+  private startSplice(upstream: Socket, reads: UpstreamReads): void {
     const { connections } = this.ctx.config;
     this.phase = 'spliced';
     this.socket.off('error', this.onEarlyError);
@@ -263,6 +266,7 @@ export class ProxyConnection {
       this.socket,
       upstream,
       this.hello.bytes,
+      reads,
       {
         keepAlive: this.ctx.keepAlive,
         arming: this.deps.keepAliveArming,

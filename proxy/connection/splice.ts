@@ -5,13 +5,15 @@
  * halfCloseTimeoutMs), and has TCP keepalive turned on for both sockets once the splice has
  * lived a second (KeepAliveArming; the dialer sets none) so idle kube watches survive
  * the NLB's 350 s idle timeout and a dead peer is found. When one side fails, the other
- * still gets what was already read for it, then a FIN. Chunks are passed on as Node read
- * them, never copied (Node allocates each read's buffer).
+ * still gets what was already read for it, then a FIN. Chunks are passed on as read, never
+ * copied: client-to-upstream in the buffers Node allocates per read, upstream-to-client in
+ * the connection's own reused buffer (UpstreamReads; the upstream socket was dialled with it).
  */
 import type { Socket } from 'node:net';
 import type { CloseReason } from '../close-reason.js';
 import type { KeepAliveSettings } from '../upstream/dialer.js';
 import type { KeepAliveArming } from './keepalive-arming.js';
+import type { UpstreamReads } from './upstream-reads.js';
 
 export type SpliceEnd = Extract<
   CloseReason,
@@ -56,12 +58,14 @@ export class Splice {
 
   /**
    * Starts at once. `head` is what was read from the client before the upstream existed;
-   * `onEnd` runs once, after both sockets have closed.
+   * `upstreamReads` is the upstream socket's onread target; `onEnd` runs once, after both
+   * sockets have closed.
    */
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
     private readonly head: Buffer,
+    upstreamReads: UpstreamReads,
     private readonly options: SpliceOptions,
     private readonly onEnd: (reason: SpliceEnd, stats: SpliceStats) => void,
   ) {
@@ -81,7 +85,8 @@ export class Splice {
 
     if (head.length > 0) upstream.write(head);
     this.pump(client, upstream);
-    this.pump(upstream, client);
+    upstreamReads.attach(client);
+    this.relayEnd(upstream, client);
     client.resume();
     upstream.resume();
   }

@@ -4,7 +4,7 @@
  * that EKS just removed costs one timeout, not one per connection (Envoy's outlier
  * detection in its simplest form). The error lists every address tried.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type OnReadOpts, type Socket } from 'node:net';
 import { UpstreamConnectError, type DialAttempt } from '../errors.js';
 import type { ConnectResult } from '../observer.js';
 
@@ -89,6 +89,8 @@ export interface DialOptions {
   readonly cancel?: DialCancel;
   /** Called after each attempt, e.g. for metrics. */
   readonly onAttempt?: (result: ConnectResult, durationSec: number) => void;
+  /** Read into caller-owned buffers (net `onread`) instead of Node's per-read ones. */
+  readonly onread?: OnReadOpts;
 }
 
 /** TCP keepalive: first probe after `initialDelayMs` idle, then every `intervalMs`, `count` unanswered ones end it. */
@@ -203,7 +205,13 @@ function classify(code: string): DialAttempt['result'] {
 
 function attempt(address: string, port: number, options: DialOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    const socket = connect({
+      host: address,
+      port,
+      allowHalfOpen: true,
+      noDelay: true,
+      ...(options.onread === undefined ? {} : { onread: options.onread }),
+    });
     const cancel = options.cancel;
     let done = false;
     let immediate: NodeJS.Immediate | undefined;

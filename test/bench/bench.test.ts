@@ -71,6 +71,7 @@ describe('report', () => {
         tls: {
           cpuUsPerConnection: cpu,
           cpuSecPerGb: 1,
+          cpuSecPerGbDown: 1,
           connectionsPerSec: 100,
           mibPerSec: 100,
           newConnectionMs: 1,
@@ -93,7 +94,9 @@ describe('report', () => {
       ['ekslink', 600, 80],
       ['nginx', 150, 25],
     ]);
-    expect(ratioTable(merged, ['tls'])).toMatch(/\| ekslink ÷ nginx +\| 4\.00x +\| 1\.00x +\| 3\.20x /);
+    expect(ratioTable(merged, ['tls'])).toMatch(
+      /\| ekslink ÷ nginx +\| 4\.00x +\| 1\.00x +\| 1\.00x +\| 3\.20x /,
+    );
   });
 });
 
@@ -128,6 +131,7 @@ describe('npm run bench, tiny', () => {
         expect(k.cpuUsPerConnection).toBeGreaterThan(0);
         // A few MiB may take less than one clock tick: a number, not necessarily above zero.
         expect(k.cpuSecPerGb).toBeTypeOf('number');
+        expect(k.cpuSecPerGbDown).toBeTypeOf('number');
         expect(k.idleHeld).toBe(kind === 'tls' ? 20 : 50);
         expect(k.rssMiBPer10kIdle).toBeTypeOf('number');
         expect(k.newConnectionAddedMs).toBeTypeOf('number');
