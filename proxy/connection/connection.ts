@@ -230,8 +230,8 @@ export class ProxyConnection {
       return;
     }
 
+    const reads = new UpstreamReads();
     try {
-      const reads = new UpstreamReads();
       const result = await dial(allowed, route.upstreamPort, {
         connectTimeoutMs: config.upstream.connectTimeoutMs,
         failures,
@@ -243,6 +243,7 @@ export class ProxyConnection {
       });
       if (!this.accepts('upstreamAnswer')) {
         result.socket.destroy();
+        reads.release();
         return;
       }
       this.upstream = result.socket;
@@ -250,6 +251,8 @@ export class ProxyConnection {
       this.upstreamAddress = formatHostPort(result.address, result.port);
       this.startSplice(result.socket, reads);
     } catch (err) {
+      // Every attempt's socket is destroyed: none reads into the buffer any more.
+      reads.release();
       if (!this.accepts('upstreamAnswer')) return;
       if (err instanceof UpstreamConnectError) this.failedAttempts = err.attempts;
       this.refuse(asConnectionError(err, 'EKL_UPSTREAM_CONNECT_FAILED'), false);

@@ -65,7 +65,7 @@ export class Splice {
     private readonly client: Socket,
     private readonly upstream: Socket,
     private readonly head: Buffer,
-    upstreamReads: UpstreamReads,
+    private readonly upstreamReads: UpstreamReads,
     private readonly options: SpliceOptions,
     private readonly onEnd: (reason: SpliceEnd, stats: SpliceStats) => void,
   ) {
@@ -85,7 +85,7 @@ export class Splice {
 
     if (head.length > 0) upstream.write(head);
     this.pump(client, upstream);
-    upstreamReads.attach(client);
+    this.upstreamReads.attach(client);
     this.relayEnd(upstream, client);
     client.resume();
     upstream.resume();
@@ -182,6 +182,7 @@ export class Splice {
     if (this.open > 0 || this.finished) return;
     this.finished = true;
     clearTimeout(this.lingerTimer);
+    this.upstreamReads.release();
     this.onEnd(this.reason ?? 'ok', this.stats);
   };
 }

@@ -11,7 +11,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LARGE_READ_BYTES, SMALL_READ_BYTES, UpstreamReads } from '../../proxy/connection/upstream-reads.js';
+import {
+  BufferPool,
+  LARGE_READ_BYTES,
+  POOL_LARGE,
+  SMALL_READ_BYTES,
+  UpstreamReads,
+} from '../../proxy/connection/upstream-reads.js';
 
 const MiB = 1024 * 1024;
 const HOST = '127.0.0.1';
@@ -94,7 +100,7 @@ describe('UpstreamReads', () => {
     expect(got.bytes).toBe(payload.length);
     expect(got.sha).toBe(sha(payload));
     // Node would have allocated one buffer per read (at least 48 MiB / 64 KiB = 768).
-    expect(reads.buffersAllocated).toBeLessThan(768);
+    expect(reads.buffersUsed).toBeLessThan(768);
   });
 
   it('relays 48 MiB unchanged to a slow client: a buffer a pending write holds is never read into', async () => {
@@ -109,7 +115,7 @@ describe('UpstreamReads', () => {
     expect(got.bytes).toBe(payload.length);
     expect(got.sha).toBe(sha(payload));
     // Backpressure made writes wait: those reads needed buffers of their own.
-    expect(reads.buffersAllocated).toBeGreaterThan(1);
+    expect(reads.buffersUsed).toBeGreaterThan(1);
   });
 
   it('holds the small buffer once reads are small (an idle watch), the large one for a burst', async () => {
@@ -127,6 +133,37 @@ describe('UpstreamReads', () => {
     expect(reads.holding).toBe(LARGE_READ_BYTES);
     up.end();
     expect((await client.done).bytes).toBe(100 + SMALL_READ_BYTES);
+  });
+
+  it('takes buffers from the pool and gives back only those nothing holds', async () => {
+    const pool = new BufferPool();
+    let up!: net.Socket;
+    const upstreamPort = await listen((s) => (up = s));
+    const client = await sink(false);
+    const reads = new UpstreamReads(pool);
+    const { upstream, client: clientSocket } = await relay(upstreamPort, client.port, reads);
+    expect(pool.allocated).toBe(1);
+    // A small read: the large buffer is free (its write completed at once), back to the pool.
+    up.write(Buffer.alloc(100, 1));
+    await waitFor(() => clientSocket.bytesWritten >= 100);
+    expect(pool.free).toBe(1);
+    // The next connection takes that large buffer instead of allocating one.
+    const second = new UpstreamReads(pool);
+    expect(pool.allocated).toBe(2); // the small one of the first connection
+    expect(pool.free).toBe(0);
+    second.release();
+    up.end();
+    await client.done;
+    const closed = Promise.all([once(upstream, 'close'), once(clientSocket, 'close')]);
+    upstream.destroy();
+    clientSocket.destroy();
+    await closed;
+    reads.release();
+    reads.release(); // idempotent
+    expect(pool.free).toBe(2);
+    // Bounded: a pool full of free buffers drops what is given beyond its size.
+    for (let i = 0; i < POOL_LARGE + 10; i++) pool.give(Buffer.allocUnsafeSlow(LARGE_READ_BYTES));
+    expect(pool.free).toBe(POOL_LARGE + 1);
   });
 
   it('delivers what a server sent before the client was attached first, in order', async () => {
