@@ -193,31 +193,25 @@ async function repetition(
   step('rate');
   const rate = await withCpu(ctx, peer, spec(ctx, peer, kind, {}));
   failed += note('rate', rate.result);
-  step('bulk');
-
-  const bulk = await withCpu(
-    ctx,
-    peer,
-    spec(ctx, peer, kind, {
-      mode: 'bulk',
-      concurrency: s.bulkConcurrency,
-      maxConnections: s.bulkConcurrency * s.bulkRounds,
-      durationMs: Math.max(s.phaseMs, 30_000),
-    }),
-  );
-  failed += note('bulk', bulk.result);
-  step('download');
-  const download = await withCpu(
-    ctx,
-    peer,
-    spec(ctx, peer, kind, {
-      mode: 'download',
-      concurrency: s.bulkConcurrency,
-      maxConnections: s.bulkConcurrency * s.bulkRounds,
-      durationMs: Math.max(s.phaseMs, 30_000),
-    }),
-  );
-  failed += note('download', download.result);
+  // Bulk (client to upstream) and download (upstream to client): the same sizes each way.
+  const transfer = async (mode: 'bulk' | 'download') => {
+    step(mode);
+    const phase = await withCpu(
+      ctx,
+      peer,
+      spec(ctx, peer, kind, {
+        mode,
+        concurrency: s.bulkConcurrency,
+        maxConnections: s.bulkConcurrency * s.bulkRounds,
+        durationMs: Math.max(s.phaseMs, 30_000),
+      }),
+    );
+    failed += note(mode, phase.result);
+    const gb = phase.result.bytes / 1e9;
+    return { ...phase, cpuSecPerGb: phase.cpuSec === undefined || gb === 0 ? undefined : phase.cpuSec / gb };
+  };
+  const bulk = await transfer('bulk');
+  const download = await transfer('download');
 
   step('latency');
   await settle(ctx, peer);
@@ -232,17 +226,13 @@ async function repetition(
   const peerHop = await ctx.load.run(spec(ctx, peer, kind, pingpong));
   failed += note('keep-alive hop', peerHop);
 
-  const gb = bulk.result.bytes / 1e9;
   return {
     cpuUsPerConnection:
       rate.cpuSec === undefined || rate.result.completed === 0
         ? undefined
         : (rate.cpuSec * 1e6) / rate.result.completed,
-    cpuSecPerGb: bulk.cpuSec === undefined || gb === 0 ? undefined : bulk.cpuSec / gb,
-    cpuSecPerGbDown:
-      download.cpuSec === undefined || download.result.bytes === 0
-        ? undefined
-        : download.cpuSec / (download.result.bytes / 1e9),
+    cpuSecPerGb: bulk.cpuSecPerGb,
+    cpuSecPerGbDown: download.cpuSecPerGb,
     connectionsPerSec: (rate.result.completed / rate.result.elapsedMs) * 1000,
     mibPerSec: bulk.result.bytes / MiB / (bulk.result.elapsedMs / 1000),
     newConnectionMs: peerNew.latencyP50Ms,

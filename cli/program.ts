@@ -10,7 +10,7 @@ import { registerProvision } from './commands/provision.js';
 import { registerProxy } from './commands/proxy.js';
 import { registerVerify } from './commands/verify.js';
 import { registerWireguard } from './commands/wireguard.js';
-import { commandPath, reportError, wantsJson } from './report-error.js';
+import { commandPath, processOutput, reportError, wantsJson } from './report-error.js';
 
 /** Parses `argv` (as process.argv), runs the command, and returns its exit code (docs/errors.md). */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -45,13 +45,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
-    exitCode = reportError(err, {
-      json: wantsJson(args),
-      command: commandPath(program, args),
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-      debug: Boolean(process.env.EKSLINK_DEBUG),
-    });
+    exitCode = reportError(err, processOutput(wantsJson(args), commandPath(program, args)));
   }
   return exitCode;
 }

@@ -32,13 +32,7 @@ export async function serveProxy(configPath: string): Promise<number> {
     const { runProxy } = await import('../proxy/process/run.js');
     return await runProxy(configPath);
   } catch (err) {
-    const { reportError } = await import('./report-error.js');
-    return reportError(err, {
-      json: false,
-      command: 'ekslink proxy',
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-      debug: Boolean(process.env.EKSLINK_DEBUG),
-    });
+    const { processOutput, reportError } = await import('./report-error.js');
+    return reportError(err, processOutput(false, 'ekslink proxy'));
   }
 }

@@ -24,6 +24,17 @@ interface Reported {
   readonly detail?: string;
 }
 
+/** Output to this process's stdout and stderr; the cause's stack with EKSLINK_DEBUG set. */
+export function processOutput(json: boolean, command: string): ErrorOutput {
+  return {
+    json,
+    command,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    debug: Boolean(process.env.EKSLINK_DEBUG),
+  };
+}
+
 /** Whether the arguments ask for JSON output: `--output json` or `--output=json`. */
 export function wantsJson(args: readonly string[]): boolean {
   return args.some((a, i) => a === '--output=json' || (a === '--output' && args[i + 1] === 'json'));

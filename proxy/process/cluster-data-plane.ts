@@ -7,8 +7,6 @@
  * drains in one coordinated sequence. /metrics sums every process, the exited ones included.
  */
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from '../../common/logger.js';
@@ -17,16 +15,8 @@ import { compileConfig } from '../config/compile.js';
 import { Resolver } from '../upstream/resolver.js';
 import type { DataPlane } from './data-plane.js';
 import type { MetricsSnapshot } from './metrics.js';
+import { bundleFile } from './bundle-file.js';
 import { WorkerHandle, type Op, type Request } from './worker-ipc.js';
-
-/**
- * The bundle's worker entry (dist/proxy-worker.mjs, next to the chunk this code is in), or
- * undefined when running from source: then workers run the same script as the primary.
- */
-function workerEntry(): string | undefined {
-  const path = fileURLToPath(new URL('./proxy-worker.mjs', import.meta.url));
-  return existsSync(path) ? path : undefined;
-}
 
 /** A /metrics scrape must not hang on one stuck worker. */
 const METRICS_TIMEOUT_MS = 2000;
@@ -70,7 +60,8 @@ export class ClusterDataPlane implements DataPlane {
   }
 
   async start(): Promise<AddressInfo> {
-    const entry = workerEntry();
+    // The bundle's worker entry; from source, workers run the same script as the primary.
+    const entry = bundleFile('proxy-worker.mjs');
     if (entry !== undefined) cluster.setupPrimary({ exec: entry, args: [] });
     // Each worker listens on its own socket with SO_REUSEPORT and the kernel spreads new
     // connections across them: no accept-and-pass hop through the primary (cluster's

@@ -13,10 +13,9 @@
  * child: the file is then read in-process by the same functions.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ConfigError, describeError } from '../../common/errors.js';
 import type { ProxyConfig } from '../config/schema.js';
+import { bundleFile } from './bundle-file.js';
 
 export type ConfigLoader = (path: string) => Promise<ProxyConfig>;
 
@@ -25,15 +24,9 @@ export const CONFIG_CHILD_TIMEOUT_MS = 30_000;
 /** A config's JSON is a few KiB; anything near this is not a config. */
 const MAX_ANSWER_BYTES = 16 << 20;
 
-/** The CLI bundle next to the chunk this code is in (dist/ekslink.mjs), or undefined from source. */
-export function bundledCli(): string | undefined {
-  const path = fileURLToPath(new URL('./ekslink.mjs', import.meta.url));
-  return existsSync(path) ? path : undefined;
-}
-
 /** The loader a serving proxy uses: a child of the bundle's CLI, or in-process from source. */
 export function defaultConfigLoader(): ConfigLoader {
-  const cli = bundledCli();
+  const cli = bundleFile('ekslink.mjs');
   return cli === undefined ? loadConfigInProcess : (path) => loadConfigInChild(cli, path);
 }
 
