@@ -29,7 +29,7 @@ import { parseProxyHeader, type ProxyHeader } from '../wire/proxy-protocol.js';
 import type { Resolver } from '../upstream/resolver.js';
 import { ACCEPTS, type ConnectionEvent, type Phase } from './phases.js';
 import { Splice } from './splice.js';
-import { UpstreamReads } from './upstream-reads.js';
+import { ReusedReads } from './reused-reads.js';
 import { UNRECOGNIZED_NAME_ALERT } from '../wire/tls-alert.js';
 
 export interface ConnectionDeps {
@@ -73,8 +73,10 @@ export class ProxyConnection {
   private failedAttempts: readonly DialAttempt[] = [];
   private readonly dialCancel = new DialCancel();
 
+  /** `socket` reads into `clientReads` (accepted-reads.ts); nothing else reads it. */
   constructor(
     private readonly socket: Socket,
+    private readonly clientReads: ReusedReads,
     readonly id: string,
     private readonly ctx: CompiledConfig,
     private readonly deps: ConnectionDeps,
@@ -87,7 +89,7 @@ export class ProxyConnection {
     socket.on('error', this.onEarlyError);
     socket.on('close', this.onEarlyClose);
     socket.on('end', this.onEarlyEnd);
-    socket.on('data', this.onData);
+    clientReads.onEarly(this.onData);
     if (config.proxyProtocol.mode === 'required') {
       this.phase = 'proxy-header';
       this.startTimer(config.proxyProtocol.timeoutMs, 'EKL_PROXY_HEADER_TIMEOUT', 'complete PROXY v2 header');
@@ -122,10 +124,12 @@ export class ProxyConnection {
     }, ms);
   }
 
-  private readonly onData = (chunk: Buffer): void => {
-    if (!this.accepts('clientBytes')) return;
+  /** Client bytes until the ClientHello is complete (each chunk a copy, ours to keep). */
+  private readonly onData = (chunk: Buffer): boolean => {
+    if (!this.accepts('clientBytes')) return true;
     if (this.phase === 'proxy-header') this.onHeaderData(chunk);
     else this.onHelloData(chunk);
+    return true;
   };
 
   private onHeaderData(chunk: Buffer): void {
@@ -183,11 +187,9 @@ export class ProxyConnection {
     }
     clearTimeout(this.timer);
     this.phase = 'upstream';
-    // Take no more client bytes until the upstream is there: Node keeps reading into the
-    // socket's buffer, in userland, up to its highWaterMark, then stops reading and the
-    // kernel's receive buffer (then TCP flow control) holds the rest.
-    this.socket.pause();
-    this.socket.off('data', this.onData);
+    // Client bytes from now on wait for the upstream (kept, up to a bound, then in the
+    // kernel's receive buffer); reading on is what notices a reset while DNS and dial run.
+    this.clientReads.keep();
     this.sni = r.value.sni;
     const lookup = this.ctx.routes.lookup(this.sni);
     if ('error' in lookup) {
@@ -230,7 +232,7 @@ export class ProxyConnection {
       return;
     }
 
-    const reads = new UpstreamReads();
+    const reads = new ReusedReads();
     try {
       const result = await dial(allowed, route.upstreamPort, {
         connectTimeoutMs: config.upstream.connectTimeoutMs,
@@ -259,7 +261,7 @@ export class ProxyConnection {
     }
   }
 
-  private startSplice(upstream: Socket, reads: UpstreamReads): void {
+  private startSplice(upstream: Socket, reads: ReusedReads): void {
     const { connections } = this.ctx.config;
     this.phase = 'spliced';
     this.socket.off('error', this.onEarlyError);
@@ -269,6 +271,7 @@ export class ProxyConnection {
       this.socket,
       upstream,
       this.hello.bytes,
+      this.clientReads,
       reads,
       {
         keepAlive: this.ctx.keepAlive,
@@ -295,7 +298,7 @@ export class ProxyConnection {
     this.phase = 'closing';
     this.reason = CLOSE_REASON_OF[error.code];
     this.error = error;
-    this.socket.off('data', this.onData);
+    this.clientReads.discard();
     if (alert && this.socket.writable) {
       // Discard whatever else the client sends; give it a moment to read the alert and close.
       this.socket.resume();
@@ -355,6 +358,8 @@ export class ProxyConnection {
     if (!this.accepts('end')) return;
     this.phase = 'closed';
     clearTimeout(this.timer);
+    // The client socket has closed (the splice's sockets both have): nothing reads any more.
+    this.clientReads.release();
     this.flushBytes();
     // One object of one shape for every connection (absent fields are undefined, which the
     // log line omits): the log line and the observer share it, nothing is spread or copied.

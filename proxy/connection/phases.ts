@@ -27,7 +27,7 @@ const PEEKING = new Set<ConnectionEvent>(['clientBytes', 'refusal', 'clientClose
 export const ACCEPTS = {
   'proxy-header': PEEKING,
   'client-hello': PEEKING,
-  // Client bytes wait (paused) until the splice; a late DNS answer or dial result is dropped
+  // Client bytes wait (kept, then in the kernel) until the splice; a late DNS answer or dial result is dropped
   // in any other phase (the dialled socket is closed).
   upstream: new Set<ConnectionEvent>(['refusal', 'upstreamAnswer', 'clientClosed', 'shutdown', 'end']),
   // The splice owns both sockets and ends the connection itself.

@@ -10,6 +10,8 @@ import type { ProxyConfig } from '../config/schema.js';
 import { ConnectionLog } from './connection-log.js';
 import { KeepAliveArming } from './keepalive-arming.js';
 import { ProxyConnection } from './connection.js';
+import { adopt } from './accepted-reads.js';
+import { ReusedReads } from './reused-reads.js';
 import { compileConfig, type CompiledConfig } from '../config/compile.js';
 import { FailureMemory, RoundRobin } from '../upstream/dialer.js';
 import { ProxyError } from '../errors.js';
@@ -45,6 +47,7 @@ export class ProxyServer {
   private stopped: Promise<void> | undefined;
   private draining: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
+  private fallbackLogged = false;
 
   constructor(options: ProxyServerOptions) {
     this.ctx = compileConfig(options.config);
@@ -54,7 +57,10 @@ export class ProxyServer {
     this.reusePort = options.reusePort ?? false;
     this.resolver = options.resolver ?? new Resolver(this.ctx.resolver);
     this.failures = new FailureMemory(options.config.upstream.failureMemoryMs);
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    // Paused: accept() moves each socket's handle to one that reads into the proxy's buffers.
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) =>
+      this.accept(socket),
+    );
     this.server.on('error', (err) => this.logger.error({ event: 'listener_error', err }, 'listener error'));
   }
 
@@ -159,7 +165,16 @@ export class ProxyServer {
       this.refuseAtLimit(socket, id, ctx.config.connections.max);
       return;
     }
-    const connection = new ProxyConnection(socket, id, ctx, {
+    const reads = new ReusedReads();
+    const adopted = adopt(socket, reads, { allowHalfOpen: true, noDelay: true });
+    if (!adopted.ownedReads && !this.fallbackLogged) {
+      this.fallbackLogged = true;
+      this.logger.warn(
+        { event: 'owned_reads_unavailable', nodeVersion: process.version },
+        'accepted sockets cannot read into the proxy buffers on this Node version; client-to-upstream bytes use Node-allocated ones (more CPU per byte)',
+      );
+    }
+    const connection = new ProxyConnection(adopted.socket, reads, id, ctx, {
       resolver: this.resolver,
       failures: this.failures,
       balancer: this.balancer,

@@ -6,14 +6,14 @@
  * lived a second (KeepAliveArming; the dialer sets none) so idle kube watches survive
  * the NLB's 350 s idle timeout and a dead peer is found. When one side fails, the other
  * still gets what was already read for it, then a FIN. Chunks are passed on as read, never
- * copied: client-to-upstream in the buffers Node allocates per read, upstream-to-client in
- * the connection's own reused buffer (UpstreamReads; the upstream socket was dialled with it).
+ * copied: each socket reads into its own reused buffer (ReusedReads; the upstream socket was
+ * dialled with it, the client socket adopted with it).
  */
 import type { Socket } from 'node:net';
 import type { CloseReason } from '../close-reason.js';
 import type { KeepAliveSettings } from '../upstream/dialer.js';
 import type { KeepAliveArming } from './keepalive-arming.js';
-import type { UpstreamReads } from './upstream-reads.js';
+import type { ReusedReads } from './reused-reads.js';
 
 export type SpliceEnd = Extract<
   CloseReason,
@@ -58,14 +58,15 @@ export class Splice {
 
   /**
    * Starts at once. `head` is what was read from the client before the upstream existed;
-   * `upstreamReads` is the upstream socket's onread target; `onEnd` runs once, after both
-   * sockets have closed.
+   * `clientReads` and `upstreamReads` are the sockets' read targets; `onEnd` runs once,
+   * after both sockets have closed.
    */
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
     private readonly head: Buffer,
-    private readonly upstreamReads: UpstreamReads,
+    private readonly clientReads: ReusedReads,
+    private readonly upstreamReads: ReusedReads,
     private readonly options: SpliceOptions,
     private readonly onEnd: (reason: SpliceEnd, stats: SpliceStats) => void,
   ) {
@@ -84,7 +85,8 @@ export class Splice {
     }
 
     if (head.length > 0) upstream.write(head);
-    this.pump(client, upstream);
+    this.clientReads.attach(upstream);
+    this.relayEnd(client, upstream);
     this.upstreamReads.attach(client);
     this.relayEnd(upstream, client);
     client.resume();
@@ -131,7 +133,8 @@ export class Splice {
     if (this.failing || other.destroyed) return;
     this.failing = true;
     // Bytes the failed socket read from the kernel but has not emitted yet (it was paused
-    // by backpressure) are in its readable buffer: they are the other side's too.
+    // by backpressure) are in its readable buffer (only when it reads Node's own chunks,
+    // accepted-reads.ts's fallback): they are the other side's too.
     failed.removeAllListeners('data');
     for (let chunk = failed.read() as Buffer | null; chunk !== null; chunk = failed.read() as Buffer | null) {
       other.write(chunk);
@@ -140,13 +143,6 @@ export class Splice {
     other.end();
     other.once('finish', () => other.destroy());
     this.linger(ERROR_FLUSH_MS);
-  }
-
-  private pump(src: Socket, dst: Socket): void {
-    src.on('data', (chunk: Buffer) => {
-      if (!dst.write(chunk)) src.pause();
-    });
-    this.relayEnd(src, dst);
   }
 
   private relayEnd(src: Socket, dst: Socket): void {
@@ -182,6 +178,7 @@ export class Splice {
     if (this.open > 0 || this.finished) return;
     this.finished = true;
     clearTimeout(this.lingerTimer);
+    this.clientReads.release();
     this.upstreamReads.release();
     this.onEnd(this.reason ?? 'ok', this.stats);
   };

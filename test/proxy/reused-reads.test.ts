@@ -1,5 +1,5 @@
 /**
- * UpstreamReads (proxy/connection/upstream-reads.ts) on real sockets: an upstream socket
+ * ReusedReads (proxy/connection/reused-reads.ts) on real sockets: an upstream socket
  * dialled with its `onread`, relayed into a real client connection the way the splice
  * does it (backpressure pauses the upstream, the client's drain resumes it). The bytes
  * must arrive unchanged whether the client keeps up (one buffer, reused) or reads slowly
@@ -16,8 +16,8 @@ import {
   LARGE_READ_BYTES,
   POOL_LARGE,
   SMALL_READ_BYTES,
-  UpstreamReads,
-} from '../../proxy/connection/upstream-reads.js';
+  ReusedReads,
+} from '../../proxy/connection/reused-reads.js';
 
 const MiB = 1024 * 1024;
 const HOST = '127.0.0.1';
@@ -64,7 +64,7 @@ async function sink(slow: boolean): Promise<{ port: number; done: Promise<{ byte
 async function relay(
   upstreamPort: number,
   clientPort: number,
-  reads: UpstreamReads,
+  reads: ReusedReads,
   { attachAfterMs = 0, clientHighWaterMark = 16 * 1024 } = {},
 ) {
   const upstream = net.connect({ host: HOST, port: upstreamPort, allowHalfOpen: true, onread: reads.onread });
@@ -89,12 +89,12 @@ function sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-describe('UpstreamReads', () => {
+describe('ReusedReads', () => {
   it('relays 48 MiB unchanged to a client that keeps up, reusing its buffer', async () => {
     const payload = randomBytes(48 * MiB);
     const upstreamPort = await listen((s) => s.end(payload));
     const client = await sink(false);
-    const reads = new UpstreamReads();
+    const reads = new ReusedReads();
     await relay(upstreamPort, client.port, reads);
     const got = await client.done;
     expect(got.bytes).toBe(payload.length);
@@ -107,7 +107,7 @@ describe('UpstreamReads', () => {
     const payload = randomBytes(48 * MiB);
     const upstreamPort = await listen((s) => s.end(payload));
     const client = await sink(true);
-    const reads = new UpstreamReads();
+    const reads = new ReusedReads();
     // A client queue far above one read: writes that did not complete at once do not pause
     // the upstream, so reads go on while earlier writes still point into their buffers.
     await relay(upstreamPort, client.port, reads, { clientHighWaterMark: 8 * MiB });
@@ -122,7 +122,7 @@ describe('UpstreamReads', () => {
     let up!: net.Socket;
     const upstreamPort = await listen((s) => (up = s));
     const client = await sink(false);
-    const reads = new UpstreamReads();
+    const reads = new ReusedReads();
     const { client: clientSocket } = await relay(upstreamPort, client.port, reads);
     expect(reads.holding).toBe(LARGE_READ_BYTES);
     up.write(Buffer.alloc(100, 1));
@@ -140,7 +140,7 @@ describe('UpstreamReads', () => {
     let up!: net.Socket;
     const upstreamPort = await listen((s) => (up = s));
     const client = await sink(false);
-    const reads = new UpstreamReads(pool);
+    const reads = new ReusedReads(pool);
     const { upstream, client: clientSocket } = await relay(upstreamPort, client.port, reads);
     expect(pool.allocated).toBe(1);
     // A small read: the large buffer is free (its write completed at once), back to the pool.
@@ -148,7 +148,9 @@ describe('UpstreamReads', () => {
     await waitFor(() => clientSocket.bytesWritten >= 100);
     expect(pool.free).toBe(1);
     // The next connection takes that large buffer instead of allocating one.
-    const second = new UpstreamReads(pool);
+    const second = new ReusedReads(pool);
+    expect(pool.free).toBe(1); // nothing is taken before its socket is set up to read
+    (second.onread.buffer as () => Uint8Array)();
     expect(pool.allocated).toBe(2); // the small one of the first connection
     expect(pool.free).toBe(0);
     second.release();
@@ -174,7 +176,7 @@ describe('UpstreamReads', () => {
       setTimeout(() => s.end(rest), 80);
     });
     const client = await sink(false);
-    await relay(upstreamPort, client.port, new UpstreamReads(), { attachAfterMs: 40 });
+    await relay(upstreamPort, client.port, new ReusedReads(), { attachAfterMs: 40 });
     const got = await client.done;
     expect(got.sha).toBe(sha(Buffer.concat([first, rest])));
   });
