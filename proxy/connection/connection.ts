@@ -186,6 +186,7 @@ export class ProxyConnection {
       return;
     }
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.phase = 'upstream';
     // Client bytes from now on wait for the upstream (kept, up to a bound, then in the
     // kernel's receive buffer); reading on is what notices a reset while DNS and dial run.
@@ -270,7 +271,8 @@ export class ProxyConnection {
     this.splice = new Splice(
       this.socket,
       upstream,
-      this.hello.bytes,
+      // The splice writes them upstream; an idle connection keeps no copy.
+      this.hello.take(),
       this.clientReads,
       reads,
       {

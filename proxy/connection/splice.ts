@@ -48,6 +48,7 @@ export class Splice {
   private errno: string | undefined;
   private open = 2;
   private readonly clientReadAtStart: number;
+  private readonly headBytes: number;
   private readonly upstreamReadAtStart: number;
   private finished = false;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -64,7 +65,7 @@ export class Splice {
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
-    private readonly head: Buffer,
+    head: Buffer,
     private readonly clientReads: ReusedReads,
     private readonly upstreamReads: ReusedReads,
     private readonly options: SpliceOptions,
@@ -72,6 +73,7 @@ export class Splice {
   ) {
     this.clientReadAtStart = client.bytesRead;
     this.upstreamReadAtStart = upstream.bytesRead;
+    this.headBytes = head.length;
     options.arming.add([client, upstream], options.keepAlive);
 
     client.on('error', (err: NodeJS.ErrnoException) => this.fail('client_error', err, client, upstream));
@@ -95,7 +97,7 @@ export class Splice {
 
   get stats(): SpliceStats {
     return {
-      bytesFromClient: this.head.length + this.client.bytesRead - this.clientReadAtStart,
+      bytesFromClient: this.headBytes + this.client.bytesRead - this.clientReadAtStart,
       bytesFromUpstream: this.upstream.bytesRead - this.upstreamReadAtStart,
       ...(this.errno === undefined ? {} : { errno: this.errno }),
     };

@@ -104,6 +104,14 @@ export class ClientHelloReader {
     return this.chunks[0] as Buffer;
   }
 
+  /** All bytes received so far, joined; the reader is empty after this (length 0). */
+  take(): Buffer {
+    const all = this.bytes;
+    this.chunks = [];
+    this.total = 0;
+    return all;
+  }
+
   /** Scan `chunk` from where the last push stopped; undefined = need more. */
   private scan(chunk: Buffer): ParseResult<ClientHello> | undefined {
     let i = 0;

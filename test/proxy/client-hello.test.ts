@@ -355,6 +355,10 @@ describe('ClientHello edge cases', () => {
     const early = Buffer.from([23, 3, 3, 0, 1, 9]);
     expect(reader.push(early)).toMatchObject({ kind: 'done', consumed: hello.length });
     expect(reader.bytes.equals(Buffer.concat([hello, early]))).toBe(true);
+    // take() hands them over (to the splice) and keeps none.
+    expect(reader.take().equals(Buffer.concat([hello, early]))).toBe(true);
+    expect(reader.length).toBe(0);
+    expect(reader.bytes.length).toBe(0);
   });
 });
 
