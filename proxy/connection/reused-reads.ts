@@ -11,10 +11,13 @@
  * new buffer and the old one belongs to the write until it is done. So a fast peer costs
  * no allocation at all, and a slow one (backpressure) costs what Node's own reads cost.
  *
- * The buffer is large (64 KiB) while reads are large, small (1 KiB) after a small read, so
- * an idle connection (a watch between events) holds 1 KiB a socket, not 64: what an idle
- * kube connection carries (HTTP/2 PINGs and window updates, a few dozen bytes a record) fits,
- * and a read that fills it makes the next one large (measured: no CPU per connection lost). Buffers nothing
+ * The buffer is large (64 KiB) while reads fill it (more is waiting in the kernel), small
+ * (1 KiB) after a read that did not (it drained the socket: the connection may now be idle
+ * for minutes, a watch between events), so an idle connection holds 1 KiB a socket, not 64,
+ * whatever its last burst was. What an idle kube connection carries (HTTP/2 PINGs and window
+ * updates, a few dozen bytes a record) fits; a read that fills the small buffer makes the
+ * next one large. Measured (bench:profile): no CPU per connection lost; uploads that a
+ * fast proxy drains read by read pay one small read per burst, about 8 % per byte. Buffers nothing
  * holds any more (the connection went small, or closed) go back to a bounded per-process
  * pool, so a new connection takes one from there instead of allocating, and a burst of
  * short connections leaves no 64 KiB garbage each for the collector.
@@ -119,7 +122,8 @@ export class ReusedReads {
    * there yet). Also takes chunks Node allocated (accepted-reads.ts's fallback).
    */
   deliver(n: number, buffer: Buffer): boolean {
-    this.large = n >= SMALL_READ_BYTES;
+    // A read that filled its buffer left more in the kernel; one that did not drained it.
+    this.large = n === buffer.length;
     const dst = this.dst;
     if (dst === undefined) {
       if (this.reader === DISCARD) return true;

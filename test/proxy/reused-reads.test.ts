@@ -118,7 +118,7 @@ describe('ReusedReads', () => {
     expect(reads.buffersUsed).toBeGreaterThan(1);
   });
 
-  it('holds the small buffer once reads are small (an idle watch), the large one for a burst', async () => {
+  it('holds the small buffer after a read that drained the socket (an idle watch), the large one while reads fill it', async () => {
     let up!: net.Socket;
     const upstreamPort = await listen((s) => (up = s));
     const client = await sink(false);
@@ -130,9 +130,15 @@ describe('ReusedReads', () => {
     expect(reads.holding).toBe(SMALL_READ_BYTES);
     up.write(Buffer.alloc(SMALL_READ_BYTES, 2));
     await waitFor(() => clientSocket.bytesWritten >= 100 + SMALL_READ_BYTES);
+    // That read filled the small buffer: more was waiting, the next one is large.
     expect(reads.holding).toBe(LARGE_READ_BYTES);
+    // A burst that one read drains (it does not fill the buffer), then silence: an idle
+    // watch after a large event or list holds the small buffer, not 64 KiB.
+    up.write(Buffer.alloc(20 * 1024, 3));
+    await waitFor(() => clientSocket.bytesWritten >= 100 + SMALL_READ_BYTES + 20 * 1024);
+    expect(reads.holding).toBe(SMALL_READ_BYTES);
     up.end();
-    expect((await client.done).bytes).toBe(100 + SMALL_READ_BYTES);
+    expect((await client.done).bytes).toBe(100 + SMALL_READ_BYTES + 20 * 1024);
   });
 
   it('takes buffers from the pool and gives back only those nothing holds', async () => {
