@@ -325,15 +325,12 @@ export class ProxyConnection {
 
   private readonly onEarlyEnd = (): void => {
     if (!this.accepts('refusal')) return;
-    const what = this.phase === 'proxy-header' ? 'PROXY v2 header' : 'ClientHello';
-    this.refuse(
-      new ProxyError(
-        'EKL_CLIENT_CLOSED_EARLY',
-        `client closed after ${this.socket.bytesRead} bytes, before a complete ${what}`,
-        { source: 'downstream' },
-      ),
-      false,
-    );
+    const read = this.socket.bytesRead;
+    const message =
+      this.phase === 'upstream'
+        ? `client closed its side after ${read} bytes, while the upstream was being connected`
+        : `client closed after ${read} bytes, before a complete ${this.phase === 'proxy-header' ? 'PROXY v2 header' : 'ClientHello'}`;
+    this.refuse(new ProxyError('EKL_CLIENT_CLOSED_EARLY', message, { source: 'downstream' }), false);
   };
 
   private readonly onEarlyClose = (): void => {

@@ -131,6 +131,22 @@ describe('refusals', () => {
     expect(line).toMatchObject({ bytesFromClient: 100, error: { code: 'EKL_CLIENT_CLOSED_EARLY' } });
   });
 
+  it('names the phase when a client closes its side while the upstream is being connected', async () => {
+    dns.delay(300);
+    try {
+      await rawExchange(proxy.host, proxy.port, [hello], { endAfter: true });
+      const line = await proxy.sink.waitFor(
+        (l) => l.event === 'connection' && l.reason === 'client_closed_early' && l.sni === EKS,
+      );
+      expect(line.error).toMatchObject({
+        code: 'EKL_CLIENT_CLOSED_EARLY',
+        message: `client closed its side after ${hello.length} bytes, while the upstream was being connected`,
+      });
+    } finally {
+      dns.delay(0);
+    }
+  });
+
   it('closes a client that dribbles its ClientHello slower than clientHello.timeoutMs', async () => {
     const pieces = [...hello.subarray(0, 40)].map((b) => Buffer.from([b]));
     const r = await rawExchange(proxy.host, proxy.port, pieces, { gapMs: 50 });
