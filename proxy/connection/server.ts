@@ -38,7 +38,8 @@ export class ProxyServer {
   private readonly balancer = new RoundRobin();
   private readonly logger: Logger;
   private readonly connectionLog: ConnectionLog;
-  private readonly keepAliveArming = new KeepAliveArming();
+  /** Pairs waiting to have keepalive armed (a closed connection is never among them). */
+  readonly keepAliveArming = new KeepAliveArming();
   private readonly observer: ProxyObserver;
   private readonly reusePort: boolean;
   /** Unique within this process and across workers: a random prefix and a counter. */

@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import type { CloseReason } from '../close-reason.js';
 import type { KeepAliveSettings } from '../upstream/dialer.js';
-import type { KeepAliveArming } from './keepalive-arming.js';
+import type { KeepAliveArming, Pending } from './keepalive-arming.js';
 import type { ReusedReads } from './reused-reads.js';
 
 export type SpliceEnd = Extract<
@@ -56,6 +56,7 @@ export class Splice {
   private reportedFromClient = 0;
   private reportedFromUpstream = 0;
   private failing = false;
+  private readonly arming: Pending;
 
   /**
    * Starts at once. `head` is what was read from the client before the upstream existed;
@@ -74,7 +75,7 @@ export class Splice {
     this.clientReadAtStart = client.bytesRead;
     this.upstreamReadAtStart = upstream.bytesRead;
     this.headBytes = head.length;
-    options.arming.add([client, upstream], options.keepAlive);
+    this.arming = options.arming.add([client, upstream], options.keepAlive);
 
     client.on('error', (err: NodeJS.ErrnoException) => this.fail('client_error', err, client, upstream));
     upstream.on('error', (err: NodeJS.ErrnoException) => this.fail('upstream_error', err, upstream, client));
@@ -180,6 +181,8 @@ export class Splice {
     if (this.open > 0 || this.finished) return;
     this.finished = true;
     clearTimeout(this.lingerTimer);
+    // A short connection must not live on in the arming queue for the rest of its second.
+    this.options.arming.cancel(this.arming);
     this.clientReads.release();
     this.upstreamReads.release();
     this.onEnd(this.reason ?? 'ok', this.stats);

@@ -74,6 +74,25 @@ describe('KeepAliveArming', () => {
     long.destroy();
   });
 
+  it('lets go of a pair cancelled before its turn (a short connection), and never arms it', async () => {
+    const arming = new KeepAliveArming(200);
+    const [short, long] = [await client(), await client()];
+    const ticket = arming.add([short], settings);
+    arming.add([long], settings);
+    expect(arming.holding).toBe(2);
+    arming.cancel(ticket);
+    arming.cancel(ticket); // idempotent
+    expect(arming.holding).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    // Still open, but cancelled: untouched. The other one was armed, and nothing is held.
+    expect(keepaliveSecondsLeft(short.localPort!)).toBeUndefined();
+    expect(keepaliveSecondsLeft(long.localPort!)).toBeGreaterThan(25);
+    expect(arming.holding).toBe(0);
+    expect(arming.sweeping).toBe(false);
+    short.destroy();
+    long.destroy();
+  });
+
   it('with no delay, arms at once', async () => {
     const s = await client();
     new KeepAliveArming(0).add([s], settings);

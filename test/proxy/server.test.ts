@@ -194,6 +194,14 @@ describe('ProxyServer', () => {
     expect(await whoServes(proxy.host, proxy.port, EKS, pki.caCertPem)).toBe(ENI);
   });
 
+  it('holds nothing of a closed connection for keepalive arming (a short request is let go at once)', async () => {
+    await waitUntil(() => proxy.server.activeConnections === 0);
+    expect(await whoServes(proxy.host, proxy.port, EKS, pki.caCertPem)).toBe(ENI);
+    await waitUntil(() => proxy.server.activeConnections === 0);
+    // Well inside the arming delay (1 s): without the splice's cancel it would still hold the pair.
+    expect(proxy.server.keepAliveArming.holding).toBe(0);
+  });
+
   it('logs upstream_connect_failed with every address it tried', async () => {
     dns.set(EKS, { a: [DEAD_ENI] });
     try {
