@@ -336,6 +336,8 @@ export class ProxyConnection {
   private readonly onEarlyClose = (): void => {
     if (!this.accepts('clientClosed')) return;
     clearTimeout(this.timer);
+    // Closed before any splice (which releases both sockets' buffers itself): nothing reads.
+    this.clientReads.release();
     this.dialCancel.cancel();
     if (this.reason === undefined) {
       this.reason = 'client_closed_early';
@@ -357,8 +359,6 @@ export class ProxyConnection {
     if (!this.accepts('end')) return;
     this.phase = 'closed';
     clearTimeout(this.timer);
-    // The client socket has closed (the splice's sockets both have): nothing reads any more.
-    this.clientReads.release();
     this.flushBytes();
     // One object of one shape for every connection (absent fields are undefined, which the
     // log line omits): the log line and the observer share it, nothing is spread or copied.
