@@ -313,9 +313,9 @@ function handshakeComplete(buf: Buffer): boolean {
 }
 
 /** Polls `cond` every 10 ms until it holds; throws after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
