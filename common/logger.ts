@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream, type Level } from 'pino';
+import { BatchedLines } from './batched-lines.js';
 
 export type { Logger } from 'pino';
 
@@ -41,13 +42,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const bufferBytes = options.bufferBytes ?? 0;
   let destination = options.destination;
   if (destination === undefined) {
-    const stdout = pino.destination({ fd: 1, sync: false, minLength: bufferBytes });
-    if (bufferBytes > 0) {
-      // pino flushes this destination synchronously on exit; the timer bounds how long a
-      // line can wait in the buffer on a quiet proxy.
-      setInterval(() => stdout.flush(), options.flushIntervalMs ?? 1000).unref();
-    }
-    destination = stdout;
+    // Batched: flushed synchronously on exit; the interval bounds how long a line can wait
+    // in the buffer on a quiet proxy.
+    destination =
+      bufferBytes > 0
+        ? new BatchedLines({ batchBytes: bufferBytes, flushIntervalMs: options.flushIntervalMs ?? 1000 })
+        : pino.destination({ fd: 1, sync: false });
   }
   return pino(
     {

@@ -16,8 +16,9 @@ interface Destination {
 export class ConnectionLog {
   private readonly destination: Destination;
   private readonly bindings: string;
-  private lastMs = -1;
-  private lastTime = '';
+  /** The second `secondPrefix` is for: pino's isoTime up to and including the '.'. */
+  private second = -1;
+  private secondPrefix = '';
 
   constructor(private readonly logger: Logger) {
     this.destination = (logger as unknown as Record<symbol, Destination>)[pino.symbols.streamSym]!;
@@ -33,13 +34,15 @@ export class ConnectionLog {
     );
   }
 
-  /** pino's isoTime, formatted once per millisecond. */
+  /** pino's isoTime (`new Date().toISOString()`): the date and time formatted once a second, the milliseconds appended. */
   private time(): string {
     const now = Date.now();
-    if (now !== this.lastMs) {
-      this.lastMs = now;
-      this.lastTime = new Date(now).toISOString();
+    const second = Math.floor(now / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.secondPrefix = new Date(second * 1000).toISOString().slice(0, -4);
     }
-    return this.lastTime;
+    const ms = now - second * 1000;
+    return `${this.secondPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
   }
 }

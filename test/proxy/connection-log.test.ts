@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { ConnectionLog } from '../../proxy/connection/connection-log.js';
 
@@ -63,5 +63,27 @@ describe('ConnectionLog', () => {
       id: 'b',
       msg: 'connection closed',
     });
+  });
+
+  afterEach(() => vi.useRealTimers());
+
+  it("stamps pino's ISO time to the millisecond, across seconds and zero-padded milliseconds", () => {
+    const out = memory();
+    const log = new ConnectionLog(createLogger({ destination: out, redactSecrets: false }));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const times = [
+      Date.UTC(2026, 11, 1, 23, 59, 59, 7),
+      Date.UTC(2026, 11, 1, 23, 59, 59, 45),
+      Date.UTC(2026, 11, 1, 23, 59, 59, 999),
+      Date.UTC(2026, 11, 2, 0, 0, 0, 0),
+      Date.UTC(2026, 11, 2, 0, 0, 1, 120),
+    ];
+    for (const t of times) {
+      vi.setSystemTime(t);
+      log.write('info', { id: 'x' }, 'connection closed');
+    }
+    expect(out.lines.map((l) => (JSON.parse(l) as { time: string }).time)).toEqual(
+      times.map((t) => new Date(t).toISOString()),
+    );
   });
 });
