@@ -245,8 +245,9 @@ function attempt(address: string, port: number, options: DialOptions): Promise<S
         );
       });
     }, options.connectTimeoutMs);
-    socket.once('connect', onConnect);
-    socket.once('error', finish);
+    // `on`, not `once`: finish removes both, and once's wrappers are two more objects a dial.
+    socket.on('connect', onConnect);
+    socket.on('error', finish);
     cancel?.onCancel(finish);
   });
 }

@@ -63,12 +63,13 @@ export class ClientHelloReader {
   scanned = 0;
   /** Absolute offset of the next unscanned byte. */
   private offset = 0;
-  private readonly recordHeader = Buffer.alloc(RECORD_HEADER_LEN);
+  // Plain arrays, not Buffers: a Buffer per header per connection costs a backing store each.
+  private readonly recordHeader = [0, 0, 0, 0, 0];
   private recordHeaderFilled = 0;
   /** Body bytes of the current record still to come; 0 between records. */
   private recordLeft = 0;
   private records = 0;
-  private readonly handshakeHeader = Buffer.alloc(HANDSHAKE_HEADER_LEN);
+  private readonly handshakeHeader = [0, 0, 0, 0];
   private handshakeHeaderFilled = 0;
   /** The whole handshake message (header and body), once its length is known. */
   private message: Buffer | undefined;
@@ -127,7 +128,7 @@ export class ClientHelloReader {
         if (i >= chunk.length) return undefined;
         if (this.recordHeaderFilled === 0) this.records++;
         const n = Math.min(RECORD_HEADER_LEN - this.recordHeaderFilled, chunk.length - i);
-        chunk.copy(this.recordHeader, this.recordHeaderFilled, i, i + n);
+        copyInto(this.recordHeader, this.recordHeaderFilled, chunk, i, n);
         // The content type is judged from its first byte: a non-TLS client is refused at once.
         if (this.recordHeaderFilled === 0 && chunk[i] !== CONTENT_TYPE_HANDSHAKE) {
           this.scanned += 1;
@@ -145,7 +146,7 @@ export class ClientHelloReader {
         this.recordHeaderFilled = 0;
         const h = this.recordHeader;
         if (h[1] !== 3 || (h[2] as number) > 4) return invalid('record version is not TLS (3.0-3.4)');
-        const recordLen = h.readUInt16BE(3);
+        const recordLen = ((h[3] as number) << 8) | (h[4] as number);
         if (recordLen === 0) return invalid('empty handshake record');
         if (recordLen > MAX_RECORD_LEN) return invalid(`record length ${recordLen} exceeds 16384`);
         const recordEnd = this.offset + recordLen;
@@ -169,7 +170,7 @@ export class ClientHelloReader {
     const end = at + n;
     if (this.message === undefined) {
       const h = Math.min(HANDSHAKE_HEADER_LEN - this.handshakeHeaderFilled, end - i);
-      chunk.copy(this.handshakeHeader, this.handshakeHeaderFilled, i, i + h);
+      copyInto(this.handshakeHeader, this.handshakeHeaderFilled, chunk, i, h);
       this.handshakeHeaderFilled += h;
       this.scanned += h;
       i += h;
@@ -177,7 +178,7 @@ export class ClientHelloReader {
       const header = this.handshakeHeader;
       if (header[0] !== HANDSHAKE_TYPE_CLIENT_HELLO)
         return invalid('the first handshake message is not a ClientHello');
-      const bodyLen = header.readUIntBE(1, 3);
+      const bodyLen = ((header[1] as number) << 16) | ((header[2] as number) << 8) | (header[3] as number);
       if (bodyLen < MIN_CLIENT_HELLO_BODY)
         return invalid(`ClientHello body of ${bodyLen} bytes is too short`);
       const messageLen = HANDSHAKE_HEADER_LEN + bodyLen;
@@ -191,7 +192,7 @@ export class ClientHelloReader {
         i = at + messageLen;
       } else {
         this.message = Buffer.allocUnsafe(messageLen);
-        header.copy(this.message, 0);
+        this.message.set(header, 0);
         this.messageFilled = HANDSHAKE_HEADER_LEN;
       }
     }
@@ -219,6 +220,11 @@ export class ClientHelloReader {
       ? first
       : Buffer.concat(this.chunks, Math.min(this.total, 12));
   }
+}
+
+/** `n` bytes of `chunk` from `from` into `to` at `at`. */
+function copyInto(to: number[], at: number, chunk: Buffer, from: number, n: number): void {
+  for (let k = 0; k < n; k++) to[at + k] = chunk[from + k] as number;
 }
 
 function invalid(message: string): ParseResult<ClientHello> {
@@ -311,6 +317,14 @@ class Reader {
   }
 }
 
+/**
+ * Per extension type, the parse that last saw it (parses are numbered 1-255, then the table
+ * is cleared): a repeated extension is found in constant time, with no set allocated per
+ * hello. Parses are synchronous, so one table serves them all.
+ */
+const extensionSeenIn = new Uint8Array(65_536);
+let parseNumber = 0;
+
 function parseBody(message: Buffer): ClientHello {
   const r = new Reader(message, HANDSHAKE_HEADER_LEN, message.length);
   const major = r.u8('legacy_version');
@@ -332,13 +346,15 @@ function parseBody(message: Buffer): ClientHello {
   if (extensionsLen !== r.remaining)
     throw new Malformed(`extensions length ${extensionsLen} but ${r.remaining} bytes remain`);
   let sni: string | undefined;
-  const seen = new Set<number>();
+  parseNumber = parseNumber === 255 ? (extensionSeenIn.fill(0), 1) : parseNumber + 1;
   while (r.remaining > 0) {
     const type = r.u16('extension type');
-    const ext = r.sub(r.u16('extension length'), 'an extension');
-    if (seen.has(type)) throw new Malformed('an extension appears twice');
-    seen.add(type);
-    if (type === EXT_SERVER_NAME) sni = parseServerName(ext);
+    const length = r.u16('extension length');
+    if (extensionSeenIn[type] === parseNumber) throw new Malformed('an extension appears twice');
+    extensionSeenIn[type] = parseNumber;
+    // Only server_name is read; the rest are stepped over without a reader of their own.
+    if (type === EXT_SERVER_NAME) sni = parseServerName(r.sub(length, 'an extension'));
+    else r.skip(length, 'an extension');
   }
   return sni === undefined ? { handshakeLength: message.length } : { handshakeLength: message.length, sni };
 }

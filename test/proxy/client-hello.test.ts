@@ -267,6 +267,21 @@ describe('ClientHello edge cases', () => {
     }
   });
 
+  it('tells a repeated extension from the same extension in the next hello, over many hellos', () => {
+    // The duplicate check numbers its parses and clears its table every 255: cross that often.
+    const once = buildHello({ sni: 'a.example', alpn: ['h2'], padding: 8 });
+    const twice = buildHello({
+      sni: 'a.example',
+      alpn: ['h2'],
+      extraExtensions: [ext(16, Buffer.from([0, 3, 2, 0x68, 0x32]))],
+    });
+    for (let i = 0; i < 1000; i++) {
+      expect(sniOf(parseClientHello(once)), `hello ${i}`).toBe('a.example');
+      if (i % 97 === 0)
+        expect(errorCode(parseClientHello(twice)), `hello ${i}`).toBe('EKL_CLIENT_HELLO_INVALID');
+    }
+  });
+
   it('refuses a handshake record after which a non-handshake record arrives mid-hello', () => {
     const hs = handshakeOf(buildHello({ sni: 'a.example' }));
     const first = reframe(hs.subarray(0, 10), [10]);
