@@ -2,12 +2,20 @@
  * Prometheus metrics of one proxy process (docs/metrics.md lists every one). A registry
  * per instance so tests are isolated; labels are bounded: route names from the config and
  * reasons from the closed sets in close-reason.ts / observer.ts, never addresses or SNIs.
- * Over 300 lines: every metric declared once, here, with its help text and labels.
+ * Over 300 lines: every metric declared once, here, with its help text and labels. The
+ * metrics a connection updates are pre-bound series (metric-series.ts), so a connection
+ * costs a few field writes; the rest are prom-client's own.
  */
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CLOSE_REASONS, type CloseReason } from '../close-reason.js';
 import type { ConnectionRecord, ConnectResult, DnsResult, ProxyObserver } from '../observer.js';
+import {
+  type CounterSeries,
+  type HistogramSeries,
+  LabelledCounter,
+  LabelledHistogram,
+} from './metric-series.js';
 
 export const METRIC_PREFIX = 'ekslink_';
 /** Route label for connections refused before a route was chosen. */
@@ -57,17 +65,20 @@ export interface ProxyMetricsOptions {
 
 export class ProxyMetrics implements ProxyObserver {
   readonly registry = new Registry();
-  private readonly opened: Counter;
-  private readonly closed: Counter<'route' | 'reason'>;
+  /** The one series of `connections_opened_total`. */
+  private readonly opened: CounterSeries;
+  private readonly closed: LabelledCounter<'route' | 'reason'>;
+  /** Open connections now: `connections_active` reads it at collection, so a connection updates no gauge. */
+  private activeCount = 0;
   private readonly active: Gauge;
-  private readonly bytes: Counter<'route' | 'direction'>;
-  private readonly duration: Histogram<'route'>;
-  private readonly dnsDuration: Histogram<'route' | 'result'>;
-  private readonly dnsStale: Counter<'route'>;
-  private readonly connectDuration: Histogram<'route' | 'result'>;
-  private readonly connectFailures: Counter<'route' | 'reason'>;
-  private readonly proxyHeaderRejections: Counter<'reason'>;
-  private readonly clientHelloRejections: Counter<'reason'>;
+  private readonly bytes: LabelledCounter<'route' | 'direction'>;
+  private readonly duration: LabelledHistogram<'route'>;
+  private readonly dnsDuration: LabelledHistogram<'route' | 'result'>;
+  private readonly dnsStale: LabelledCounter<'route'>;
+  private readonly connectDuration: LabelledHistogram<'route' | 'result'>;
+  private readonly connectFailures: LabelledCounter<'route' | 'reason'>;
+  /** The proxy-header and client-hello rejection series, by close reason. */
+  private readonly rejections = new Map<string, CounterSeries>();
   private readonly ready: Gauge;
   private readonly draining: Gauge;
   private readonly probes: Counter<'route' | 'result'>;
@@ -81,12 +92,12 @@ export class ProxyMetrics implements ProxyObserver {
   constructor(options: ProxyMetricsOptions = {}) {
     const registers = [this.registry];
     const p = METRIC_PREFIX;
-    this.opened = new Counter({
+    this.opened = new LabelledCounter({
       name: `${p}connections_opened_total`,
       help: 'Client connections accepted on the data port.',
       registers,
-    });
-    this.closed = new Counter({
+    }).child({});
+    this.closed = new LabelledCounter({
       name: `${p}connections_closed_total`,
       help: 'Client connections closed, by route ("none" before a route was chosen) and close reason.',
       labelNames: ['route', 'reason'],
@@ -96,54 +107,55 @@ export class ProxyMetrics implements ProxyObserver {
       name: `${p}connections_active`,
       help: 'Client connections open now.',
       registers,
+      collect: () => this.active.set(this.activeCount),
     });
-    this.bytes = new Counter({
+    this.bytes = new LabelledCounter({
       name: `${p}proxied_bytes_total`,
       help: 'Bytes relayed, by route and direction (client_to_upstream, upstream_to_client).',
       labelNames: ['route', 'direction'],
       registers,
       collect: () => this.beforeCollect?.(),
     });
-    this.duration = new Histogram({
+    this.duration = new LabelledHistogram({
       name: `${p}connection_duration_seconds`,
       help: 'Lifetime of closed client connections.',
       labelNames: ['route'],
       buckets: CONNECTION_BUCKETS,
       registers,
     });
-    this.dnsDuration = new Histogram({
+    this.dnsDuration = new LabelledHistogram({
       name: `${p}dns_lookup_duration_seconds`,
       help: 'Upstream hostname lookups by route and result (ok, stale, error).',
       labelNames: ['route', 'result'],
       buckets: FAST_BUCKETS,
       registers,
     });
-    this.dnsStale = new Counter({
+    this.dnsStale = new LabelledCounter({
       name: `${p}dns_stale_answers_total`,
       help: 'Lookups answered from the last good answer because DNS failed.',
       labelNames: ['route'],
       registers,
     });
-    this.connectDuration = new Histogram({
+    this.connectDuration = new LabelledHistogram({
       name: `${p}upstream_connect_duration_seconds`,
       help: 'Upstream TCP connect attempts by route and result (ok, timeout, refused, unreachable, error).',
       labelNames: ['route', 'result'],
       buckets: FAST_BUCKETS,
       registers,
     });
-    this.connectFailures = new Counter({
+    this.connectFailures = new LabelledCounter({
       name: `${p}upstream_connect_failures_total`,
       help: 'Failed upstream connect attempts by route and reason.',
       labelNames: ['route', 'reason'],
       registers,
     });
-    this.proxyHeaderRejections = new Counter({
+    const proxyHeaderRejections = new LabelledCounter({
       name: `${p}proxy_header_rejections_total`,
       help: 'Connections closed at the PROXY v2 header stage, by reason.',
       labelNames: ['reason'],
       registers,
     });
-    this.clientHelloRejections = new Counter({
+    const clientHelloRejections = new LabelledCounter({
       name: `${p}client_hello_rejections_total`,
       help: 'Connections closed at the TLS ClientHello stage, by reason.',
       labelNames: ['reason'],
@@ -180,8 +192,10 @@ export class ProxyMetrics implements ProxyObserver {
       labelNames: ['result'],
       registers,
     });
-    for (const reason of PROXY_HEADER_REJECTIONS) this.proxyHeaderRejections.inc({ reason }, 0);
-    for (const reason of CLIENT_HELLO_REJECTIONS) this.clientHelloRejections.inc({ reason }, 0);
+    for (const reason of PROXY_HEADER_REJECTIONS)
+      this.rejections.set(reason, proxyHeaderRejections.child({ reason }));
+    for (const reason of CLIENT_HELLO_REJECTIONS)
+      this.rejections.set(reason, clientHelloRejections.child({ reason }));
     for (const result of ['ok', 'error']) this.reloads.inc({ result }, 0);
     this.addRoutes([NO_ROUTE]);
     this.addRoutes(options.routes ?? []);
@@ -197,37 +211,37 @@ export class ProxyMetrics implements ProxyObserver {
     for (const route of names) {
       if (this.routes.has(route)) continue;
       this.routes.add(route);
-      for (const reason of CLOSE_REASONS) this.closed.inc({ route, reason }, 0);
+      for (const reason of CLOSE_REASONS) this.closed.child({ route, reason });
       if (route === NO_ROUTE) continue;
       for (const direction of ['client_to_upstream', 'upstream_to_client'])
-        this.bytes.inc({ route, direction }, 0);
-      this.dnsStale.inc({ route }, 0);
-      for (const reason of CONNECT_FAILURES) this.connectFailures.inc({ route, reason }, 0);
+        this.bytes.child({ route, direction });
+      this.dnsStale.child({ route });
+      for (const reason of CONNECT_FAILURES) this.connectFailures.child({ route, reason });
     }
   }
 
   connectionOpened(): void {
     this.opened.inc();
-    this.active.inc();
+    this.activeCount++;
   }
 
-  /** The labelled series of one route, looked up once (a label set is hashed on every use otherwise). */
+  /**
+   * The series of one route, each bound on its first update: as with prom-client's own
+   * children, a series is exported from its first update (or from `addRoutes`), not before.
+   */
   private of(route: string): RouteSeries {
     let series = this.series.get(route);
     if (series === undefined) {
-      const closed = this.closed;
-      const dns = this.dnsDuration;
-      const connect = this.connectDuration;
-      const failures = this.connectFailures;
+      const { closed, duration, bytes, dnsDuration, dnsStale, connectDuration, connectFailures } = this;
       series = {
-        closed: memo((reason: string) => closed.labels({ route, reason })),
-        duration: this.duration.labels({ route }),
-        toUpstream: this.bytes.labels({ route, direction: 'client_to_upstream' }),
-        toClient: this.bytes.labels({ route, direction: 'upstream_to_client' }),
-        dns: memo((result: string) => dns.labels({ route, result })),
-        dnsStale: this.dnsStale.labels({ route }),
-        connect: memo((result: string) => connect.labels({ route, result })),
-        connectFailures: memo((reason: string) => failures.labels({ route, reason })),
+        closed: memo((reason) => closed.child({ route, reason })),
+        duration: once(() => duration.child({ route })),
+        toUpstream: once(() => bytes.child({ route, direction: 'client_to_upstream' })),
+        toClient: once(() => bytes.child({ route, direction: 'upstream_to_client' })),
+        dns: memo((result) => dnsDuration.child({ route, result })),
+        dnsStale: once(() => dnsStale.child({ route })),
+        connect: memo((result) => connectDuration.child({ route, result })),
+        connectFailures: memo((reason) => connectFailures.child({ route, reason })),
       };
       this.series.set(route, series);
     }
@@ -236,27 +250,23 @@ export class ProxyMetrics implements ProxyObserver {
 
   connectionClosed(record: ConnectionRecord): void {
     const series = this.of(record.route ?? NO_ROUTE);
-    this.active.dec();
+    this.activeCount--;
     series.closed(record.reason).inc();
-    series.duration.observe(record.durationMs / 1000);
-    if ((PROXY_HEADER_REJECTIONS as readonly string[]).includes(record.reason)) {
-      this.proxyHeaderRejections.inc({ reason: record.reason });
-    } else if ((CLIENT_HELLO_REJECTIONS as readonly string[]).includes(record.reason)) {
-      this.clientHelloRejections.inc({ reason: record.reason });
-    }
+    series.duration().observe(record.durationMs / 1000);
+    this.rejections.get(record.reason)?.inc();
   }
 
   bytesRelayed(route: string, fromClient: number, fromUpstream: number): void {
     const series = this.of(route);
-    if (fromClient > 0) series.toUpstream.inc(fromClient);
-    if (fromUpstream > 0) series.toClient.inc(fromUpstream);
+    if (fromClient > 0) series.toUpstream().inc(fromClient);
+    if (fromUpstream > 0) series.toClient().inc(fromUpstream);
   }
 
   dnsLookup(route: string, result: DnsResult, durationSec: number): void {
     if (!DNS_RESULTS.includes(result)) return;
     const series = this.of(route);
     series.dns(result).observe(durationSec);
-    if (result === 'stale') series.dnsStale.inc();
+    if (result === 'stale') series.dnsStale().inc();
   }
 
   upstreamConnect(route: string, result: ConnectResult, durationSec: number): void {
@@ -289,22 +299,16 @@ export class ProxyMetrics implements ProxyObserver {
   }
 }
 
-interface Inc {
-  inc(value?: number): void;
-}
-interface Observe {
-  observe(value: number): void;
-}
-/** One route's labelled children, so a connection's metrics cost no label hashing. */
+/** One route's series, so a connection's metrics cost no label validation or hashing. */
 interface RouteSeries {
-  readonly closed: (reason: string) => Inc;
-  readonly duration: Observe;
-  readonly toUpstream: Inc;
-  readonly toClient: Inc;
-  readonly dns: (result: string) => Observe;
-  readonly dnsStale: Inc;
-  readonly connect: (result: string) => Observe;
-  readonly connectFailures: (reason: string) => Inc;
+  readonly closed: (reason: string) => CounterSeries;
+  readonly duration: () => HistogramSeries;
+  readonly toUpstream: () => CounterSeries;
+  readonly toClient: () => CounterSeries;
+  readonly dns: (result: string) => HistogramSeries;
+  readonly dnsStale: () => CounterSeries;
+  readonly connect: (result: string) => HistogramSeries;
+  readonly connectFailures: (reason: string) => CounterSeries;
 }
 
 /** `make` once per key (keys come from closed sets: close reasons, results). */
@@ -318,6 +322,12 @@ function memo<T>(make: (key: string) => T): (key: string) => T {
     }
     return v;
   };
+}
+
+/** `make` once, on first use. */
+function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
 }
 
 const LAG_STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
