@@ -12,8 +12,8 @@
  * no allocation at all, and a slow one (backpressure) costs what Node's own reads cost.
  *
  * The buffer is large (64 KiB) while reads fill it (more is waiting in the kernel), small
- * (1 KiB) after a read that did not (it drained the socket: the connection may now be idle
- * for minutes, a watch between events), so an idle connection holds 1 KiB a socket, not 64,
+ * (256 bytes) after a read that did not (it drained the socket: the connection may now be idle
+ * for minutes, a watch between events), so an idle connection holds 256 bytes a socket, not 64 KiB,
  * whatever its last burst was. What an idle kube connection carries (HTTP/2 PINGs and window
  * updates, a few dozen bytes a record) fits; a read that fills the small buffer makes the
  * next one large. Measured (bench:profile): no CPU per connection lost; uploads that a
@@ -32,10 +32,10 @@
 import type { OnReadOpts, Socket } from 'node:net';
 
 export const LARGE_READ_BYTES = 64 * 1024;
-export const SMALL_READ_BYTES = 1024;
+export const SMALL_READ_BYTES = 256;
 /** Bytes read before attach that are kept (copied) before reading pauses. */
 export const EARLY_KEEP_BYTES = 16 * 1024;
-/** Free buffers kept for reuse, per size: at most 4 MiB of large ones and 256 KiB of small. */
+/** Free buffers kept for reuse, per size: at most 4 MiB of large ones and 64 KiB of small. */
 export const POOL_LARGE = 64;
 export const POOL_SMALL = 256;
 
