@@ -105,12 +105,22 @@ export class ClientHelloReader {
     return this.chunks[0] as Buffer;
   }
 
-  /** All bytes received so far, joined; the reader is empty after this (length 0). */
+  /**
+   * All bytes received so far, joined; the reader is empty after this (length 0). Once the
+   * answer is known it also lets go of the handshake message, a view into those bytes: a
+   * connection keeps its reader for life, and an idle one must not keep its ClientHello.
+   */
   take(): Buffer {
     const all = this.bytes;
     this.chunks = [];
     this.total = 0;
+    if (this.outcome !== undefined) this.message = undefined;
     return all;
+  }
+
+  /** Bytes the reader still references: what it was given and not taken, and the message. */
+  get heldBytes(): number {
+    return this.total + (this.message?.length ?? 0);
   }
 
   /** Scan `chunk` from where the last push stopped; undefined = need more. */

@@ -374,6 +374,8 @@ describe('ClientHello edge cases', () => {
     expect(reader.take().equals(Buffer.concat([hello, early]))).toBe(true);
     expect(reader.length).toBe(0);
     expect(reader.bytes.length).toBe(0);
+    // Not even the handshake message, a view into the taken bytes (connections keep their reader).
+    expect(reader.heldBytes).toBe(0);
   });
 });
 
