@@ -67,30 +67,47 @@ export class HistogramSeries {
   }
 }
 
-/** A counter whose series are bound once per label set with `child()`. */
-export class LabelledCounter<L extends string = never> {
-  readonly type = 'counter';
+/**
+ * What both kinds share: the checked name, help and label names, the series bound once per
+ * label set, the `collect` hook, registration. A metric without labels has its one series
+ * from the start, as prom-client's do.
+ */
+abstract class BoundMetric<L extends string, S> {
+  abstract readonly type: 'counter' | 'histogram';
   readonly aggregator = 'sum';
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly L[];
-  private readonly series: SeriesSet<L, CounterSeries>;
-  private readonly collect: (() => void | Promise<void>) | undefined;
+  protected readonly series: SeriesSet<L, S>;
+  protected readonly collect: (() => void | Promise<void>) | undefined;
 
-  constructor(options: SeriesMetricOptions<L>) {
+  constructor(
+    options: SeriesMetricOptions<L>,
+    reservedLabels: readonly string[],
+    make: (labels: Readonly<Record<string, string>>) => S,
+  ) {
     this.name = checkedName(options.name);
     this.help = checkedHelp(options.name, options.help);
-    this.labelNames = checkedLabelNames(options.name, options.labelNames ?? [], []);
+    this.labelNames = checkedLabelNames(options.name, options.labelNames ?? [], reservedLabels);
     this.collect = options.collect;
-    this.series = new SeriesSet(this.name, this.labelNames, (labels) => new CounterSeries(labels));
-    // As prom-client's: a counter without labels has its one series from the start.
+    this.series = new SeriesSet(this.name, this.labelNames, make);
     if (this.labelNames.length === 0) this.child({} as LabelSet<L>);
-    register(this, options.registers);
+    // Registry reads only name, help, type, aggregator, get() and reset(); its types ask for prom-client's own classes.
+    for (const r of options.registers ?? []) r.registerMetric(this as unknown as Metric);
   }
 
   /** The series of these labels, created at 0 (and from then on exported) on first use. */
-  child(labels: LabelSet<L>): CounterSeries {
+  child(labels: LabelSet<L>): S {
     return this.series.get(labels);
+  }
+}
+
+/** A counter whose series are bound once per label set with `child()`. */
+export class LabelledCounter<L extends string = never> extends BoundMetric<L, CounterSeries> {
+  readonly type = 'counter';
+
+  constructor(options: SeriesMetricOptions<L>) {
+    super(options, [], (labels) => new CounterSeries(labels));
   }
 
   /** What prom-client's `Counter.get()` returns: one `{ value, labels }` per series, in creation order. */
@@ -113,34 +130,14 @@ export class LabelledCounter<L extends string = never> {
 }
 
 /** A histogram whose series are bound once per label set with `child()`. */
-export class LabelledHistogram<L extends string = never> {
+export class LabelledHistogram<L extends string = never> extends BoundMetric<L, HistogramSeries> {
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  readonly name: string;
-  readonly help: string;
-  readonly labelNames: readonly L[];
   private readonly bounds: Float64Array;
-  private readonly series: SeriesSet<L, HistogramSeries>;
-  private readonly collect: (() => void | Promise<void>) | undefined;
 
   constructor(options: HistogramOptions<L>) {
-    this.name = checkedName(options.name);
-    this.help = checkedHelp(options.name, options.help);
-    this.labelNames = checkedLabelNames(options.name, options.labelNames ?? [], ['le']);
-    this.bounds = Float64Array.from(checkedBuckets(options.name, options.buckets));
-    this.collect = options.collect;
-    this.series = new SeriesSet(
-      this.name,
-      this.labelNames,
-      (labels) => new HistogramSeries(labels, this.bounds),
-    );
-    if (this.labelNames.length === 0) this.child({} as LabelSet<L>);
-    register(this, options.registers);
-  }
-
-  /** The series of these labels, created empty (and from then on exported) on first use. */
-  child(labels: LabelSet<L>): HistogramSeries {
-    return this.series.get(labels);
+    const bounds = Float64Array.from(checkedBuckets(options.name, options.buckets));
+    super(options, ['le'], (labels) => new HistogramSeries(labels, bounds));
+    this.bounds = bounds;
   }
 
   /** What prom-client's `Histogram.get()` returns: per series its cumulative buckets, `+Inf`, `_sum`, `_count`. */
@@ -322,12 +319,4 @@ function list(names: readonly string[]): string {
 async function runCollect(collect: (() => void | Promise<void>) | undefined): Promise<void> {
   const v = collect?.();
   if (v instanceof Promise) await v;
-}
-
-function register(
-  metric: LabelledCounter<string> | LabelledHistogram<string>,
-  registers: readonly Registry[] = [],
-): void {
-  // Registry reads only name, help, type, aggregator, get() and reset(); its types ask for prom-client's own classes.
-  for (const r of registers) r.registerMetric(metric as unknown as Metric);
 }
