@@ -26,6 +26,8 @@ export interface BatchedLinesOptions {
 
 /** How long to wait before writing again into a full non-blocking pipe (sonic-boom waits the same). */
 const BUSY_RETRY_MS = 100;
+/** What flushSync sleeps on between tries at a full pipe (Atomics.wait needs a shared array). */
+const SLEEP_ON = new Int32Array(new SharedArrayBuffer(4));
 
 export class BatchedLines {
   private readonly fd: number;
@@ -73,7 +75,7 @@ export class BatchedLines {
   flush(callback?: (err?: Error) => void): void {
     if (callback !== undefined) this.waiters.push(callback);
     if (this.writing === undefined) {
-      if (this.pendingLength > 0 || this.dropped > 0) this.startWrite();
+      if (this.hasWaiting) this.startWrite();
       else this.settle();
     }
   }
@@ -96,7 +98,7 @@ export class BatchedLines {
         // A full non-blocking pipe: wait for the reader, a bounded number of times.
         if (code === 'EAGAIN') {
           tries++;
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          Atomics.wait(SLEEP_ON, 0, 0, 10);
           continue;
         }
         this.fail(err as NodeJS.ErrnoException);
@@ -111,6 +113,11 @@ export class BatchedLines {
     this.closed = true;
     clearInterval(this.timer);
     process.off('exit', this.onExit);
+  }
+
+  /** Lines, or a count of dropped ones, that no write has taken yet. */
+  private get hasWaiting(): boolean {
+    return this.pendingLength > 0 || this.dropped > 0;
   }
 
   private takePending(): Buffer {
@@ -152,7 +159,7 @@ export class BatchedLines {
         return;
       }
       this.writing = undefined;
-      if (this.pendingLength >= this.batchBytes || (this.waiters.length > 0 && this.pendingLength > 0)) {
+      if (this.pendingLength >= this.batchBytes || (this.waiters.length > 0 && this.hasWaiting)) {
         this.startWrite();
         return;
       }
