@@ -4,15 +4,11 @@
  * sends a header (command LOCAL) before its health-check request too, so a connection may
  * start with one: it is parsed and stripped here, then the socket goes to the HTTP server.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../common/logger.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
 import { parseProxyHeader, PROXY_V2_SIGNATURE } from '../wire/proxy-protocol.js';
-
-// Not `import … from 'node:http'`: Node's ESM view of node:http reads every export, and
-// its lazy WebSocket/EventSource/fetch getters then load all of undici (5 MiB of heap).
-const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 /** What /readyz reports: served as JSON, 200 when ready, else 503. */
 export interface Readiness {

@@ -80,6 +80,28 @@ describe('the config child', () => {
   });
 });
 
+/** Serves VALID with `--import hook` until the listening line, then stops it. */
+async function serveUntilListening(hook: string, settleMs = 0): Promise<void> {
+  const child = spawn(
+    NODE,
+    ['--import', pathToFileURL(hook).href, BUNDLE, 'proxy', '--config', file('serve.yaml', VALID)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    },
+  );
+  const log = new ProxyLog(child);
+  const exited = new Promise((r) => child.once('close', r));
+  try {
+    await log.waitFor((e) => e.event === 'listening', 20_000);
+    await new Promise((r) => setTimeout(r, settleMs));
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
 describe('the serving process', () => {
   it('loads no schema library, YAML parser or command-line parser', async () => {
     const record = join(dir, 'loaded.txt');
@@ -90,20 +112,7 @@ import { appendFileSync } from 'node:fs';
 registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(record)}, url + '\\n'); return next(url, context); } });
 `,
     );
-    const config = file('serve.yaml', VALID);
-    const child = spawn(NODE, ['--import', pathToFileURL(hook).href, BUNDLE, 'proxy', '--config', config], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    const log = new ProxyLog(child);
-    const exited = new Promise((r) => child.once('close', r));
-    try {
-      await log.waitFor((e) => e.event === 'listening', 20_000);
-    } finally {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await serveUntilListening(hook);
     const chunks = [
       ...new Set(
         readFileSync(record, 'utf8')
@@ -122,5 +131,29 @@ registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(recor
     }
     expect([...packages]).toEqual(expect.arrayContaining(['pino', 'prom-client']));
     for (const heavy of ['zod', 'yaml', 'commander']) expect(packages).not.toContain(heavy);
+  });
+
+  // scripts/bundle/lean-serving-process.mjs: Node's ES module view of a built-in reads every
+  // export (node:http's WebSocket getter loads Node's own undici, 12 MiB), and prom-client's
+  // Pushgateway pulls in TLS, HTTPS and zlib.
+  it('loads none of the Node built-ins it never uses', async () => {
+    const record = join(dir, 'builtins.json');
+    const hook = file(
+      'record-builtins.mjs',
+      `import { writeFileSync } from 'node:fs';
+setInterval(() => writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.moduleLoadList)), 100).unref();
+`,
+    );
+    await serveUntilListening(hook, 500);
+    const loaded = new Set(
+      (JSON.parse(readFileSync(record, 'utf8')) as string[])
+        .filter((m) => m.startsWith('NativeModule '))
+        .map((m) => m.slice('NativeModule '.length)),
+    );
+    // What it does use, read the same way: the health server's HTTP, the data path's net.
+    expect([...loaded]).toEqual(expect.arrayContaining(['http', 'net', 'dgram']));
+    for (const unused of ['internal/deps/undici/undici', 'tls', 'https', 'zlib']) {
+      expect(loaded, unused).not.toContain(unused);
+    }
   });
 });
