@@ -26,6 +26,13 @@ export interface BenchSettings {
   readonly roundTrips: number;
   /** Connections per kind before anything is measured (JIT, caches, pools). */
   readonly warmupConnections: number;
+  /**
+   * Connections per kind after the memory figures, before the CPU and latency phases: V8
+   * optimizes a function with TurboFan after ~3,000 calls (`--invocation-count-for-turbofan`),
+   * and a Node proxy's per-connection code runs once a connection, so a short warm-up
+   * measures it half-compiled; a proxy in service is past that within minutes.
+   */
+  readonly jitWarmupConnections: number;
   /** Idle connections held per kind, for RSS per connection. */
   readonly idle: Readonly<Record<TrafficKind, number>>;
 }
@@ -87,6 +94,8 @@ const SETTLE_MS = 1000;
 const QUIET_CPU_SEC = 0.02;
 const QUIET_WINDOW_MS = 300;
 const QUIET_MAX_MS = 15_000;
+/** Bound of the JIT warm-up per kind (4,000 TLS handshakes take ~12 s here). */
+const JIT_WARMUP_MAX_MS = 30_000;
 /**
  * Upstream connections that may stay open in a settled state: a health probe's TCP connect
  * to the TLS upstream shows there until the handshake timeout (ekslink probes every 5 s).
@@ -297,6 +306,19 @@ export async function measurePeer(ctx: BenchContext, peer: Peer): Promise<PeerFi
   const reps = new Map<TrafficKind, Repetition[]>(s.kinds.map((k) => [k, []]));
   // direct has no CPU to read: its rate and bulk figures are the ceiling, once is enough.
   const repeat = peer === ctx.direct ? 1 : s.repeat;
+  if (peer !== ctx.direct && s.jitWarmupConnections > 0) {
+    for (const kind of s.kinds) {
+      ctx.progress(`${peer.name} ${kind} JIT warm-up`);
+      await ctx.load.run(
+        spec(ctx, peer, kind, {
+          concurrency: 8,
+          maxConnections: s.jitWarmupConnections,
+          durationMs: JIT_WARMUP_MAX_MS,
+        }),
+      );
+    }
+    await settle(ctx, peer);
+  }
   for (let i = 0; i < repeat; i++) {
     for (const kind of s.kinds) reps.get(kind)?.push(await repetition(ctx, peer, kind, errors));
   }

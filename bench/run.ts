@@ -41,6 +41,7 @@ const { values: flags } = parseArgs({
     'latency-connections': { type: 'string', default: '100' },
     'round-trips': { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '200' },
+    'warmup-jit': { type: 'string', default: '4000' },
     idle: { type: 'string', default: '5000' },
     'idle-tls': { type: 'string', default: '1000' },
     threads: { type: 'string', default: String(Math.max(1, cpus().length)) },
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
     latencyConnections: wholeNumber('latency-connections', flags['latency-connections'], 10, 10_000),
     roundTrips: wholeNumber('round-trips', flags['round-trips'], 10, 100_000),
     warmupConnections: wholeNumber('warmup', flags.warmup, 1, 10_000),
+    jitWarmupConnections: wholeNumber('warmup-jit', flags['warmup-jit'], 0, 100_000),
     idle,
   };
   const threads = wholeNumber('threads', flags.threads, 1, 64);
