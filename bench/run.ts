@@ -43,7 +43,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '200' },
     'warmup-jit': { type: 'string', default: '4000' },
     idle: { type: 'string', default: '5000' },
-    'idle-tls': { type: 'string', default: '1000' },
+    'idle-tls': { type: 'string', default: '3000' },
     threads: { type: 'string', default: String(Math.max(1, cpus().length)) },
     json: { type: 'string' },
     report: { type: 'string' },
