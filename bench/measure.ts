@@ -94,7 +94,7 @@ const SETTLE_MS = 1000;
 const QUIET_CPU_SEC = 0.02;
 const QUIET_WINDOW_MS = 300;
 const QUIET_MAX_MS = 15_000;
-/** Bound of the JIT warm-up per kind (4,000 TLS handshakes take ~12 s here). */
+/** Bound of the JIT warm-up per kind (4,000 TLS handshakes at the rate phase's concurrency take ~13 s here). */
 const JIT_WARMUP_MAX_MS = 30_000;
 /**
  * Upstream connections that may stay open in a settled state: a health probe's TCP connect
@@ -311,7 +311,6 @@ export async function measurePeer(ctx: BenchContext, peer: Peer): Promise<PeerFi
       ctx.progress(`${peer.name} ${kind} JIT warm-up`);
       await ctx.load.run(
         spec(ctx, peer, kind, {
-          concurrency: 8,
           maxConnections: s.jitWarmupConnections,
           durationMs: JIT_WARMUP_MAX_MS,
         }),

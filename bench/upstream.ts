@@ -162,8 +162,11 @@ export async function startUpstream(host: string, kind: UpstreamKind, pki: TestP
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  // A handshake the client abandons (the idle phase closing) is not the upstream's failure.
-  server.on('tlsClientError', () => {});
+  // A handshake the client abandons (the idle phase closing, a health probe's bare TCP
+  // connect) is not the upstream's failure, but its socket must go: with a listener here
+  // node:tls leaves that to us, and ekslink's prober left one CLOSE-WAIT socket every probe,
+  // which kept every later settle() waiting its full bound.
+  server.on('tlsClientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: 0, backlog: 4096 }, () => resolve());
