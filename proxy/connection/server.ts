@@ -10,7 +10,7 @@ import type { ProxyConfig } from '../config/schema.js';
 import { ConnectionLog } from './connection-log.js';
 import { KeepAliveArming } from './keepalive-arming.js';
 import { ProxyConnection } from './connection.js';
-import { acceptOwned, adopt } from './accepted-reads.js';
+import { adopt } from './accepted-reads.js';
 import { ReusedReads } from './reused-reads.js';
 import { compileConfig, type CompiledConfig } from '../config/compile.js';
 import { FailureMemory, RoundRobin } from '../upstream/dialer.js';
@@ -58,9 +58,7 @@ export class ProxyServer {
     this.reusePort = options.reusePort ?? false;
     this.resolver = options.resolver ?? new Resolver(this.ctx.resolver);
     this.failures = new FailureMemory(options.config.upstream.failureMemoryMs);
-    // Once listening, acceptOwned replaces Node's accept (one Socket a connection, reading
-    // into the proxy's buffers); where it cannot, Node accepts, paused, and accept() moves
-    // each socket's handle to one that reads into them.
+    // Paused: accept() moves each socket's handle to one that reads into the proxy's buffers.
     this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) =>
       this.accept(socket),
     );
@@ -87,12 +85,6 @@ export class ProxyServer {
         { host, port, backlog, reusePort: this.reusePort, exclusive: this.reusePort },
         () => {
           this.server.off('error', onError);
-          acceptOwned(
-            this.server,
-            { allowHalfOpen: true },
-            () => new ReusedReads(),
-            (socket, reads) => this.start(socket, reads),
-          );
           resolve(this.server.address() as AddressInfo);
         },
       );
@@ -166,8 +158,14 @@ export class ProxyServer {
     this.resolver.close();
   }
 
-  /** Node's accept (acceptOwned could not replace it): the socket moves to one with owned reads. */
   private accept(socket: Socket): void {
+    this.observer.connectionOpened();
+    const id = `${this.idPrefix}-${(this.nextId++).toString(36)}`;
+    const ctx = this.ctx;
+    if (this.connections.size >= ctx.config.connections.max) {
+      this.refuseAtLimit(socket, id, ctx.config.connections.max);
+      return;
+    }
     const reads = new ReusedReads();
     const adopted = adopt(socket, reads, { allowHalfOpen: true, noDelay: true });
     if (!adopted.ownedReads && !this.fallbackLogged) {
@@ -177,22 +175,7 @@ export class ProxyServer {
         'accepted sockets cannot read into the proxy buffers on this Node version; client-to-upstream bytes use Node-allocated ones (more CPU per byte)',
       );
     }
-    this.start(adopted.socket, reads);
-  }
-
-  /** A new client socket, reading into `reads`: refused at connections.max, else a ProxyConnection. */
-  private start(socket: Socket, reads: ReusedReads): void {
-    this.observer.connectionOpened();
-    const id = `${this.idPrefix}-${(this.nextId++).toString(36)}`;
-    const ctx = this.ctx;
-    if (this.connections.size >= ctx.config.connections.max) {
-      // Reading has started: drop what arrives, and give the buffer back once nothing reads.
-      reads.discard();
-      socket.once('close', () => reads.release());
-      this.refuseAtLimit(socket, id, ctx.config.connections.max);
-      return;
-    }
-    const connection = new ProxyConnection(socket, reads, id, ctx, {
+    const connection = new ProxyConnection(adopted.socket, reads, id, ctx, {
       resolver: this.resolver,
       failures: this.failures,
       balancer: this.balancer,

@@ -5,15 +5,12 @@
  * destination that keeps up (one buffer, reused) and to a slow one (a buffer a pending write
  * holds is never read into again); the server's connection count stays right; reads before
  * attach reach the early reader as copies of their own; a reset is seen while bytes are
- * kept; the fallback (Node's own chunks) relays the same bytes. acceptOwned (Node's accept
- * replaced on the listening handle) gives the same reads with one Socket a connection, counted
- * on the server as Node's own accept counts it.
+ * kept; the fallback (Node's own chunks) relays the same bytes.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceptOwned, adopt, type AdoptedSocket } from '../../proxy/connection/accepted-reads.js';
+import { adopt, type AdoptedSocket } from '../../proxy/connection/accepted-reads.js';
 import { EARLY_KEEP_BYTES, ReusedReads } from '../../proxy/connection/reused-reads.js';
 import { waitUntil } from './helpers.js';
 import { LoopbackSockets, MiB, relayThrough, sha256 } from './loopback-sockets.js';
@@ -155,71 +152,5 @@ describe('adopt', () => {
     await relayTo(dst.port, socket, reads);
     expect((await dst.done).sha).toBe(sha256(payload));
     expect(reads.buffersUsed).toBe(0);
-  });
-});
-
-describe('acceptOwned', () => {
-  /** A listening server whose accept is replaced; its sockets and their reads, in order. */
-  async function owningListener() {
-    const accepted: { socket: net.Socket; reads: ReusedReads }[] = [];
-    const nodeAccepted: net.Socket[] = [];
-    const { server, port } = await world.listen((s) => nodeAccepted.push(s), { pauseOnConnect: true });
-    const replaced = acceptOwned(
-      server,
-      { allowHalfOpen: true },
-      () => new ReusedReads(),
-      (socket, reads) => accepted.push({ socket: world.track(socket), reads }),
-    );
-    const next = async () => {
-      await waitUntil(() => accepted.length > 0);
-      return accepted.shift()!;
-    };
-    const count = (): Promise<number> =>
-      new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
-    return { server, port, replaced, next, count, nodeAccepted };
-  }
-
-  it('relays 48 MiB unchanged from one Socket a connection, reading into the ReusedReads it was given', async () => {
-    const listener = await owningListener();
-    expect(listener.replaced).toBe(true);
-    const payload = randomBytes(48 * MiB);
-    const dst = await world.sink(false);
-    (await world.connect(listener.port)).end(payload);
-    const { socket, reads } = await listener.next();
-    relayThrough(socket, reads, await world.connect(dst.port, { writableHighWaterMark: 16 * 1024 }));
-    const got = await dst.done;
-    expect(got.sha).toBe(sha256(payload));
-    expect(reads.buffersUsed).toBeLessThan(768);
-    // Node's own accept never ran: no second Socket was built for the connection.
-    expect(listener.nodeAccepted).toEqual([]);
-  });
-
-  it("counts each socket on the server as Node's accept does: close() waits for it", async () => {
-    const listener = await owningListener();
-    const c = await world.connect(listener.port);
-    const { socket } = await listener.next();
-    expect(await listener.count()).toBe(1);
-    socket.write('ping');
-    const [got] = (await once(c, 'data')) as [Buffer];
-    expect(got.toString()).toBe('ping');
-    let closed = false;
-    listener.server.close(() => (closed = true));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(closed).toBe(false);
-    socket.destroy();
-    await waitUntil(() => closed);
-    expect(await listener.count()).toBe(0);
-  });
-
-  it('changes nothing on a server that is not listening', () => {
-    const server = net.createServer();
-    expect(
-      acceptOwned(
-        server,
-        { allowHalfOpen: true },
-        () => new ReusedReads(),
-        () => {},
-      ),
-    ).toBe(false);
   });
 });
