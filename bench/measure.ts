@@ -287,17 +287,24 @@ async function idleRss(
   }
 }
 
+/** One bounded load of each kind that is not measured, then settle. */
+async function warmUp(ctx: BenchContext, peer: Peer, label: string, load: Partial<LoadSpec>): Promise<void> {
+  for (const kind of ctx.settings.kinds) {
+    ctx.progress(`${peer.name} ${kind} ${label}`);
+    await ctx.load.run(spec(ctx, peer, kind, load));
+  }
+  await settle(ctx, peer);
+}
+
 export async function measurePeer(ctx: BenchContext, peer: Peer): Promise<PeerFigures> {
   const s = ctx.settings;
   const errors: string[] = [];
   // Warm-up: JIT, caches where a peer has them, pools.
-  for (const kind of s.kinds) {
-    ctx.progress(`${peer.name} ${kind} warm-up`);
-    await ctx.load.run(
-      spec(ctx, peer, kind, { concurrency: 8, maxConnections: s.warmupConnections, durationMs: 5000 }),
-    );
-  }
-  await settle(ctx, peer);
+  await warmUp(ctx, peer, 'warm-up', {
+    concurrency: 8,
+    maxConnections: s.warmupConnections,
+    durationMs: 5000,
+  });
   const idle = sample(peer);
   // Idle connections first, while the heap holds little else: growth then is theirs.
   const memory = new Map<TrafficKind, Awaited<ReturnType<typeof idleRss>>>();
@@ -307,16 +314,10 @@ export async function measurePeer(ctx: BenchContext, peer: Peer): Promise<PeerFi
   // direct has no CPU to read: its rate and bulk figures are the ceiling, once is enough.
   const repeat = peer === ctx.direct ? 1 : s.repeat;
   if (peer !== ctx.direct && s.jitWarmupConnections > 0) {
-    for (const kind of s.kinds) {
-      ctx.progress(`${peer.name} ${kind} JIT warm-up`);
-      await ctx.load.run(
-        spec(ctx, peer, kind, {
-          maxConnections: s.jitWarmupConnections,
-          durationMs: JIT_WARMUP_MAX_MS,
-        }),
-      );
-    }
-    await settle(ctx, peer);
+    await warmUp(ctx, peer, 'JIT warm-up', {
+      maxConnections: s.jitWarmupConnections,
+      durationMs: JIT_WARMUP_MAX_MS,
+    });
   }
   for (let i = 0; i < repeat; i++) {
     for (const kind of s.kinds) reps.get(kind)?.push(await repetition(ctx, peer, kind, errors));
