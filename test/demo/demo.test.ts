@@ -104,7 +104,7 @@ describe('ekslink demo', () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(run.stdout).toContain('client         kubectl -> server https://127.0.0.1:');
     expect(run.stdout).toMatch(/metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
-    expect(s.failed).toBe(0);
+    expect(s.failed, run.stdout).toBe(0);
     expect(s.ok).toBeGreaterThanOrEqual(10);
     expect(s.rotations).toBeGreaterThanOrEqual(2);
     expect(s.enisServed).toBeGreaterThan(1);
@@ -141,7 +141,7 @@ describe('ekslink demo', () => {
     expect(run.stdout).toContain('kubectl was not found on PATH: using the built-in HTTPS client');
     expect(run.stdout).toContain('client: builtin');
     expect(run.code).toBe(0);
-    expect(s.failed).toBe(0);
+    expect(s.failed, run.stdout).toBe(0);
     expect(s.enisServed).toBeGreaterThan(1);
   });
 
@@ -150,7 +150,7 @@ describe('ekslink demo', () => {
     expect(run.code).toBe(130);
     expect(run.stdout).toMatch(/^interrupted: cleaned up and stopped early$/m);
     // The interrupt reached the demo, not its kubectl children: requests in flight completed.
-    expect(summaryOf(run.stdout).failed).toBe(0);
+    expect(summaryOf(run.stdout).failed, run.stdout).toBe(0);
     const pid = Number(/\(pid (\d+), config /.exec(run.stdout)?.[1]);
     const configPath = /config (\S+proxy\.yaml)\)/.exec(run.stdout)?.[1] ?? '';
     const port = Number(/amazonaws\.com:(\d+) on /.exec(run.stdout)?.[1]);
