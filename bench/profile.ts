@@ -85,7 +85,34 @@ function nodeFlags(out: string): string[] {
   return flags.includes('--cpu-prof') ? [...flags, `--cpu-prof-dir=${out}`] : flags;
 }
 
+/** EKL_CONFIG's keys, or exit 2 naming what is wrong with it. */
+function ablation(text: string | undefined): Record<string, unknown> {
+  const refuse = (problem: string): never => {
+    process.stderr.write(`bench:profile: EKL_CONFIG ${problem} (got ${JSON.stringify(text)})\n`);
+    process.exit(2);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(text ?? '{}');
+  } catch {
+    return refuse('must be a JSON object of top-level config keys, e.g. {"dns":{"shareWindowMs":0}}');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return refuse('must be a JSON object of top-level config keys, e.g. {"dns":{"shareWindowMs":0}}');
+  }
+  const level = (value as { log?: { level?: unknown } }).log?.level;
+  if (level !== undefined && !['info', 'debug', 'trace'].includes(String(level))) {
+    return refuse(`sets log.level ${String(level)}: bench:profile reads the proxy's port from its info line`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** How long the proxy has to log that it listens. */
+const LISTEN_TIMEOUT_MS = 30_000;
+
 async function main(): Promise<void> {
+  // Checked before anything is created: a bad EKL_CONFIG leaves nothing behind.
+  const extra = ablation(process.env.EKL_CONFIG);
   const out = flags.out ?? (await mkdtemp(join(tmpdir(), 'ekslink-profile-')));
   await mkdir(out, { recursive: true });
   const kind = flags.kind === 'plain' ? 'plain' : 'tls';
@@ -103,7 +130,7 @@ async function main(): Promise<void> {
     drain: { graceSec: 0, deadlineSec: 1 },
     workers: Number(flags.workers),
     // Ablations: what a setting costs, e.g. EKL_CONFIG='{"dns":{"servers":[...],"shareWindowMs":0}}'.
-    ...(JSON.parse(process.env.EKL_CONFIG ?? '{}') as Record<string, unknown>),
+    ...extra,
   };
   const configPath = join(out, 'proxy.yaml');
   await writeFile(configPath, stringify(config));
@@ -125,16 +152,31 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
+    // The port is read from the proxy's `listening` line (info): say so rather than wait forever.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `the proxy wrote no listening line within ${LISTEN_TIMEOUT_MS / 1000} s (bench:profile reads its port from it)`,
+        ),
+      );
+    }, LISTEN_TIMEOUT_MS);
     let buf = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
       if (process.env.EKL_PROXY_STDOUT) appendFileSync(process.env.EKL_PROXY_STDOUT, d);
       buf += d;
       const m = /"event":"listening"[^\n]*"port":(\d+)|"listening":(\d+)/.exec(buf);
-      if (m) resolve(Number(m[1] ?? m[2]));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1] ?? m[2]));
+      }
       if (buf.length > 1 << 20) buf = buf.slice(-4096);
     });
-    child.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited ${code}`));
+    });
   });
   const load = new LoadClient();
   const hello = await captureClientHello(host);

@@ -40,8 +40,9 @@ describe('workers: 2', () => {
     expect(pids.size).toBe(2);
     expect(pids.has(ctx.proxy.pid)).toBe(false);
     const perWorker = [...pids].map((pid) => lines.filter((l) => l.pid === pid).length);
-    // SO_REUSEPORT hashes each connection's 4-tuple to a worker: a spread, not strict turns.
-    expect(Math.min(...perWorker)).toBeGreaterThanOrEqual(5);
+    // SO_REUSEPORT hashes each connection's 4-tuple to a worker: a spread, not strict turns
+    // (fewer than 3 of 23 on one worker is a 1 in 15,000 chance).
+    expect(Math.min(...perWorker)).toBeGreaterThanOrEqual(3);
 
     const m = parseMetrics((await ctx.proxy.health('/metrics')).body);
     expect(m.get('ekslink_connections_opened_total')).toBe(N + 3);
