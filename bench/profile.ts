@@ -8,8 +8,9 @@
  *
  * --strace counts the proxy's system calls (strace -c) instead of profiling its CPU.
  * Environment: EKL_NODE_FLAGS replaces --cpu-prof with other node flags (e.g. "--trace-gc";
- * "" for none), EKL_STRACE replaces "strace -f -c", EKL_PROXY_STDOUT appends the proxy's
- * output to that file, EKL_CONFIG (a JSON object) replaces top-level keys of the proxy's config.
+ * "" for none; they come after the proxy's own, common/node-flags.ts, so they override them),
+ * EKL_STRACE replaces "strace -f -c", EKL_PROXY_STDOUT appends the proxy's output to that
+ * file, EKL_CONFIG (a JSON object) replaces top-level keys of the proxy's config.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -135,19 +136,21 @@ async function main(): Promise<void> {
   const configPath = join(out, 'proxy.yaml');
   await writeFile(configPath, stringify(config));
   const naiveConfig = { dnsServer: dns.server, routes: { [host]: { host, port: upstream.port } } };
-  const args =
+  const [peerFlags, args] =
     flags.peer === 'naive'
-      ? [await writeNaiveProxyScript(out), JSON.stringify(naiveConfig)]
-      : [...PROXY_NODE_FLAGS, 'dist/ekslink.mjs', 'proxy', '--config', configPath];
+      ? [[], [await writeNaiveProxyScript(out), JSON.stringify(naiveConfig)]]
+      : [PROXY_NODE_FLAGS, ['dist/ekslink.mjs', 'proxy', '--config', configPath]];
   const [command, ...commandArgs] = flags.strace
     ? [
         ...(process.env.EKL_STRACE ?? 'strace -f -c').split(' '),
         '-o',
         join(out, 'strace.txt'),
         process.execPath,
+        ...peerFlags,
         ...args,
       ]
-    : [process.execPath, ...nodeFlags(out), ...args];
+    : // EKL_NODE_FLAGS after the proxy's own: V8 takes the last value of a flag given twice.
+      [process.execPath, ...peerFlags, ...nodeFlags(out), ...args];
   const child = spawn(command!, commandArgs, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
