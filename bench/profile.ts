@@ -25,6 +25,7 @@ import { createPki } from '../standins/pki.js';
 import { captureClientHello } from './client-hello.js';
 import { LoadClient } from './load-process.js';
 import { writeNaiveProxyScript } from './naive-script.js';
+import { parseAblation } from './profile-ablation.js';
 import { sampleTree } from './proc-stats.js';
 import { startUpstream } from './upstream.js';
 
@@ -88,24 +89,12 @@ function nodeFlags(out: string): string[] {
 
 /** EKL_CONFIG's keys, or exit 2 naming what is wrong with it. */
 function ablation(text: string | undefined): Record<string, unknown> {
-  const refuse = (problem: string): never => {
-    process.stderr.write(`bench:profile: EKL_CONFIG ${problem} (got ${JSON.stringify(text)})\n`);
-    process.exit(2);
-  };
-  let value: unknown;
   try {
-    value = JSON.parse(text ?? '{}');
-  } catch {
-    return refuse('must be a JSON object of top-level config keys, e.g. {"dns":{"shareWindowMs":0}}');
+    return parseAblation(text);
+  } catch (err) {
+    process.stderr.write(`bench:profile: ${(err as Error).message}\n`);
+    process.exit(2);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return refuse('must be a JSON object of top-level config keys, e.g. {"dns":{"shareWindowMs":0}}');
-  }
-  const level = (value as { log?: { level?: unknown } }).log?.level;
-  if (level !== undefined && !['info', 'debug', 'trace'].includes(String(level))) {
-    return refuse(`sets log.level ${String(level)}: bench:profile reads the proxy's port from its info line`);
-  }
-  return value as Record<string, unknown>;
 }
 
 /** How long the proxy has to log that it listens. */
