@@ -143,4 +143,24 @@ describe('ProxyMetrics (in process)', () => {
       ),
     ).toBe(0);
   });
+
+  it("reports the event loop's delay, not the sampler's interval: near 0 idle, a 300 ms block as 0.2-0.3 s", async () => {
+    // Node's histogram records the time between its 100 ms firings; the gauges take the 100 off.
+    const m = new ProxyMetrics({ routes: [] });
+    const lag = async (): Promise<Map<string, number>> => parseMetrics(await m.registry.metrics());
+    await new Promise((r) => setTimeout(r, 1200));
+    const idle = await lag();
+    const min = idle.get('ekslink_nodejs_eventloop_lag_min_seconds')!;
+    expect(min).toBeGreaterThanOrEqual(0);
+    expect(min).toBeLessThan(0.01);
+    expect(idle.get('ekslink_nodejs_eventloop_lag_p50_seconds')).toBeLessThan(0.05);
+    // Past the first interval after the read (its reset): Node does not record that one.
+    await new Promise((r) => setTimeout(r, 250));
+    const until = performance.now() + 300;
+    while (performance.now() < until); // the loop blocked: the firing due meanwhile comes late
+    await new Promise((r) => setTimeout(r, 250));
+    const blocked = await lag();
+    expect(blocked.get('ekslink_nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.15);
+    expect(blocked.get('ekslink_nodejs_eventloop_lag_max_seconds')).toBeLessThan(1);
+  });
 });
