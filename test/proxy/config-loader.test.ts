@@ -140,8 +140,12 @@ registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(recor
     const record = join(dir, 'builtins.json');
     const hook = file(
       'record-builtins.mjs',
-      `import { writeFileSync } from 'node:fs';
-setInterval(() => writeFileSync(${JSON.stringify(record)}, JSON.stringify(process.moduleLoadList)), 100).unref();
+      // Written aside, then renamed: the kill below may land in the middle of a write.
+      `import { renameSync, writeFileSync } from 'node:fs';
+setInterval(() => {
+  writeFileSync(${JSON.stringify(record + '.tmp')}, JSON.stringify(process.moduleLoadList));
+  renameSync(${JSON.stringify(record + '.tmp')}, ${JSON.stringify(record)});
+}, 100).unref();
 `,
     );
     await serveUntilListening(hook, 500);
